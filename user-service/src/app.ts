@@ -1,0 +1,149 @@
+// The app factory: builds the Koa app from its dependencies. It never listens (server.ts
+// does), so tests build one per test file against their own database.
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa, { type Context, type Middleware } from 'koa';
+import bodyParser from 'koa-bodyparser';
+import type { Logger } from 'pino';
+import { DatabaseUnavailableError, guarded, type DatabaseState } from './database.js';
+import { errorHandler, HttpError } from './errors.js';
+import type { Identity } from './identity.js';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { Repository, UserRow } from './repository.js';
+import { requestLog } from './request-log.js';
+import { issueToken, verifyToken } from './tokens.js';
+import { requireObject, requireText, validateUsername } from './validate.js';
+
+export interface AppDeps {
+  repo: Repository;
+  /** Set ready by prepareDatabase() once the schema is in place. */
+  db: DatabaseState;
+  identity: Identity;
+  log: Logger;
+  tokenSecret: string;
+  tokenTtlSeconds: number;
+  scryptCost: number;
+}
+
+/** Largest accepted JSON body: a 2048-character fullname, every character \u-escaped, fits. */
+export const JSON_LIMIT = '64kb';
+
+export function createApp(deps: AppDeps): Koa {
+  const { repo, db, identity, tokenSecret, tokenTtlSeconds, scryptCost } = deps;
+  const unknownUserHash = dummyHash(scryptCost);
+  // Swallow a rejection here; login awaits the same promise and reports it.
+  unknownUserHash.catch(() => undefined);
+
+  /** A database call: 503 until the schema is ready, and 503 whenever PostgreSQL is unreachable. */
+  const data = <T>(call: () => Promise<T>): Promise<T> => {
+    if (!db.ready) {
+      return Promise.reject(new DatabaseUnavailableError('the database is not reachable yet; the service keeps retrying'));
+    }
+    return guarded(call);
+  };
+
+  const reply = (ctx: Context, status: number, body: Record<string, unknown>) => {
+    ctx.status = status;
+    ctx.body = { ok: true, ...body, ...identity.fields() };
+  };
+
+  const publicUser = (user: UserRow) => ({ username: user.username, uuid: user.uuid, fullname: user.fullname });
+
+  const unauthorized = (message: string) => new HttpError(401, message, { 'www-authenticate': 'Bearer' });
+
+  // A JSON body or nothing: other content types get 415 before anything is parsed.
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: JSON_LIMIT, strict: true });
+  const json: Middleware = async (ctx, next) => {
+    if (ctx.request.is('json') === false) {
+      throw new HttpError(415, 'send the body as JSON, with Content-Type: application/json');
+    }
+    try {
+      await parseJson(ctx, () => Promise.resolve());
+    } catch (err) {
+      // Parse errors carry a status (errors.ts words them); a failed decompression does not.
+      if (typeof (err as { status?: unknown }).status === 'number') throw err;
+      throw new HttpError(400, 'request body could not be decoded; check its Content-Encoding');
+    }
+    await next();
+  };
+
+  const router = new Router({ prefix: '/user' });
+
+  router.get('/health', async (ctx) => {
+    const deep = ['1', 'true'].includes(String(ctx.query.deep));
+    if (deep) await data(() => repo.ping());
+    reply(ctx, 200, { msg: deep ? 'user health check OK; database OK' : 'user health check OK' });
+  });
+
+  router.put('/:username', json, async (ctx) => {
+    const username = validateUsername(ctx.params.username ?? '');
+    const body = requireObject(ctx.request.body);
+    const fullname = requireText(body, 'fullname', 1, 2048);
+    const password = requireText(body, 'password', 8, 256);
+    const taken = () => new HttpError(409, `username "${username}" is taken`);
+    // A cheap early answer for a taken name, before the deliberately slow hash; the unique
+    // constraint still decides races between simultaneous requests.
+    if (await data(() => repo.findByUsername(username))) throw taken();
+    const user: UserRow = {
+      uuid: randomUUID().replaceAll('-', '').toUpperCase(),
+      username,
+      fullname,
+      password: await hashPassword(password, scryptCost),
+    };
+    const created = await data(() => repo.insertUser(user));
+    if (!created) throw taken();
+    ctx.set('location', `/user/${username}`);
+    reply(ctx, 201, publicUser(created));
+  });
+
+  router.get('/:username', async (ctx) => {
+    const username = validateUsername(ctx.params.username ?? '');
+    const user = await data(() => repo.findByUsername(username));
+    if (!user) throw new HttpError(404, `no user named "${username}"`);
+    reply(ctx, 200, publicUser(user));
+  });
+
+  router.post('/:username/login', json, async (ctx) => {
+    const username = validateUsername(ctx.params.username ?? '');
+    const password = requireText(requireObject(ctx.request.body), 'password', 1, 256);
+    const user = await data(() => repo.findByUsername(username));
+    // Unknown users cost a hash too, so timing does not tell which names exist.
+    const matches = await verifyPassword(password, user?.password ?? (await unknownUserHash));
+    if (!user || !matches) throw unauthorized('username or password is incorrect');
+    const token = issueToken({ sub: user.uuid, name: user.username }, tokenSecret, tokenTtlSeconds);
+    reply(ctx, 200, { ...publicUser(user), token });
+  });
+
+  router.delete('/:username', async (ctx) => {
+    const username = validateUsername(ctx.params.username ?? '');
+    const bearer = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(ctx.get('authorization'));
+    if (!bearer?.[1]) throw unauthorized('send Authorization: Bearer <token>, with the token from POST /user/<username>/login');
+    const claims = verifyToken(bearer[1], tokenSecret);
+    if (!claims) throw unauthorized('the token is invalid or expired; log in again');
+    const owner = await data(() => repo.findByUuid(claims.sub));
+    if (!owner) throw unauthorized('the user this token was issued to no longer exists; log in again');
+    const target = await data(() => repo.findByUsername(username));
+    if (!target) throw new HttpError(404, `no user named "${username}"`);
+    if (target.uuid !== owner.uuid) throw new HttpError(403, `this token belongs to "${owner.username}"; a user can only delete itself`);
+    if (!(await data(() => repo.deleteUser(username, target.uuid)))) throw new HttpError(404, `no user named "${username}"`);
+    reply(ctx, 200, { username });
+  });
+
+  const app = new Koa();
+  // Behind Envoy: trust X-Forwarded-* for ctx.ip and ctx.protocol.
+  app.proxy = true;
+  app.use(requestLog(deps.log));
+  app.use(errorHandler(identity));
+  app.use(router.routes());
+  // A known path asked with a method it does not serve: 405 with Allow. The router answers 501
+  // for methods it has never heard of (TRACE, ...); to the client that is a 405 too.
+  const allowedMethods = router.allowedMethods();
+  app.use(async (ctx, next) => {
+    await allowedMethods(ctx, next);
+    if (ctx.status === 501) ctx.status = 405;
+    if (ctx.method === 'OPTIONS' && ctx.status === 200) reply(ctx, 200, { allow: ctx.response.get('allow') });
+  });
+  // Koa logs every error it sees to stderr by default; ours are already handled and logged.
+  app.silent = true;
+  return app;
+}

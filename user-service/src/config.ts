@@ -1,0 +1,74 @@
+// Configuration: read from the environment once, at start-up, and validated there.
+// An invalid value stops the process with one message naming the variable (see server.ts).
+// Every variable and its default is documented in the README's configuration table.
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Undefined: pg reads the standard PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. */
+  databaseUrl: string | undefined;
+  dbPoolMax: number;
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  logLevel: string;
+  tokenSecret: string;
+  tokenTtlSeconds: number;
+  /** log2 of scrypt's N; OWASP's recommendation is 17 (N = 131072, r = 8, p = 1). */
+  scryptCost: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = text(env, 'LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const tokenSecret = env.TOKEN_SECRET ?? '';
+  if (tokenSecret.length < 32) {
+    // Every replica must share this secret, so it cannot be generated per process.
+    throw new ConfigError('TOKEN_SECRET', 'must be set to at least 32 characters (shared by every replica)');
+  }
+
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+
+  return {
+    host: text(env, 'HOST', '127.0.0.1'),
+    port: integer(env, 'PORT', 5000, 0, 65535),
+    databaseUrl,
+    dbPoolMax: integer(env, 'DB_POOL_MAX', 10, 1, 1000),
+    dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
+    dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    logLevel,
+    tokenSecret,
+    tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
+    scryptCost: integer(env, 'SCRYPT_COST', 17, 10, 20),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

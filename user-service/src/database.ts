@@ -1,0 +1,79 @@
+// The connection pool, how its failures are classified, and the start-up loop that waits for
+// PostgreSQL (retrying with backoff, never crashing) and then applies the schema.
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Repository } from './repository.js';
+
+/** PostgreSQL cannot be reached or cannot serve right now: the client gets 503 and may retry. */
+export class DatabaseUnavailableError extends Error {
+  constructor(message = 'the database is unavailable; try again in a few seconds', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+// SQLSTATE classes and codes that mean "the server is not there or not able", not "your query
+// is wrong": 08 connection exception, 53 insufficient resources, 57P01-57P03 shutting down or
+// starting up, 57014 statement timeout (our own DB_STATEMENT_TIMEOUT_MS).
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return /^(08|53)/.test(code) || ['57P01', '57P02', '57P03', '57014'].includes(code);
+  }
+  // No SQLSTATE: a network-level failure (refused, reset, DNS, timeout, connection ended).
+  return err instanceof Error;
+}
+
+/** Runs a database call, turning "database unreachable" failures into DatabaseUnavailableError. */
+export async function guarded<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isUnavailable(err)) throw new DatabaseUnavailableError(undefined, { cause: err });
+    throw err;
+  }
+}
+
+export function createPool(config: Config, log: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    ...(config.databaseUrl ? { connectionString: config.databaseUrl } : {}),
+    max: config.dbPoolMax,
+    connectionTimeoutMillis: config.dbConnectTimeoutMs,
+    statement_timeout: config.dbStatementTimeoutMs,
+    idle_in_transaction_session_timeout: config.dbStatementTimeoutMs * 2,
+    idleTimeoutMillis: 30_000,
+    application_name: 'user-service',
+  });
+  // An idle client whose server went away emits 'error'; without a listener that kills the process.
+  pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));
+  return pool;
+}
+
+export interface DatabaseState {
+  /** True once the schema is in place; until then data requests answer 503. */
+  ready: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Applies the schema, retrying with exponential backoff (0.5 s doubling to 10 s) until it
+ * succeeds or `signal` aborts. Logs every failed try. Never throws for an unreachable database.
+ */
+export async function prepareDatabase(repo: Repository, state: DatabaseState, log: Logger, signal: AbortSignal): Promise<void> {
+  let delay = 500;
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      await guarded(() => repo.migrate());
+      state.ready = true;
+      log.info({ attempt }, 'database ready');
+      return;
+    } catch (err) {
+      const retrying = err instanceof DatabaseUnavailableError;
+      log[retrying ? 'warn' : 'error']({ attempt, retryInMs: delay, err: retrying ? err.cause : err }, 'database not ready; retrying');
+      await sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}

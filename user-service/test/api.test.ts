@@ -1,0 +1,229 @@
+// Every row of the API table, success and each failure, against a real PostgreSQL.
+import test from 'ava';
+import { issueToken } from '../src/tokens.js';
+import { call, createTestDatabase, startApp, TOKEN_SECRET, type TestDatabase, type TestService } from './helpers.js';
+
+let db: TestDatabase;
+let svc: TestService;
+
+test.before(async () => {
+  db = await createTestDatabase();
+  svc = await startApp(db.url);
+});
+test.after.always(async () => {
+  await svc?.close();
+  await db?.drop();
+});
+
+const user = (name: string) => `${svc.url}/user/${name}`;
+let counter = 0;
+const uniqueName = (prefix: string) => `${prefix}${++counter}`;
+
+async function createUser(name: string, password = 'correct horse battery') {
+  const created = await call(user(name), { method: 'PUT', json: { fullname: `${name} Example`, password } });
+  if (created.status !== 201) throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  return created.body;
+}
+
+async function login(name: string, password = 'correct horse battery') {
+  return call(`${user(name)}/login`, { method: 'POST', json: { password } });
+}
+
+const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
+
+test('GET /user/health answers 200 with the replica identity', async (t) => {
+  const r = await call(`${svc.url}/user/health`);
+  t.is(r.status, 200);
+  t.like(r.body, { ok: true, msg: 'user health check OK' });
+  t.is(typeof r.body.hostname, 'string');
+  t.true('resolvedname' in r.body);
+  t.truthy(r.headers.get('x-request-id'));
+});
+
+test('GET /user/health?deep=1 answers 200 when the database answers', async (t) => {
+  const r = await call(`${svc.url}/user/health?deep=1`);
+  t.is(r.status, 200);
+  t.like(r.body, { ok: true, msg: 'user health check OK; database OK' });
+});
+
+test('PUT creates a user: 201 with a 32-digit upper-case hex uuid and no secret', async (t) => {
+  const r = await call(user('alice'), { method: 'PUT', json: { fullname: 'Alice Dodgson', password: 'alicerules' } });
+  t.is(r.status, 201);
+  t.like(r.body, { ok: true, username: 'alice', fullname: 'Alice Dodgson' });
+  t.regex(String(r.body.uuid), /^[0-9A-F]{32}$/);
+  t.is(r.headers.get('location'), '/user/alice');
+  t.false(JSON.stringify(r.body).includes('alicerules'));
+  t.false('password' in r.body);
+  const stored = await db.query<{ password: string }>('SELECT password FROM users WHERE username = $1', ['alice']);
+  t.regex(stored.rows[0]!.password, /^scrypt\$10\$8\$1\$/);
+});
+
+test('PUT keeps any Unicode fullname up to 2048 characters', async (t) => {
+  const name = uniqueName('unicode');
+  const fullname = '😀'.repeat(2048);
+  const r = await call(user(name), { method: 'PUT', json: { fullname, password: 'longenough' } });
+  t.is(r.status, 201);
+  t.is((await call(user(name))).body.fullname, fullname);
+});
+
+test('PUT answers 400 naming the missing or invalid field', async (t) => {
+  const name = uniqueName('invalid');
+  const cases: [unknown, RegExp][] = [
+    [{ password: 'longenough' }, /fullname is required/],
+    [{ fullname: 'X' }, /password is required/],
+    [{ fullname: 42, password: 'longenough' }, /fullname must be a string/],
+    [{ fullname: '', password: 'longenough' }, /fullname must be 1 to 2048/],
+    [{ fullname: 'x'.repeat(2049), password: 'longenough' }, /fullname must be 1 to 2048/],
+    [{ fullname: 'X', password: 'short' }, /password must be 8 to 256/],
+    [{ fullname: 'X', password: 'p'.repeat(257) }, /password must be 8 to 256/],
+    [{ fullname: 'X', password: ['longenough'] }, /password must be a string/],
+    [{ fullname: 'nul\u0000here', password: 'longenough' }, /fullname must be valid Unicode/],
+    [['not', 'an', 'object'], /body must be a JSON object/],
+  ];
+  for (const [json, error] of cases) {
+    const r = await call(user(name), { method: 'PUT', json });
+    t.is(r.status, 400, JSON.stringify(json).slice(0, 60));
+    t.false(r.body.ok);
+    t.regex(String(r.body.error), error);
+  }
+  t.is((await call(user(name))).status, 404, 'nothing was stored');
+});
+
+test('PUT answers 400 for an invalid or reserved username', async (t) => {
+  for (const name of ['health', 'HEALTH', 'login', 'bad%20name', 'x'.repeat(65), 'semi%3Bcolon', '..%2E', 'caf%C3%A9']) {
+    const r = await call(user(name), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } });
+    t.is(r.status, 400, name);
+    t.regex(String(r.body.error), /username|reserved/, name);
+  }
+  const longest = 'a'.repeat(64);
+  t.is((await call(user(longest), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 201);
+  t.is((await call(user('a.b_c-D9'), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 201);
+});
+
+test('PUT answers 409 when the name is taken, and keeps the first user', async (t) => {
+  const name = uniqueName('taken');
+  const first = await createUser(name);
+  const r = await call(user(name), { method: 'PUT', json: { fullname: 'Impostor', password: 'different1' } });
+  t.is(r.status, 409);
+  t.like(r.body, { ok: false, error: `username "${name}" is taken` });
+  t.like((await call(user(name))).body, { uuid: first.uuid, fullname: `${name} Example` });
+});
+
+test('PUT answers 413 for a body over the limit and 415 for a body that is not JSON', async (t) => {
+  const name = uniqueName('limits');
+  const big = await call(user(name), { method: 'PUT', json: { fullname: 'x'.repeat(70_000), password: 'longenough' } });
+  t.is(big.status, 413);
+  t.regex(String(big.body.error), /too large/);
+  const form = await call(user(name), {
+    method: 'PUT',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'fullname=x&password=longenough',
+  });
+  t.is(form.status, 415);
+  t.regex(String(form.body.error), /Content-Type: application\/json/);
+  const text = await call(user(name), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' });
+  t.is(text.status, 415);
+  t.is((await call(user(name))).status, 404);
+});
+
+test('GET /user/:name answers 200 with the user, 404 for an unknown one', async (t) => {
+  const name = uniqueName('reader');
+  const created = await createUser(name);
+  const r = await call(user(name));
+  t.is(r.status, 200);
+  t.deepEqual({ ...r.body, hostname: 0, resolvedname: 0 }, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example`, hostname: 0, resolvedname: 0 });
+  const missing = await call(user('nobody-here'));
+  t.is(missing.status, 404);
+  t.like(missing.body, { ok: false, error: 'no user named "nobody-here"' });
+});
+
+test('POST login answers 200 with a token; 401 alike for a wrong password and an unknown user', async (t) => {
+  const name = uniqueName('login');
+  const created = await createUser(name);
+  const ok = await login(name);
+  t.is(ok.status, 200);
+  t.like(ok.body, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example` });
+  t.regex(String(ok.body.token), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  const wrong = await login(name, 'wrong password');
+  const unknown = await login('no-such-user');
+  t.is(wrong.status, 401);
+  t.is(unknown.status, 401);
+  t.is(wrong.body.error, unknown.body.error);
+  t.is(wrong.headers.get('www-authenticate'), 'Bearer');
+  t.false('token' in wrong.body);
+  const missing = await call(`${user(name)}/login`, { method: 'POST', json: {} });
+  t.is(missing.status, 400);
+  t.regex(String(missing.body.error), /password is required/);
+});
+
+test('DELETE with the user\'s own token answers 200 and removes the user', async (t) => {
+  const name = uniqueName('deleter');
+  await createUser(name);
+  const { token } = (await login(name)).body;
+  const r = await call(user(name), { method: 'DELETE', headers: bearer(token) });
+  t.is(r.status, 200);
+  t.like(r.body, { ok: true, username: name });
+  t.is((await call(user(name))).status, 404);
+  t.is((await login(name)).status, 401);
+});
+
+test('DELETE answers 401 with no token, a forged one or an expired one', async (t) => {
+  const name = uniqueName('guarded');
+  const created = await createUser(name);
+  const none = await call(user(name), { method: 'DELETE' });
+  t.is(none.status, 401);
+  t.regex(String(none.body.error), /Authorization: Bearer/);
+  const forged = issueToken({ sub: String(created.uuid), name }, 'another-secret-another-secret-another-secret', 3600);
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer(forged) })).status, 401);
+  const expired = issueToken({ sub: String(created.uuid), name }, TOKEN_SECRET, -1);
+  const r = await call(user(name), { method: 'DELETE', headers: bearer(expired) });
+  t.is(r.status, 401);
+  t.regex(String(r.body.error), /invalid or expired/);
+  t.is((await call(user(name), { method: 'DELETE', headers: { authorization: 'Basic abc' } })).status, 401);
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer('a.b.c') })).status, 401);
+  t.is((await call(user(name))).status, 200, 'the user is still there');
+});
+
+test('DELETE answers 403 for another user\'s token and 404 for no such user', async (t) => {
+  const owner = uniqueName('owner');
+  const other = uniqueName('other');
+  await createUser(owner);
+  await createUser(other);
+  const { token } = (await login(other)).body;
+  const r = await call(user(owner), { method: 'DELETE', headers: bearer(token) });
+  t.is(r.status, 403);
+  t.regex(String(r.body.error), new RegExp(`belongs to "${other}"`));
+  t.is((await call(user(owner))).status, 200);
+  const gone = await call(user('never-existed'), { method: 'DELETE', headers: bearer(token) });
+  t.is(gone.status, 404);
+});
+
+test('a token stops working once its user is deleted, even if the name is created again', async (t) => {
+  const name = uniqueName('reborn');
+  await createUser(name);
+  const { token } = (await login(name)).body;
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer(token) })).status, 200);
+  await createUser(name);
+  const r = await call(user(name), { method: 'DELETE', headers: bearer(token) });
+  t.is(r.status, 401);
+  t.regex(String(r.body.error), /no longer exists/);
+  t.is((await call(user(name))).status, 200);
+});
+
+test('unknown paths answer 404 JSON; wrong methods 405 JSON with Allow', async (t) => {
+  for (const path of ['/', '/users', '/user', '/user/alice/profile', '/favicon.ico']) {
+    const r = await call(`${svc.url}${path}`);
+    t.is(r.status, 404, path);
+    t.false(r.body.ok);
+  }
+  const patch = await call(user('alice'), { method: 'PATCH', json: {} });
+  t.is(patch.status, 405);
+  t.is(patch.body.ok, false);
+  t.regex(patch.headers.get('allow') ?? '', /GET.*PUT.*DELETE|PUT.*GET.*DELETE/);
+  const getLogin = await call(`${user('alice')}/login`);
+  t.is(getLogin.status, 405);
+  t.is(getLogin.headers.get('allow'), 'POST');
+  const options = await call(user('alice'), { method: 'OPTIONS' });
+  t.is(options.status, 200);
+  t.regex(String(options.body.allow), /PUT/);
+});

@@ -134,15 +134,16 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = true;
   app.use(requestLog(deps.log));
   app.use(errorHandler(identity));
-  app.use(router.routes());
-  // A known path asked with a method it does not serve: 405 with Allow. The router answers 501
-  // for methods it has never heard of (TRACE, ...); to the client that is a 405 too.
-  const allowedMethods = router.allowedMethods();
+  // A known path asked with a method it does not serve: 405 with Allow (set by allowedMethods
+  // below). The router answers 501 for methods it has never heard of (TRACE, ...); to the
+  // client that is a 405 too. OPTIONS gets its Allow as JSON, like every other answer.
   app.use(async (ctx, next) => {
-    await allowedMethods(ctx, next);
+    await next();
     if (ctx.status === 501) ctx.status = 405;
     if (ctx.method === 'OPTIONS' && ctx.status === 200) reply(ctx, 200, { allow: ctx.response.get('allow') });
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
   // Koa logs every error it sees to stderr by default; ours are already handled and logged.
   app.silent = true;
   return app;

@@ -53,7 +53,11 @@ function shutdown(signal: string) {
     server.closeAllConnections();
   }, config.shutdownTimeoutMs);
   deadline.unref();
-  // close() stops accepting and, on Node >= 19, closes idle keep-alive connections at once.
+  // close() stops accepting and closes idle keep-alive connections once; a connection busy
+  // with a request becomes idle when its response is sent, so keep closing those (clients
+  // such as Envoy hold connections open, and would otherwise keep us up until the deadline).
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  sweep.unref();
   server.close(() => {
     pool.end().then(
       () => {

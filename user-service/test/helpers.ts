@@ -230,5 +230,8 @@ export async function startRelay(targetPort = pgPort, targetHost = pgHost === 'l
       server.listen(port, '127.0.0.1');
       await once(server, 'listening');
     },
+    async close() {
+      if (server.listening) await this.cut();
+    },
   };
 }

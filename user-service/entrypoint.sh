@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # drain() and admin_post() run from the trap, which shellcheck cannot follow
+# Runs the Envoy sidecar and the Node service side by side. The container lives while both
+# do: if either exits, the other is stopped and the container exits non-zero. On SIGTERM it
+# drains: the sidecar fails its health check so the edge stops sending new requests, the
+# service finishes what is in flight, then both stop. Run it under an init (compose:
+# `init: true`, docker run: `--init`) so signals arrive and zombies are reaped.
+set -euo pipefail
+
+# Seconds to wait after failing the health check: the edge checks every second and gives
+# up on a replica after two failures.
+DRAIN_SECONDS=${DRAIN_SECONDS:-3}
+
+envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
+      --concurrency "${ENVOY_CONCURRENCY:-1}" --log-level "${ENVOY_LOG_LEVEL:-warn}" \
+      --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
+envoy_pid=$!
+
+# The service listens on loopback only: the sidecar is the only way in.
+HOST=127.0.0.1 PORT=5000 node /app/user-service/dist/server.js &
+node_pid=$!
+
+# POST to the sidecar's admin interface. The slim base image has no curl; bash's /dev/tcp
+# is enough for one request.
+admin_post() {
+  exec 3<>/dev/tcp/127.0.0.1/9901
+  printf 'POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "$1" >&3
+  head -n 1 <&3
+  exec 3>&-
+}
+
+drain() {
+  trap '' TERM INT
+  echo "entrypoint: draining: failing the health check, waiting ${DRAIN_SECONDS}s for the edge" >&2
+  admin_post /healthcheck/fail >&2 || true
+  sleep "$DRAIN_SECONDS"
+  admin_post '/drain_listeners?graceful&inboundonly' >&2 || true
+  kill -TERM "$node_pid" 2>/dev/null || true
+  node_status=0
+  wait "$node_pid" || node_status=$?
+  kill -TERM "$envoy_pid" 2>/dev/null || true
+  wait "$envoy_pid" || true
+  echo "entrypoint: stopped (service exit $node_status)" >&2
+  exit "$node_status"
+}
+trap drain TERM INT
+
+# Wait for the first of the two to exit. If we get here rather than into drain(), one of
+# them died on its own: take the other down and fail, so Docker sees a dead replica.
+status=0
+wait -n "$envoy_pid" "$node_pid" || status=$?
+echo "entrypoint: a process exited unexpectedly (status $status); stopping the container" >&2
+kill -TERM "$envoy_pid" "$node_pid" 2>/dev/null || true
+wait || true
+exit $(( status == 0 ? 1 : status ))

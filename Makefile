@@ -2,13 +2,18 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
+# Base images for the builds: the official ones, unless `make images` (the offline kit)
+# wrote local stand-ins to .images.env.
+-include .images.env
+export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE
+
 # The unit and integration tests create (and drop) databases of their own on this server.
 export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 export PGPASSWORD ?= postgres
 
-.PHONY: help install build typecheck lint unit test dev
+.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +36,33 @@ lint: node_modules ## eslint with typescript-eslint
 unit: node_modules ## the service's tests (ava) against the PostgreSQL named by PG*
 	npm run test:unit
 
-test: node_modules ## everything CI runs: typecheck, lint, service tests
+e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: removes the mesh's data)
+	npx ava --timeout 10m compose/test
+
+test: node_modules ## everything CI runs: typecheck, lint, service and config tests, then e2e
 	npm test
+	$(MAKE) e2e
 
 dev: node_modules ## run the service from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
 	TOKEN_SECRET="$${TOKEN_SECRET:-dev-only-secret-change-me-0123456789abcdef}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev
+
+images: ## offline kit: build local stand-ins for the base images (no registry needed)
+	scripts/offline-images.sh
+
+up: ## build and start the mesh (N=replicas, default: as many as run now, or 1)
+	scripts/up.sh
+
+down: ## stop and remove the containers; the data volume stays
+	. scripts/lib.sh && compose down --timeout 20
+
+clean: ## remove the mesh's containers, network and data volume
+	scripts/clean.sh
+
+scale: ## run N user-service replicas: make scale N=3
+	scripts/scale.sh $(or $(N),$(error usage: make scale N=3))
+
+ps: ## the mesh's containers
+	. scripts/lib.sh && compose ps
+
+logs: ## follow the mesh's logs
+	. scripts/lib.sh && compose logs -f --tail=50

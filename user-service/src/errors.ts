@@ -54,6 +54,10 @@ function toResponse(err: unknown): { status: number; message: string; headers: R
     return { status, message, headers: {} };
   }
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 0;
+  // co-body's JSON.parse failures (and its strict "objects and arrays only" check).
+  if (err instanceof SyntaxError && status === 400) {
+    return { status, message: 'request body is not valid JSON (send an object)', headers: {} };
+  }
   if (status >= 400 && status < 500) {
     const message = e.expose === true && typeof e.message === 'string' ? e.message : STATUS_MESSAGES[status] ?? 'bad request';
     return { status, message, headers: {} };

@@ -54,6 +54,7 @@ test.serial('hostile requests get a 4xx JSON error and leave the data unchanged'
     t.true(r.status >= 400 && r.status < 500, `${label} -> ${r.status} ${JSON.stringify(r.body)}`);
     t.is(r.body.ok, false, label);
     t.is(typeof r.body.error, 'string', label);
+    t.not(r.body.error, 'bad request', `${label}: a generic message`);
   }
   t.deepEqual(await snapshot(), before, 'stored data is unchanged');
   t.is((await call(`${svc.url}/user/health`)).status, 200, 'the service still answers');

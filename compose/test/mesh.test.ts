@@ -1,0 +1,245 @@
+// The mesh end to end, in real Docker with real Envoy and PostgreSQL: brought up by the
+// Makefile from nothing, driven through the edge on 127.0.0.1, and torn down by `make clean`.
+// The steps depend on each other, so they run in order (test.serial).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+
+const exec = promisify(execFile);
+const EDGE = 'http://127.0.0.1:8000';
+const ADMIN = 'http://127.0.0.1:8001';
+const PROJECT = 'usermesh';
+const root = new URL('../..', import.meta.url).pathname;
+
+async function sh(command: string, timeoutMs = 600_000): Promise<string> {
+  const { stdout } = await exec('bash', ['-c', command], { cwd: root, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+const make = (target: string) => sh(`make --no-print-directory ${target}`);
+const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}`);
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+async function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Reply> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set('content-type', 'application/json');
+  const response = await fetch(`${EDGE}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const replicas = async () => (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=usersvc`)).split('\n').filter(Boolean);
+
+async function healthyInEdge(): Promise<number> {
+  const clusters = await (await fetch(`${ADMIN}/clusters`)).text();
+  return clusters.split('\n').filter((l) => /^usersvc::.*::health_flags::healthy$/.test(l)).length;
+}
+
+/** Steady GETs through the edge from `workers` loops until stop(); every non-200 is a failure. */
+function steadyLoad(path: string, workers = 4) {
+  let running = true;
+  const failures: string[] = [];
+  let total = 0;
+  const loop = async () => {
+    while (running) {
+      total++;
+      try {
+        const r = await fetch(`${EDGE}${path}`);
+        await r.arrayBuffer();
+        if (r.status !== 200) failures.push(`status ${r.status}`);
+      } catch (err) {
+        failures.push(String(err));
+      }
+    }
+  };
+  const loops = Array.from({ length: workers }, loop);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { total, failures };
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `code` with node inside a throwaway container on appmesh: a neighbour's view of the mesh. */
+async function fromNeighbour(code: string): Promise<string> {
+  return sh(`docker run --rm --network appmesh --entrypoint node ${PROJECT}/usersvc:latest -e "${code.replaceAll('"', '\\"')}"`, 60_000);
+}
+
+let alice: Reply;
+let bobToken: string;
+
+test.before(async () => {
+  await make('clean');
+  await make('up');
+});
+
+test.serial('1. the tutorial walk-through, through the edge', async (t) => {
+  const health = await call('/user/health');
+  t.is(health.status, 200);
+  t.like(health.body, { ok: true, msg: 'user health check OK' });
+
+  alice = await call('/user/alice', { method: 'PUT', json: { fullname: 'Alice', password: 'alicerules' } });
+  t.is(alice.status, 201);
+  t.regex(String(alice.body.uuid), /^[0-9A-F]{32}$/);
+  t.is((await call('/user/bob', { method: 'PUT', json: { fullname: 'Bob', password: 'bobrules' } })).status, 201);
+  t.like((await call('/user/alice')).body, { ok: true, username: 'alice', uuid: alice.body.uuid, fullname: 'Alice' });
+  t.like((await call('/user/bob')).body, { ok: true, username: 'bob', fullname: 'Bob' });
+
+  const login = await call('/user/bob/login', { method: 'POST', json: { password: 'bobrules' } });
+  t.is(login.status, 200);
+  bobToken = String(login.body.token);
+
+  // Every failure of the API answers through the edge as it does directly.
+  const carol = await call('/user/carol', { method: 'PUT', json: { fullname: 'Carol', password: 'carolrules' } });
+  const carolToken = String((await call('/user/carol/login', { method: 'POST', json: { password: 'carolrules' } })).body.token);
+  const failures: [string, RequestInit & { json?: unknown }, number, RegExp][] = [
+    ['/user/dave', { method: 'PUT', json: { fullname: 'Dave' } }, 400, /password is required/],
+    ['/user/health', { method: 'PUT', json: { fullname: 'X', password: 'longenough' } }, 400, /reserved/],
+    ['/user/alice', { method: 'PUT', json: { fullname: 'Alice 2', password: 'alicerules' } }, 409, /taken/],
+    ['/user/dave', { method: 'PUT', json: { fullname: 'x'.repeat(70_000), password: 'longenough' } }, 413, /too large/],
+    ['/user/dave', { method: 'PUT', body: 'fullname=Dave', headers: { 'content-type': 'text/plain' } }, 415, /application\/json/],
+    ['/user/dave', { method: 'PUT', body: '{"fullname":', headers: { 'content-type': 'application/json' } }, 400, /not valid JSON/],
+    ['/user/nobody', {}, 404, /no user named/],
+    ['/user/alice/login', { method: 'POST', json: { password: 'wrong-password' } }, 401, /incorrect/],
+    ['/user/nobody/login', { method: 'POST', json: { password: 'wrong-password' } }, 401, /incorrect/],
+    ['/user/alice', { method: 'DELETE' }, 401, /Bearer/],
+    ['/user/alice', { method: 'DELETE', headers: { authorization: 'Bearer not.a.token' } }, 401, /invalid or expired/],
+    ['/user/alice', { method: 'DELETE', headers: { authorization: `Bearer ${carolToken}` } }, 403, /belongs to "carol"/],
+    ['/user/nobody', { method: 'DELETE', headers: { authorization: `Bearer ${carolToken}` } }, 404, /no user named/],
+    ['/user/alice', { method: 'PATCH' }, 405, /not allowed/],
+    ['/elsewhere', {}, 404, /serves \/user only/],
+  ];
+  for (const [path, init, status, error] of failures) {
+    const r = await call(path, init);
+    t.is(r.status, status, `${init.method ?? 'GET'} ${path}`);
+    t.is(r.body.ok, false);
+    t.regex(String(r.body.error), error, `${init.method ?? 'GET'} ${path}`);
+  }
+  t.is(carol.status, 201);
+  t.is((await call('/user/carol', { method: 'DELETE', headers: { authorization: `Bearer ${carolToken}` } })).status, 200);
+  t.is((await call('/user/carol')).status, 404);
+});
+
+test.serial('2. scale to 3: the edge sees 3 healthy replicas within 10 s and spreads requests over them', async (t) => {
+  const started = Date.now();
+  await make('scale N=3');
+  let healthy = await healthyInEdge();
+  while (healthy !== 3 && Date.now() - started < 10_000) {
+    await sleep(200);
+    healthy = await healthyInEdge();
+  }
+  t.is(healthy, 3, '3 healthy usersvc hosts in /clusters');
+  t.true(Date.now() - started < 10_000 + 5_000, `took ${Date.now() - started} ms`);
+
+  const hostnames = new Set<string>();
+  for (let i = 0; i < 30; i++) hostnames.add(String((await call('/user/health')).body.hostname));
+  t.is(hostnames.size, 3, `hostnames: ${[...hostnames].join(', ')}`);
+
+  const seen = new Map<string, unknown>();
+  for (let i = 0; i < 30; i++) {
+    const r = await call('/user/alice');
+    seen.set(String(r.body.hostname), r.body.uuid);
+  }
+  t.is(seen.size, 3);
+  t.deepEqual([...new Set(seen.values())], [alice.body.uuid], 'alice has the same uuid on every replica');
+});
+
+test.serial('3. kill a replica under steady load: no client request fails', async (t) => {
+  const [victim] = await replicas();
+  const load = steadyLoad('/user/alice');
+  await sleep(1500);
+  await sh(`docker kill ${victim}`);
+  await sleep(5000);
+  const { total, failures } = await load.stop();
+  t.true(total > 50, `${total} requests`);
+  t.deepEqual(failures, [], `${failures.length} of ${total} failed`);
+  t.is(await healthyInEdge(), 2);
+  await sh(`docker rm ${victim}`);
+});
+
+test.serial('4. scale from 3 to 1 under steady load: no client request fails', async (t) => {
+  await make('scale N=3');
+  const load = steadyLoad('/user/alice');
+  await sleep(1000);
+  await make('scale N=1');
+  await sleep(1000);
+  const { total, failures } = await load.stop();
+  t.true(total > 50, `${total} requests`);
+  t.deepEqual(failures, [], `${failures.length} of ${total} failed`);
+  t.is((await replicas()).length, 1);
+  t.is(await healthyInEdge(), 1);
+});
+
+test.serial('5. PostgreSQL stops and returns: 503 meanwhile, then the same replicas serve, and data survives down/up', async (t) => {
+  const before = await replicas();
+  await compose('stop postgres');
+  const during = await call('/user/alice');
+  t.is(during.status, 503);
+  t.regex(String(during.body.error), /database is unavailable/);
+  t.is((await call('/user/health')).status, 200, 'the replicas stay up');
+  const put = await call('/user/erin', { method: 'PUT', json: { fullname: 'Erin', password: 'erinrules' } });
+  t.is(put.status, 503);
+
+  await compose('start postgres');
+  const deadline = Date.now() + 60_000;
+  let after = await call('/user/alice');
+  while (after.status !== 200 && Date.now() < deadline) {
+    await sleep(500);
+    after = await call('/user/alice');
+  }
+  t.is(after.status, 200);
+  t.is(after.body.uuid, alice.body.uuid);
+  t.deepEqual(await replicas(), before, 'the same replicas, not restarted');
+
+  await make('down');
+  await make('up');
+  t.like((await call('/user/alice')).body, { ok: true, uuid: alice.body.uuid, fullname: 'Alice' });
+  t.like((await call('/user/bob')).body, { ok: true, fullname: 'Bob' });
+  const del = await call('/user/bob', { method: 'DELETE', headers: { authorization: `Bearer ${bobToken}` } });
+  t.is(del.status, 200, 'a token issued before the restart still works (same secret)');
+});
+
+test.serial('6. admin interfaces: the edge\'s only on 127.0.0.1, the sidecars\' not on appmesh, their stats read-only', async (t) => {
+  t.is((await fetch(`${ADMIN}/ready`)).status, 200);
+  const edge = (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=edge`)).trim();
+  const published = (await sh(`docker port ${edge}`)).trim().split('\n');
+  t.deepEqual(published.filter((l) => l.startsWith('8001/')), ['8001/tcp -> 127.0.0.1:8001'], published.join('; '));
+  t.is((await fetch(`${ADMIN}/quitquitquit`, { method: 'POST' })).status, 404, 'mutating admin calls are not routed');
+
+  const view = JSON.parse(
+    await fromNeighbour(`
+      const probe = (url, init) => fetch(url, init).then(r => r.text().then(body => ({ status: r.status, body })), e => ({ error: String(e.cause?.code ?? e) }));
+      Promise.all([
+        probe('http://usersvc:9901/ready'),
+        probe('http://edge:9901/ready'),
+        probe('http://usersvc:5000/user/health'),
+        probe('http://usersvc:9102/stats/prometheus'),
+        probe('http://usersvc:9102/clusters'),
+        probe('http://usersvc:9102/stats/prometheus', { method: 'POST' }),
+      ]).then(r => console.log(JSON.stringify(r)));
+    `),
+  ) as { status?: number; body?: string; error?: string }[];
+  const [sidecarAdmin, edgeAdmin, service, stats, clusters, post] = view;
+  t.truthy(sidecarAdmin?.error, 'the sidecar admin is not reachable on appmesh');
+  t.truthy(edgeAdmin?.error, 'the edge admin is not reachable on appmesh');
+  t.truthy(service?.error, 'the service itself is reachable only through its sidecar');
+  t.is(stats?.status, 200);
+  t.is(clusters?.status, 404);
+  t.is(post?.status, 404);
+  const egress = /envoy_tcp_downstream_cx_total\{envoy_tcp_prefix="postgres_egress"\} (\d+)/.exec(stats?.body ?? '');
+  t.truthy(egress, 'the sidecar counts its database connections');
+  t.true(Number(egress?.[1]) > 0, 'the service reached PostgreSQL through its sidecar');
+});
+
+test.serial('7. make clean leaves no container, network or volume behind', async (t) => {
+  await make('clean');
+  t.is((await sh(`docker ps -aq --filter label=com.docker.compose.project=${PROJECT}`)).trim(), '');
+  t.is((await sh('docker network ls -q --filter name=^appmesh$')).trim(), '');
+  t.is((await sh(`docker volume ls -q --filter label=com.docker.compose.project=${PROJECT}`)).trim(), '');
+});

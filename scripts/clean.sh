@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# make clean: remove every container, network and volume of the mesh (the data too).
+# The images stay, so the next `make up` is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+compose down --volumes --remove-orphans --timeout 20

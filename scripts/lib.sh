@@ -1,0 +1,28 @@
+# Sourced by the other scripts: the compose command, and waiting for the edge.
+# shellcheck shell=bash
+
+# Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`).
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+
+EDGE_ADMIN="http://127.0.0.1:${EDGE_ADMIN_PORT:-8001}"
+
+# How many usersvc hosts the edge currently counts as healthy (0 if the edge is not up).
+healthy_replicas() {
+  { curl -fsS --max-time 2 "$EDGE_ADMIN/clusters" 2>/dev/null || true; } |
+    grep -c '^usersvc::.*::health_flags::healthy$' || true
+}
+
+# Waits until the edge sees exactly $1 healthy replicas, for up to $2 seconds (default 90).
+wait_for_replicas() {
+  local want=$1 deadline=$((SECONDS + ${2:-90}))
+  until [ "$(healthy_replicas)" -eq "$want" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "the edge sees $(healthy_replicas) healthy usersvc replicas, not $want, after ${2:-90}s" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "the edge sees $want healthy usersvc replica(s)"
+}

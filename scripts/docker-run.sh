@@ -43,7 +43,12 @@ up() {
 }
 
 down() {
-  docker ps -aq --filter name='^usermesh-(postgres|usersvc-[0-9]+|edge)$' | xargs -r docker rm -f -t 20 >/dev/null
+  local containers
+  containers=$(docker ps -aq --filter name='^usermesh-(postgres|usersvc-[0-9]+|edge)$')
+  if [ -n "$containers" ]; then
+    # shellcheck disable=SC2086  # one id per word
+    docker stop -t 20 $containers >/dev/null && docker rm $containers >/dev/null
+  fi
   docker network rm appmesh >/dev/null 2>&1 || true
   echo "removed; the data stays in volume usermesh-plain-pgdata (docker volume rm usermesh-plain-pgdata)"
 }

@@ -1,21 +1,11 @@
 // Every row of the API table, success and each failure, against a real PostgreSQL.
 import test from 'ava';
 import { issueToken } from '../src/tokens.js';
-import { call, createTestDatabase, startApp, TOKEN_SECRET, type TestDatabase, type TestService } from './helpers.js';
+import { call, TOKEN_SECRET, useService } from './helpers.js';
 
-let db: TestDatabase;
-let svc: TestService;
+const fx = useService();
 
-test.before(async () => {
-  db = await createTestDatabase();
-  svc = await startApp(db.url);
-});
-test.after.always(async () => {
-  await svc?.close();
-  await db?.drop();
-});
-
-const user = (name: string) => `${svc.url}/user/${name}`;
+const user = (name: string) => `${fx.svc.url}/user/${name}`;
 let counter = 0;
 const uniqueName = (prefix: string) => `${prefix}${++counter}`;
 
@@ -32,7 +22,7 @@ async function login(name: string, password = 'correct horse battery') {
 const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
 
 test('GET /user/health answers 200 with the replica identity', async (t) => {
-  const r = await call(`${svc.url}/user/health`);
+  const r = await call(`${fx.svc.url}/user/health`);
   t.is(r.status, 200);
   t.like(r.body, { ok: true, msg: 'user health check OK' });
   t.is(typeof r.body.hostname, 'string');
@@ -41,7 +31,7 @@ test('GET /user/health answers 200 with the replica identity', async (t) => {
 });
 
 test('GET /user/health?deep=1 answers 200 when the database answers', async (t) => {
-  const r = await call(`${svc.url}/user/health?deep=1`);
+  const r = await call(`${fx.svc.url}/user/health?deep=1`);
   t.is(r.status, 200);
   t.like(r.body, { ok: true, msg: 'user health check OK; database OK' });
 });
@@ -54,7 +44,7 @@ test('PUT creates a user: 201 with a 32-digit upper-case hex uuid and no secret'
   t.is(r.headers.get('location'), '/user/alice');
   t.false(JSON.stringify(r.body).includes('alicerules'));
   t.false('password' in r.body);
-  const stored = await db.query<{ password: string }>('SELECT password FROM users WHERE username = $1', ['alice']);
+  const stored = await fx.db.query<{ password: string }>('SELECT password FROM users WHERE username = $1', ['alice']);
   t.regex(stored.rows[0]!.password, /^scrypt\$10\$8\$1\$/);
 });
 
@@ -212,7 +202,7 @@ test('a token stops working once its user is deleted, even if the name is create
 
 test('unknown paths answer 404 JSON; wrong methods 405 JSON with Allow', async (t) => {
   for (const path of ['/', '/users', '/user', '/user/alice/profile', '/favicon.ico']) {
-    const r = await call(`${svc.url}${path}`);
+    const r = await call(`${fx.svc.url}${path}`);
     t.is(r.status, 404, path);
     t.false(r.body.ok);
   }

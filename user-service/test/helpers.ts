@@ -8,6 +8,7 @@ import { createServer, request, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import pg from 'pg';
 import { createApp } from '../src/app.js';
 import { createPool, prepareDatabase, type DatabaseState } from '../src/database.js';
@@ -234,4 +235,18 @@ export async function startRelay(targetPort = pgPort, targetHost = pgHost === 'l
       if (server.listening) await this.cut();
     },
   };
+}
+
+/** Gives the calling test file a database of its own and an app on it, for all its tests. */
+export function useService(): { db: TestDatabase; svc: TestService } {
+  const fixture = {} as { db: TestDatabase; svc: TestService };
+  test.before(async () => {
+    fixture.db = await createTestDatabase();
+    fixture.svc = await startApp(fixture.db.url);
+  });
+  test.after.always(async () => {
+    await fixture.svc?.close();
+    await fixture.db?.drop();
+  });
+  return fixture;
 }

@@ -1,24 +1,14 @@
 // Nothing a client sends may produce a 500, crash the process, or change stored data, and
 // no secret may reach a response or a log line.
 import test from 'ava';
-import { call, createTestDatabase, rawRequest, startApp, type TestDatabase, type TestService } from './helpers.js';
+import { call, rawRequest, useService } from './helpers.js';
 
-let db: TestDatabase;
-let svc: TestService;
+const fx = useService();
 
-test.before(async () => {
-  db = await createTestDatabase();
-  svc = await startApp(db.url);
-});
-test.after.always(async () => {
-  await svc?.close();
-  await db?.drop();
-});
-
-const snapshot = async () => (await db.query('SELECT uuid, username, fullname, password FROM users ORDER BY uuid')).rows;
+const snapshot = async () => (await fx.db.query('SELECT uuid, username, fullname, password FROM users ORDER BY uuid')).rows;
 
 test.serial('hostile requests get a 4xx JSON error and leave the data unchanged', async (t) => {
-  t.is((await call(`${svc.url}/user/keeper`, { method: 'PUT', json: { fullname: 'Keeper', password: 'keeperpass' } })).status, 201);
+  t.is((await call(`${fx.svc.url}/user/keeper`, { method: 'PUT', json: { fullname: 'Keeper', password: 'keeperpass' } })).status, 201);
   const before = await snapshot();
   const json = { 'content-type': 'application/json' };
   const cases: [string, string, Record<string, string>, string | Buffer | undefined][] = [
@@ -50,30 +40,30 @@ test.serial('hostile requests get a 4xx JSON error and leave the data unchanged'
   ];
   for (const [method, path, headers, body] of cases) {
     const label = `${method} ${path} ${String(body).slice(0, 40)}`;
-    const r = await rawRequest(svc.url, method, path, headers, body);
+    const r = await rawRequest(fx.svc.url, method, path, headers, body);
     t.true(r.status >= 400 && r.status < 500, `${label} -> ${r.status} ${JSON.stringify(r.body)}`);
     t.is(r.body.ok, false, label);
     t.is(typeof r.body.error, 'string', label);
     t.not(r.body.error, 'bad request', `${label}: a generic message`);
   }
   t.deepEqual(await snapshot(), before, 'stored data is unchanged');
-  t.is((await call(`${svc.url}/user/health`)).status, 200, 'the service still answers');
+  t.is((await call(`${fx.svc.url}/user/health`)).status, 200, 'the service still answers');
 });
 
 test.serial('logs carry method, path, status, duration and request id, and no secret', async (t) => {
   const password = 'secret-password-123';
-  const put = await call(`${svc.url}/user/secretive`, { method: 'PUT', json: { fullname: 'S', password }, headers: { 'x-request-id': 'req-from-envoy-1' } });
+  const put = await call(`${fx.svc.url}/user/secretive`, { method: 'PUT', json: { fullname: 'S', password }, headers: { 'x-request-id': 'req-from-envoy-1' } });
   t.is(put.status, 201);
   t.is(put.headers.get('x-request-id'), 'req-from-envoy-1');
-  const { token } = (await call(`${svc.url}/user/secretive/login`, { method: 'POST', json: { password } })).body;
-  t.is((await call(`${svc.url}/user/secretive/login`, { method: 'POST', json: { password: 'wrong-password-456' } })).status, 401);
-  const hash = (await db.query<{ password: string }>("SELECT password FROM users WHERE username = 'secretive'")).rows[0]!.password;
-  t.is((await call(`${svc.url}/user/secretive`, { method: 'DELETE', headers: { authorization: `Bearer ${String(token)}` } })).status, 200);
+  const { token } = (await call(`${fx.svc.url}/user/secretive/login`, { method: 'POST', json: { password } })).body;
+  t.is((await call(`${fx.svc.url}/user/secretive/login`, { method: 'POST', json: { password: 'wrong-password-456' } })).status, 401);
+  const hash = (await fx.db.query<{ password: string }>("SELECT password FROM users WHERE username = 'secretive'")).rows[0]!.password;
+  t.is((await call(`${fx.svc.url}/user/secretive`, { method: 'DELETE', headers: { authorization: `Bearer ${String(token)}` } })).status, 200);
 
-  const requestLine = svc.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === 'req-from-envoy-1');
+  const requestLine = fx.svc.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === 'req-from-envoy-1');
   t.like(requestLine, { msg: 'request', method: 'PUT', path: '/user/secretive', status: 201 });
   t.is(typeof requestLine?.durationMs, 'number');
-  const logs = svc.logs.text;
+  const logs = fx.svc.logs.text;
   for (const secret of [password, 'wrong-password-456', String(token), hash, hash.split('$')[5]!]) {
     t.false(logs.includes(secret), `a secret (${secret.slice(0, 6)}...) reached the log`);
   }

@@ -135,6 +135,7 @@ test.serial('2. scale to 3: the edge sees 3 healthy replicas within 10 s and spr
     healthy = await healthyInEdge();
   }
   t.is(healthy, 3, '3 healthy usersvc hosts in /clusters');
+  t.log(`3 healthy replicas in the edge ${Date.now() - started} ms after make scale N=3 began`);
   t.true(Date.now() - started < 10_000 + 5_000, `took ${Date.now() - started} ms`);
 
   const hostnames = new Set<string>();
@@ -157,9 +158,26 @@ test.serial('3. kill a replica under steady load: no client request fails', asyn
   await sh(`docker kill ${victim}`);
   await sleep(5000);
   const { total, failures } = await load.stop();
+  t.log(`${total} requests through the edge, ${failures.length} failed`);
   t.true(total > 50, `${total} requests`);
   t.deepEqual(failures, [], `${failures.length} of ${total} failed`);
   t.is(await healthyInEdge(), 2);
+  await sh(`docker rm ${victim}`);
+});
+
+test.serial('3b. a replica whose sidecar dies exits non-zero instead of lingering half-alive', async (t) => {
+  const [victim] = await replicas();
+  // The slim image has no pkill: find Envoy in /proc and kill it as a crash would.
+  await sh(`docker exec ${victim} bash -c 'for p in /proc/[0-9]*; do grep -qa "^envoy" $p/cmdline 2>/dev/null && kill -9 \${p#/proc/}; done; true'`);
+  let state = '';
+  for (let i = 0; i < 50 && !state.startsWith('false'); i++) {
+    await sleep(200);
+    state = (await sh(`docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' ${victim}`)).trim();
+  }
+  const [running, code] = state.split(' ');
+  t.is(running, 'false', 'the container stopped');
+  t.not(code, '0', `exit code ${code}`);
+  t.is((await call('/user/health')).status, 200, 'the other replica serves');
   await sh(`docker rm ${victim}`);
 });
 
@@ -170,6 +188,7 @@ test.serial('4. scale from 3 to 1 under steady load: no client request fails', a
   await make('scale N=1');
   await sleep(1000);
   const { total, failures } = await load.stop();
+  t.log(`${total} requests through the edge, ${failures.length} failed`);
   t.true(total > 50, `${total} requests`);
   t.deepEqual(failures, [], `${failures.length} of ${total} failed`);
   t.is((await replicas()).length, 1);

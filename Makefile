@@ -13,7 +13,7 @@ export PGPORT ?= 5432
 export PGUSER ?= postgres
 export PGPASSWORD ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs
+.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs stats
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ unit: node_modules ## the service's tests (ava) against the PostgreSQL named by 
 	npm run test:unit
 
 e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: removes the mesh's data)
-	npx ava --timeout 10m compose/test
+	npx ava --timeout 10m --concurrency 1 compose/test
 
 test: node_modules ## everything CI runs: typecheck, lint, service and config tests, then e2e
 	npm test
@@ -63,6 +63,9 @@ scale: ## run N user-service replicas: make scale N=3
 
 ps: ## the mesh's containers
 	. scripts/lib.sh && compose ps
+
+stats: node_modules ## per-replica view of the mesh from Envoy's stats (ARGS='--watch', '--json')
+	@node --import tsx scripts/stats/main.ts $(ARGS)
 
 logs: ## follow the mesh's logs
 	. scripts/lib.sh && compose logs -f --tail=50

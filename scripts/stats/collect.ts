@@ -1,0 +1,127 @@
+// Reads the running mesh once: the edge over its read-only admin port on the host, the
+// replicas' containers from Docker, and each sidecar's stats from inside its own container
+// (`docker exec`), so nothing but the edge's 127.0.0.1:8001 is published and the host never
+// needs to reach a container's address (it works the same on Docker Desktop).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from './admin.js';
+
+const exec = promisify(execFile);
+
+export interface MeshAddress {
+  admin: string; // the edge's read-only admin, as the host sees it
+  project: string; // compose project: containers carry com.docker.compose.project=<project>
+  service: string; // compose service of the replicas
+  cluster: string; // the edge's cluster for them
+  network: string;
+}
+
+export const MESH: MeshAddress = {
+  admin: process.env.EDGE_ADMIN_URL ?? `http://127.0.0.1:${process.env.EDGE_ADMIN_PORT ?? '8001'}`,
+  project: process.env.COMPOSE_PROJECT_NAME ?? 'usermesh',
+  service: 'usersvc',
+  cluster: 'usersvc',
+  network: 'appmesh',
+};
+
+// The edge stats `make stats` shows; the filter keeps the answer to a few kB.
+export const EDGE_STATS_FILTER =
+  '^(http\\.edge\\.downstream_rq_([1-5]xx|total)' +
+  '|cluster\\.usersvc\\.(upstream_rq_(time|total|retry|retry_success|retry_overflow|retry_limit_exceeded)' +
+  '|upstream_cx_connect_fail|health_check\\.failure|outlier_detection\\.ejections_enforced_total))$';
+
+export const EDGE_STATS_PATH = `/stats?format=json&filter=${encodeURIComponent(EDGE_STATS_FILTER)}`;
+
+// Each sidecar: the service's traffic (cluster local_service; health checks have their own
+// cluster) and its database connections (cluster postgres).
+export const SIDECAR_STATS_FILTER =
+  '^cluster\\.(local_service\\.upstream_rq_(time|total|[1-5]xx)|postgres\\.upstream_cx_(active|total|connect_fail))$';
+export const SIDECAR_STATS_URL = `http://127.0.0.1:9102/stats/prometheus?filter=${encodeURIComponent(SIDECAR_STATS_FILTER)}`;
+
+/** A replica's container, as Docker sees it. */
+export interface Container {
+  id: string;
+  name: string;
+  state: string; // running, exited, paused, ...
+  exitCode: number;
+  address: string | null; // ip:8080 on appmesh, null when not attached
+}
+
+export interface Snapshot {
+  takenAt: number; // ms since the epoch
+  admin: string;
+  cluster: string;
+  hosts: Host[]; // the edge's view of the replicas
+  edge: StatsJson;
+  replicas: { container: Container; sidecar: Sample[] | { error: string } }[];
+}
+
+/** The mesh is not there: one line for the user, not a stack trace. */
+export class MeshDown extends Error {}
+
+export async function get(url: string): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch {
+    throw new MeshDown(`the mesh is not up: nothing answers at ${new URL(url).origin} (the edge's admin). Start it with: make up`);
+  }
+  const body = await response.text();
+  if (!response.ok) throw new MeshDown(`${url} answered ${response.status}: ${body.trim().slice(0, 200)}`);
+  return body;
+}
+
+async function docker(args: string[], timeout = 10_000): Promise<string> {
+  try {
+    const { stdout } = await exec('docker', args, { timeout, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new MeshDown('docker is not installed or not on PATH');
+    throw new MeshDown(`docker ${args[0]}: ${(e.stderr ?? e.message).trim().split('\n')[0]}`);
+  }
+}
+
+export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
+  const ids = (
+    await docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${mesh.project}`, '--filter', `label=com.docker.compose.service=${mesh.service}`])
+  ).split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  const inspected = JSON.parse(await docker(['inspect', ...ids])) as {
+    Id: string;
+    Name: string;
+    State: { Status: string; ExitCode: number };
+    NetworkSettings: { Networks: Record<string, { IPAddress?: string }> };
+  }[];
+  return inspected
+    .map((c) => {
+      const ip = c.NetworkSettings.Networks[mesh.network]?.IPAddress;
+      return { id: c.Id.slice(0, 12), name: c.Name.replace(/^\//, ''), state: c.State.Status, exitCode: c.State.ExitCode, address: ip ? `${ip}:8080` : null };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** GET a URL from inside a replica's container (its own node does the fetch); the body. */
+export function fetchInside(containerId: string, url: string): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`;
+  return docker(['exec', containerId, 'node', '-e', script]);
+}
+
+async function readSidecar(container: Container): Promise<Sample[] | { error: string }> {
+  if (container.state !== 'running') return { error: `container ${container.state}` };
+  try {
+    return parsePrometheus(await fetchInside(container.id, SIDECAR_STATS_URL));
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+export async function snapshot(mesh: MeshAddress = MESH): Promise<Snapshot> {
+  const [clusters, stats, containers] = await Promise.all([
+    get(`${mesh.admin}/clusters?format=json`),
+    get(`${mesh.admin}${EDGE_STATS_PATH}`),
+    listContainers(mesh),
+  ]);
+  const replicas = await Promise.all(containers.map(async (container) => ({ container, sidecar: await readSidecar(container) })));
+  return { takenAt: Date.now(), admin: mesh.admin, cluster: mesh.cluster, hosts: parseClusters(clusters, mesh.cluster), edge: parseStatsJson(stats), replicas };
+}

@@ -1,0 +1,173 @@
+// Turns snapshots of the mesh into the report `make stats` prints: totals since start from one
+// snapshot, or per-second rates between two (--watch). Pure: the tests feed it captured output.
+import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue, type Host, type Sample } from './admin.js';
+import type { Snapshot } from './collect.js';
+
+export interface Latency {
+  p50: number | null; // ms
+  p99: number | null;
+}
+
+export interface ReplicaRow {
+  name: string | null; // the container's name; null for an address the edge still lists but no container has
+  address: string | null;
+  /** healthy | unhealthy (flags) | not in edge (running, not yet or no longer a host of the edge) | exited (code) | ... */
+  health: string;
+  edge: { sent: number; succeeded: number } | null; // requests the edge sent this replica, and how many did not fail
+  sidecar: {
+    requests: number; // requests the sidecar passed to the service (health checks not counted)
+    '2xx': number;
+    '4xx': number;
+    '5xx': number;
+    latencyMs: Latency; // the service's response time, measured by its sidecar
+    db: { active: number; opened: number; connectFailures: number }; // PostgreSQL connections through the sidecar
+  } | null;
+  error?: string; // why the sidecar's stats could not be read
+}
+
+export interface Report {
+  time: string;
+  /** null: counts are totals since each Envoy started; a number: counts are per second over that many seconds. */
+  windowSeconds: number | null;
+  edge: {
+    admin: string;
+    cluster: string;
+    replicas: { healthy: number; total: number };
+    requests: { total: number; '2xx': number; '4xx': number; '5xx': number }; // as the clients got them
+    retries: number;
+    retriesSucceeded: number;
+    retriesRefused: number; // retry budget or retry limit said no
+    connectFailures: number;
+    healthCheckFailures: number;
+    outlierEjections: number;
+    /** The edge's upstream time. Totals: since start. Rates: over Envoy's last flush interval (5 s). */
+    latencyMs: Latency;
+  };
+  replicas: ReplicaRow[];
+}
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** A report from `now`, with rates against `before` when given. */
+export function buildReport(now: Snapshot, before?: Snapshot): Report {
+  const seconds = before ? (now.takenAt - before.takenAt) / 1000 : null;
+  // A counter as a total, or as a rate per second since `before`.
+  const count = (current: number, previous: number | undefined) =>
+    seconds === null ? current : round(Math.max(0, current - (previous ?? 0)) / seconds);
+  const edgeCount = (name: string) => count(now.edge.values.get(name) ?? 0, before?.edge.values.get(name));
+  const quantiles = (seconds === null ? now.edge.cumulative : now.edge.interval).get(`cluster.${now.cluster}.upstream_rq_time`);
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
+
+  // What the edge sent one host: counters from /clusters, matched by address.
+  const sentTo = (host: Host) => {
+    const was = before?.hosts.find((h) => h.address === host.address)?.counters;
+    return { sent: count(host.counters.rq_total ?? 0, was?.rq_total), succeeded: count(host.counters.rq_success ?? 0, was?.rq_success) };
+  };
+  const hostHealth = (host: Host) => (host.healthy ? 'healthy' : `unhealthy (${host.flags.join(', ')})`);
+
+  const rows: ReplicaRow[] = now.replicas.map(({ container, sidecar }) => {
+    const host = now.hosts.find((h) => h.address === container.address);
+    const previous = before?.replicas.find((r) => r.container.id === container.id)?.sidecar;
+    const health =
+      container.state !== 'running' ? `${container.state} (${container.exitCode})`
+      : !host ? 'not in edge'
+      : hostHealth(host);
+    const row: ReplicaRow = {
+      name: container.name,
+      address: container.address,
+      health,
+      edge: host ? sentTo(host) : null,
+      sidecar: null,
+    };
+    if (Array.isArray(sidecar)) row.sidecar = sidecarFigures(sidecar, Array.isArray(previous) ? previous : undefined, count);
+    else row.error = sidecar.error;
+    return row;
+  });
+  // Hosts the edge still lists without a container: a replica that went away a moment ago.
+  const addresses = new Set(now.replicas.map((r) => r.container.address));
+  for (const host of now.hosts.filter((h) => !addresses.has(h.address))) {
+    rows.push({ name: null, address: host.address, health: `${hostHealth(host)}, no container`, edge: sentTo(host), sidecar: null });
+  }
+
+  return {
+    time: new Date(now.takenAt).toISOString(),
+    windowSeconds: seconds === null ? null : round(seconds, 2),
+    edge: {
+      admin: now.admin,
+      cluster: now.cluster,
+      replicas: { healthy: now.hosts.filter((h) => h.healthy).length, total: now.hosts.length },
+      requests: {
+        total: edgeCount('http.edge.downstream_rq_total'),
+        '2xx': edgeCount('http.edge.downstream_rq_2xx'),
+        '4xx': edgeCount('http.edge.downstream_rq_4xx'),
+        '5xx': edgeCount('http.edge.downstream_rq_5xx'),
+      },
+      retries: edgeCount(`cluster.${now.cluster}.upstream_rq_retry`),
+      retriesSucceeded: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_success`),
+      retriesRefused: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_overflow`) + edgeCount(`cluster.${now.cluster}.upstream_rq_retry_limit_exceeded`),
+      connectFailures: edgeCount(`cluster.${now.cluster}.upstream_cx_connect_fail`),
+      healthCheckFailures: edgeCount(`cluster.${now.cluster}.health_check.failure`),
+      outlierEjections: edgeCount(`cluster.${now.cluster}.outlier_detection.ejections_enforced_total`),
+      latencyMs: { p50: ms(quantiles?.get(50)), p99: ms(quantiles?.get(99)) },
+    },
+    replicas: rows,
+  };
+}
+
+function sidecarFigures(now: Sample[], before: Sample[] | undefined, count: (current: number, previous: number | undefined) => number): ReplicaRow['sidecar'] {
+  const local = { envoy_cluster_name: 'local_service' };
+  const db = { envoy_cluster_name: 'postgres' };
+  const counter = (name: string, labels: Record<string, string>) => count(sampleValue(now, name, labels), before && sampleValue(before, name, labels));
+  const byClass = (c: string) => counter('envoy_cluster_upstream_rq_xx', { ...local, envoy_response_code_class: c });
+  // Latency over the window is the histogram of the window: the difference of the buckets.
+  let buckets = histogramBuckets(now, 'envoy_cluster_upstream_rq_time', local);
+  if (before) buckets = bucketsDelta(buckets, histogramBuckets(before, 'envoy_cluster_upstream_rq_time', local));
+  const q = (p: number) => {
+    const v = histogramQuantile(buckets, p);
+    return v === null ? null : round(v, 2);
+  };
+  return {
+    requests: counter('envoy_cluster_upstream_rq_total', local),
+    '2xx': byClass('2'),
+    '4xx': byClass('4'),
+    '5xx': byClass('5'),
+    latencyMs: { p50: q(0.5), p99: q(0.99) },
+    db: {
+      active: sampleValue(now, 'envoy_cluster_upstream_cx_active', db), // a gauge: always the current value
+      opened: counter('envoy_cluster_upstream_cx_total', db),
+      connectFailures: counter('envoy_cluster_upstream_cx_connect_fail', db),
+    },
+  };
+}
+
+const fmtMs = (v: number | null) => (v === null ? '-' : `${v} ms`);
+
+/** The report as a few lines of text and one table, for a terminal. */
+export function renderReport(r: Report): string {
+  const e = r.edge;
+  const per = r.windowSeconds === null ? '' : '/s';
+  const lines = [
+    `edge ${e.admin.replace(/^https?:\/\//, '')}, cluster ${e.cluster}: ${e.replicas.healthy} of ${e.replicas.total} replicas healthy` +
+      (r.windowSeconds === null ? '   (totals since each Envoy started)' : `   (per second, over the last ${r.windowSeconds} s)`),
+    `  requests ${e.requests.total}${per}: 2xx ${e.requests['2xx']}, 4xx ${e.requests['4xx']}, 5xx ${e.requests['5xx']}` +
+      `   retries ${e.retries} (${e.retriesSucceeded} succeeded, ${e.retriesRefused} refused)`,
+    `  connect failures ${e.connectFailures}, health-check failures ${e.healthCheckFailures}, outlier ejections ${e.outlierEjections}` +
+      `   upstream p50 ${fmtMs(e.latencyMs.p50)}, p99 ${fmtMs(e.latencyMs.p99)}`,
+    '',
+  ];
+  const header = ['REPLICA', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS'];
+  const cells = r.replicas.map((x) => [
+    x.name ?? '-',
+    x.address ?? '-',
+    x.health,
+    x.edge ? String(x.edge.sent) : '-',
+    x.edge ? String(x.edge.succeeded) : '-',
+    x.sidecar ? fmtMs(x.sidecar.latencyMs.p50) : '-',
+    x.sidecar ? fmtMs(x.sidecar.latencyMs.p99) : '-',
+    x.sidecar ? String(x.sidecar.db.active) : x.error ? `(${x.error})` : '-',
+  ]);
+  if (cells.length === 0) return [...lines, `no ${e.cluster} replicas: scale up with make scale N=3`].join('\n');
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const row = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [...lines, row(header), ...cells.map(row)].join('\n');
+}

@@ -5,7 +5,7 @@ SHELL := bash
 # Base images for the builds: the official ones, unless `make images` (the offline kit)
 # wrote local stand-ins to .images.env.
 -include .images.env
-export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE
+export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE DEBIAN_IMAGE
 
 # The unit and integration tests create (and drop) databases of their own on this server.
 export PGHOST ?= 127.0.0.1
@@ -13,7 +13,7 @@ export PGPORT ?= 5432
 export PGUSER ?= postgres
 export PGPASSWORD ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs stats
+.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs stats bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,11 @@ ps: ## the mesh's containers
 
 stats: node_modules ## per-replica view of the mesh from Envoy's stats (ARGS='--watch', '--json')
 	@node --import tsx scripts/stats/main.ts $(ARGS)
+
+bench: node_modules ## what the mesh costs: direct vs sidecar vs full mesh (ARGS=--smoke for a quick check)
+	scripts/up.sh
+	scripts/bench/loadgen.sh
+	@node --import tsx scripts/bench/main.ts $(ARGS)
 
 logs: ## follow the mesh's logs
 	. scripts/lib.sh && compose logs -f --tail=50

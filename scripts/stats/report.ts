@@ -2,6 +2,7 @@
 // snapshot, or per-second rates between two (--watch). Pure: the tests feed it captured output.
 import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue, type Host, type Sample } from './admin.js';
 import type { Snapshot } from './collect.js';
+import { formatTable } from '../lib/table.js';
 
 export interface Latency {
   p50: number | null; // ms
@@ -167,7 +168,5 @@ export function renderReport(r: Report): string {
     x.sidecar ? String(x.sidecar.db.active) : x.error ? `(${x.error})` : '-',
   ]);
   if (cells.length === 0) return [...lines, `no ${e.cluster} replicas: scale up with make scale N=3`].join('\n');
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const row = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [...lines, row(header), ...cells.map(row)].join('\n');
+  return [...lines, formatTable(header, cells)].join('\n');
 }

@@ -1,0 +1,48 @@
+// make bench's smoke run against the real mesh: a second or so per figure, so the bench
+// cannot rot. It checks that every figure is there and sane, not how fast the mesh is.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import test from 'ava';
+import type { Results } from '../../scripts/bench/bench.js';
+
+const exec = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+const make = async (args: string[]) => (await exec('make', ['--no-print-directory', ...args], { cwd: root, timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
+
+test.after.always(async () => {
+  await make(['clean']);
+});
+
+test('make bench --smoke measures the three paths, both endpoints, and scaling, and writes its files', async (t) => {
+  const out = mkdtempSync(`${tmpdir()}/bench-`);
+  const printed = await make(['bench', `ARGS=--smoke --out ${out}`]);
+  const results = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as Results;
+
+  t.regex(results.versions.envoy, /^\d+\.\d+\.\d+$/);
+  t.regex(results.versions.node, /^v\d+\./);
+  t.regex(results.versions.postgres, /^\d+/);
+  t.true(results.machine.cores >= 1);
+  // 2 endpoints x 3 paths x (1 fixed rate + 1 throughput run)
+  t.is(results.runs.length, 12);
+  for (const run of results.runs) {
+    const what = `${run.endpoint} ${run.path} ${JSON.stringify(run.load)}`;
+    t.is(run.result.ok, 1, `${what}: every answer a 2xx`);
+    t.true(run.result.rps > 0 && run.result.latencyMs.p50 > 0 && run.result.latencyMs.p50 <= run.result.latencyMs.p99, what);
+    t.truthy(run.usage.node, `${what}: node found`);
+    t.truthy(run.usage.sidecar, `${what}: the sidecar found`);
+    t.truthy(run.usage.edge, `${what}: the edge found`);
+    t.true(run.usage.sidecar!.rssMB > 0 && run.usage.node!.privateMB > 0, what);
+  }
+  // Only the mesh path goes through the edge: it works (uses CPU) only there.
+  const maxRun = (path: string) => results.runs.find((r) => r.endpoint === 'health' && r.path === path && 'connections' in r.load)!;
+  t.true(maxRun('mesh').usage.edge!.cores > maxRun('direct').usage.edge!.cores);
+  t.deepEqual(results.scaling.map((s) => s.replicas), [1, 2]);
+  t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0));
+
+  t.regex(printed, /Latency at a fixed request rate/);
+  t.regex(printed, /Targets/);
+  t.true(readFileSync(`${out}/latency.svg`, 'utf8').startsWith('<svg'));
+  t.log(printed.split('\n').filter((l) => l.startsWith('- ')).join('\n'));
+});

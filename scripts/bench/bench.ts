@@ -1,0 +1,175 @@
+// What make bench runs, in order. Three paths to the same replica, measured from a load
+// generator inside that replica's network namespace (docker run --network container:<replica>),
+// so every path starts at the same place:
+//   direct   127.0.0.1:5000   the Node service itself (reachable only inside its container)
+//   sidecar  127.0.0.1:8080   through the replica's Envoy
+//   mesh     edge:8000        through the edge Envoy and the sidecar: what clients get
+// For each path and endpoint: fixed rates (vegeta, open loop), then the highest throughput
+// with a fixed number of connections (wrk), with the CPU and RSS of the edge, the sidecar
+// and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { docker, parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type ProcSample, type Usage } from './measure.js';
+
+const exec = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+
+export interface Settings {
+  seconds: number; // each measured run
+  warmupSeconds: number; // wrk on the path before its first measured run
+  rates: number[]; // requests per second, for the fixed-rate runs
+  connections: number; // for the throughput runs
+  replicas: number[]; // the scaling runs
+  endpoints: EndpointName[];
+}
+
+export const PATHS = { direct: 'http://127.0.0.1:5000', sidecar: 'http://127.0.0.1:8080', mesh: 'http://edge:8000' } as const;
+export type PathName = keyof typeof PATHS;
+export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
+export type EndpointName = keyof typeof ENDPOINTS;
+
+export const FULL: Settings = { seconds: 15, warmupSeconds: 3, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'] };
+export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'] };
+
+export interface Run {
+  endpoint: EndpointName;
+  path: PathName;
+  load: { rate: number } | { connections: number };
+  result: LoadResult;
+  // CPU (cores) and RSS (MB) over the run; null when the process was not found.
+  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null };
+}
+
+export interface Results {
+  date: string;
+  machine: { cores: number; cpu: string; kernel: string; docker: string };
+  versions: { envoy: string; node: string; postgres: string; vegeta: string; wrk: string };
+  settings: Settings & { loadgen: string };
+  runs: Run[];
+  scaling: { replicas: number; result: LoadResult }[];
+}
+
+const LOADGEN = 'usermesh_bench_loadgen';
+const project = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
+const sh = async (command: string) => (await exec('bash', ['-c', command], { cwd: root, maxBuffer: 16 * 1024 * 1024 })).stdout;
+
+async function containers(service: string): Promise<string[]> {
+  const out = await docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
+  return out.split('\n').filter(Boolean);
+}
+
+async function one(service: string): Promise<string> {
+  const [id] = await containers(service);
+  if (!id) throw new Error(`no running ${service} container: bring the mesh up first (make up)`);
+  return id;
+}
+
+const scale = (n: number) => sh(`scripts/scale.sh ${n} 2>&1`);
+
+async function startLoadgen(network: string): Promise<void> {
+  await docker(['rm', '-f', LOADGEN]).catch(() => '');
+  await docker(['run', '-d', '--rm', '--name', LOADGEN, '--network', network, 'usermesh/loadgen']);
+}
+
+async function vegeta(url: string, rate: number, seconds: number): Promise<LoadResult> {
+  const attack = `vegeta attack -rate=${rate}/s -duration=${seconds}s -timeout=10s | vegeta report -type=json`;
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', LOADGEN, 'sh', '-c', withTimes(attack)], `GET ${url}\n`));
+  const result = parseVegeta(output);
+  return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
+}
+
+async function wrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
+  const command = `wrk -t1 -c${connections} -d${seconds}s -s /etc/wrk/report.lua ${url}`;
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', LOADGEN, 'sh', '-c', withTimes(command)]));
+  const result = parseWrk(output);
+  return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
+}
+
+export type Progress = (line: string) => void;
+
+export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
+  const edge = await one('edge');
+  const postgres = await one('postgres');
+  const before = (await containers('usersvc')).length;
+  progress(`scaling usersvc to 1 replica (it runs ${before} now; put back at the end)`);
+  await scale(1);
+  const [replica] = await containers('usersvc');
+  if (!replica) throw new Error('no usersvc replica after scaling to 1');
+
+  const put = await fetch('http://127.0.0.1:8000/user/benchuser', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ fullname: 'Bench User', password: 'bench-password-1' }),
+  });
+  if (put.status !== 201 && put.status !== 409) throw new Error(`could not create the bench user: ${put.status}`);
+
+  try {
+    await startLoadgen(`container:${replica}`);
+    const results: Results = {
+      date: new Date().toISOString(),
+      machine: {
+        cores: Number((await docker(['exec', LOADGEN, 'nproc'])).trim()),
+        cpu: (await docker(['exec', LOADGEN, 'sh', '-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).trim(),
+        kernel: (await docker(['exec', LOADGEN, 'uname', '-r'])).trim(),
+        docker: (await docker(['version', '--format', '{{.Server.Version}}'])).trim(),
+      },
+      versions: {
+        envoy: /\/(\d+\.\d+\.\d+)\//.exec(await docker(['exec', replica, 'envoy', '--version']))?.[1] ?? 'unknown',
+        node: (await docker(['exec', replica, 'node', '--version'])).trim(),
+        postgres: (await docker(['exec', '-u', 'postgres', postgres, 'psql', '-tAc', 'show server_version'])).trim(),
+        vegeta: /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ?? 'unknown',
+        wrk: (await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])).trim(),
+      },
+      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop), both in the replica's network namespace` },
+      runs: [],
+      scaling: [],
+    };
+
+    // CPU and RSS of the processes that matter, over one run.
+    const has = (procs: ProcSample[], ...commands: string[]) => commands.every((c) => procs.some((p) => p.command === c));
+    const sample = async (): Promise<[ProcSample[], ProcSample[]]> => {
+      // A reading of /proc can miss a process (seen once in a smoke run); read again then.
+      for (let attempt = 1; ; attempt++) {
+        const [e, r] = await Promise.all([readProcs(edge), readProcs(replica)]);
+        if ((has(e, 'envoy') && has(r, 'envoy', 'node')) || attempt === 3) return [e, r];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const measure = async (endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
+      const [e0, r0] = await sample();
+      const result = await go();
+      const [e1, r1] = await sample();
+      const run: Run = {
+        endpoint, path, load, result,
+        usage: { edge: usage(e0, e1, 'envoy', result.seconds), sidecar: usage(r0, r1, 'envoy', result.seconds), node: usage(r0, r1, 'node', result.seconds) },
+      };
+      results.runs.push(run);
+      const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
+      progress(`${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
+    };
+
+    for (const endpoint of settings.endpoints) {
+      for (const path of Object.keys(PATHS) as PathName[]) {
+        const url = `${PATHS[path]}${ENDPOINTS[endpoint]}`;
+        if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+        for (const rate of settings.rates) await measure(endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds));
+        await measure(endpoint, path, { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
+      }
+    }
+
+    // Scaling: a load generator of its own on appmesh, as any client of the edge would be.
+    await startLoadgen('appmesh');
+    for (const n of settings.replicas) {
+      await scale(n);
+      const url = `${PATHS.mesh}${ENDPOINTS.health}`;
+      if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+      const result = await wrk(url, settings.connections, settings.seconds);
+      results.scaling.push({ replicas: n, result });
+      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms`);
+    }
+    return results;
+  } finally {
+    await docker(['rm', '-f', LOADGEN]).catch(() => '');
+    await scale(Math.max(1, before));
+  }
+}

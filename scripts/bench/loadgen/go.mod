@@ -1,0 +1,6 @@
+// Pins the version of vegeta that make bench builds (scripts/bench/loadgen.sh).
+module usermesh/loadgen
+
+go 1.22
+
+require github.com/tsenart/vegeta/v12 v12.12.0

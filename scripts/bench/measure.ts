@@ -1,0 +1,136 @@
+// The measuring instruments of make bench, and parsers for what they print. The parsers are
+// pure (unit-tested on captured output); the rest runs docker.
+//   vegeta   open-loop load at a fixed rate  -> latency percentiles, success ratio
+//   wrk      closed loop, fixed connections  -> highest throughput and its latency
+//   /proc    utime + stime and VmRSS of the mesh's processes, read inside their containers
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export async function docker(args: string[], input?: string): Promise<string> {
+  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
+  if (input !== undefined) child.child.stdin!.end(input);
+  try {
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`docker ${args.slice(0, 3).join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' ')}`);
+  }
+}
+
+/** Latency figures in milliseconds. */
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface LoadResult {
+  loadgenCores?: number; // CPU the load generator itself used (it shares the machine)
+  requests: number;
+  seconds: number;
+  rps: number; // requests completed per second
+  ok: number; // share of 2xx answers, 0..1
+  latencyMs: Latency;
+}
+
+const ms = (ns: number) => Math.round(ns / 1e3) / 1e3; // ns -> ms, to the microsecond
+
+/** `vegeta report -type=json`. */
+export function parseVegeta(text: string): LoadResult {
+  const r = JSON.parse(text) as {
+    latencies: Record<string, number>;
+    requests: number;
+    duration: number; // ns, first to last request sent
+    wait: number; // ns, last request sent to its answer
+    throughput: number;
+    success: number;
+  };
+  return {
+    requests: r.requests,
+    seconds: Math.round((r.duration + r.wait) / 1e6) / 1e3,
+    rps: Math.round(r.throughput * 10) / 10,
+    ok: r.success,
+    latencyMs: { p50: ms(r.latencies['50th']!), p90: ms(r.latencies['90th']!), p99: ms(r.latencies['99th']!), max: ms(r.latencies.max!) },
+  };
+}
+
+/** The JSON line scripts/bench/loadgen/report.lua prints at the end of wrk's output. */
+export function parseWrk(text: string): LoadResult {
+  const line = text.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`wrk printed no result: ${text.trim().slice(-300)}`);
+  const r = JSON.parse(line) as { requests: number; duration_us: number; p50: number; p90: number; p99: number; max: number; non2xx: number; errors: number };
+  const us = (v: number) => Math.round(v) / 1e3;
+  return {
+    requests: r.requests,
+    seconds: r.duration_us / 1e6,
+    rps: Math.round((r.requests / (r.duration_us / 1e6)) * 10) / 10,
+    ok: r.requests === 0 ? 0 : Math.max(0, r.requests - r.non2xx - r.errors) / r.requests,
+    latencyMs: { p50: us(r.p50), p90: us(r.p90), p99: us(r.p99), max: us(r.max) },
+  };
+}
+
+/** Runs a shell command and then the shell's `times`, so its children's CPU time is known. */
+export const withTimes = (command: string) => `${command}; echo '=== times'; times`;
+
+/** Splits withTimes() output: the command's own output, and the CPU seconds its children used. */
+export function splitTimes(text: string): { output: string; cpuSeconds: number } {
+  const [output = '', times = ''] = text.split('=== times\n');
+  // `times` prints the shell's user and system time, then its children's: "0m1.236000s 0m0.476000s".
+  const t = [...times.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return { output, cpuSeconds: (t[2] ?? 0) + (t[3] ?? 0) };
+}
+
+/** A process of the mesh at one moment: its CPU time so far and its resident memory. */
+export interface ProcSample {
+  pid: number;
+  command: string; // argv[0]'s base name: envoy, node, vegeta, wrk
+  cpuSeconds: number; // utime + stime
+  rssMB: number; // VmRSS: resident memory, the binary's mapped pages included
+  privateMB: number; // RssAnon: its own heap and stacks, which no other process shares
+}
+
+// One line per process: pid <TAB> argv joined by spaces <TAB> /proc/pid/stat <TAB> "VmRSS: n kB RssAnon: n kB".
+export const PROCS_SCRIPT =
+  'for d in /proc/[0-9]*; do [ -r "$d/stat" ] || continue; ' +
+  'printf "%s\\t%s\\t%s\\t%s\\n" "${d#/proc/}" "$(tr "\\0" " " < "$d/cmdline")" "$(cat "$d/stat")" "$(grep -E "^(VmRSS|RssAnon)" "$d/status" | tr "\\t\\n" "  ")"; done 2>/dev/null';
+const CLOCK_TICKS = 100; // USER_HZ: the unit of /proc/pid/stat times on Linux
+
+const megabytes = (kB: string | undefined) => Math.round((Number(kB ?? 0) / 1024) * 10) / 10;
+
+export function parseProcs(text: string): ProcSample[] {
+  const out: ProcSample[] = [];
+  for (const line of text.split('\n')) {
+    const [pid, cmdline, stat, memory = ''] = line.split('\t');
+    if (!pid || !cmdline || !stat) continue;
+    // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const command = cmdline.trim().split(' ')[0]!.split('/').at(-1)!;
+    out.push({
+      pid: Number(pid),
+      command,
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      rssMB: megabytes(/VmRSS:\s*(\d+) kB/.exec(memory)?.[1]),
+      privateMB: megabytes(/RssAnon:\s*(\d+) kB/.exec(memory)?.[1]),
+    });
+  }
+  return out;
+}
+
+export const readProcs = async (container: string) => parseProcs(await docker(['exec', container, 'sh', '-c', PROCS_SCRIPT]));
+
+/** CPU used (in cores) by one process between two samples, and its memory (MB) at the end. */
+export interface Usage {
+  cores: number;
+  rssMB: number;
+  privateMB: number;
+}
+
+export function usage(before: ProcSample[], after: ProcSample[], command: string, seconds: number): Usage | null {
+  const now = after.find((p) => p.command === command);
+  const was = now && before.find((p) => p.pid === now.pid);
+  if (!now || !was) return null;
+  return { cores: Math.round(((now.cpuSeconds - was.cpuSeconds) / seconds) * 100) / 100, rssMB: now.rssMB, privateMB: now.privateMB };
+}

@@ -1,0 +1,145 @@
+// make bench's results as text tables (each row also as a ratio to the direct path), the
+// targets the issue set, and an SVG chart of latency by path. Pure functions of Results.
+import { formatTable } from '../lib/table.js';
+import type { EndpointName, PathName, Results, Run } from './bench.js';
+import type { Usage } from './measure.js';
+
+// Published figures we compare with (istio.io performance pages).
+export const ISTIO = { version: '1.20', rate: 1000, p90: 0.228, p99: 0.298, sidecarMBPer1000Rps: 60, sidecarCoresPer1000Rps: 0.2 };
+export const TARGETS = { p99OverheadMs: 1, throughputRatio: 0.5, sidecarRssMB: 60 };
+
+const ENDPOINT_LABEL: Record<EndpointName, string> = { health: 'GET /user/health', read: 'GET /user/<name>' };
+const f = (n: number, digits = 2) => n.toFixed(digits);
+const signed = (n: number) => `${n < 0 ? '-' : '+'}${Math.abs(n).toFixed(3)}`;
+const use = (u: Usage | null) => (u ? `${f(u.cores)} / ${u.rssMB.toFixed(0)} (${u.privateMB.toFixed(0)})` : '-');
+
+const isRate = (r: Run): r is Run & { load: { rate: number } } => 'rate' in r.load;
+/** The direct-path run that `run` is compared with: same endpoint, same load. */
+function directOf(results: Results, run: Run): Run | undefined {
+  return results.runs.find((d) => d.path === 'direct' && d.endpoint === run.endpoint && JSON.stringify(d.load) === JSON.stringify(run.load));
+}
+
+export interface Verdicts {
+  p99Overhead: { endpoint: EndpointName; rate: number; p90: number; p99: number }[]; // mesh minus direct, ms
+  throughputRatio: number | null; // mesh / direct on /user/health
+  sidecarRssMB: number | null; // the most the sidecar held in any run (VmRSS)
+  sidecarPrivateMB: number | null; // and of that, its own (RssAnon)
+}
+
+export function verdicts(results: Results): Verdicts {
+  const p99Overhead = results.runs.filter((r) => r.path === 'mesh' && isRate(r)).map((r) => {
+    const d = directOf(results, r)!;
+    return { endpoint: r.endpoint, rate: (r.load as { rate: number }).rate, p90: r.result.latencyMs.p90 - d.result.latencyMs.p90, p99: r.result.latencyMs.p99 - d.result.latencyMs.p99 };
+  });
+  const meshMax = results.runs.find((r) => r.path === 'mesh' && r.endpoint === 'health' && !isRate(r));
+  const directMax = meshMax && directOf(results, meshMax);
+  const most = (pick: (u: Usage) => number) => {
+    const values = results.runs.flatMap((r) => (r.usage.sidecar ? [pick(r.usage.sidecar)] : []));
+    return values.length ? Math.max(...values) : null;
+  };
+  return {
+    p99Overhead,
+    throughputRatio: meshMax && directMax ? meshMax.result.rps / directMax.result.rps : null,
+    sidecarRssMB: most((u) => u.rssMB),
+    sidecarPrivateMB: most((u) => u.privateMB),
+  };
+}
+
+export function renderResults(results: Results): string {
+  const { machine: m, versions: v, settings: s } = results;
+  const out: string[] = [
+    `make bench, ${results.date.slice(0, 16).replace('T', ' ')} UTC: Envoy ${v.envoy}, Node ${v.node}, PostgreSQL ${v.postgres}`,
+    `machine: ${m.cores} cores (${m.cpu}), kernel ${m.kernel}, Docker ${m.docker}. The load generator, both Envoys, Node`,
+    `and PostgreSQL all share these ${m.cores} cores: every figure includes that contention.`,
+    `load: ${s.loadgen}; vegeta ${v.vegeta}, wrk ${v.wrk}.`,
+    'paths: direct = Node on 127.0.0.1:5000, sidecar = its Envoy on :8080, mesh = edge:8000 -> sidecar -> Node.',
+    'cpu/MB: CPU in cores over the run (1.00 = one core busy) / RSS in MB at its end (in brackets: private',
+    'memory, RssAnon; the rest of RSS is the binary\'s pages, shared with the page cache).',
+    '',
+    `Latency at a fixed request rate (vegeta, open loop, ${s.seconds} s per run)`,
+  ];
+  const rateRows = results.runs.filter(isRate).map((r) => {
+    const d = directOf(results, r)!;
+    const direct = r.path === 'direct';
+    const lat = r.result.latencyMs;
+    return [
+      ENDPOINT_LABEL[r.endpoint], String(r.load.rate), r.path, f(lat.p50, 3), f(lat.p90, 3), f(lat.p99, 3),
+      direct ? '1.00' : f(lat.p99 / d.result.latencyMs.p99), direct ? '-' : signed(lat.p90 - d.result.latencyMs.p90), direct ? '-' : signed(lat.p99 - d.result.latencyMs.p99),
+      (r.result.ok * 100).toFixed(1), use(r.usage.edge), use(r.usage.sidecar), use(r.usage.node), f(r.result.loadgenCores ?? 0),
+    ];
+  });
+  out.push(formatTable(['endpoint', 'rps', 'path', 'p50 ms', 'p90 ms', 'p99 ms', 'p99 x direct', 'p90 +ms', 'p99 +ms', 'ok %', 'edge cpu/MB', 'sidecar cpu/MB', 'node cpu/MB', 'vegeta cpu'], rateRows));
+
+  out.push('', `Highest throughput with ${s.connections} connections (wrk -t1, closed loop, ${s.seconds} s per run)`);
+  const maxRows = results.runs.filter((r) => !isRate(r)).map((r) => {
+    const d = directOf(results, r)!;
+    const lat = r.result.latencyMs;
+    return [
+      ENDPOINT_LABEL[r.endpoint], r.path, r.result.rps.toFixed(0), f(r.result.rps / d.result.rps), f(lat.p50, 3), f(lat.p99, 3), f(lat.p99 / d.result.latencyMs.p99),
+      (r.result.ok * 100).toFixed(1), use(r.usage.edge), use(r.usage.sidecar), use(r.usage.node), f(r.result.loadgenCores ?? 0),
+    ];
+  });
+  out.push(formatTable(['endpoint', 'path', 'rps', 'rps x direct', 'p50 ms', 'p99 ms', 'p99 x direct', 'ok %', 'edge cpu/MB', 'sidecar cpu/MB', 'node cpu/MB', 'wrk cpu'], maxRows));
+
+  if (results.scaling.length) {
+    const one = results.scaling[0]!.result.rps;
+    out.push('', `Full mesh throughput by number of replicas (GET /user/health, wrk -t1 -c${s.connections}; ${m.cores} cores for all of them)`);
+    out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %'], results.scaling.map((x) => [
+      String(x.replicas), x.result.rps.toFixed(0), f(x.result.rps / one), f(x.result.latencyMs.p50, 3), f(x.result.latencyMs.p99, 3), (x.result.ok * 100).toFixed(1),
+    ])));
+  }
+
+  const vd = verdicts(results);
+  const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  out.push('', 'Targets');
+  for (const o of vd.p99Overhead) {
+    out.push(`- full mesh over direct, ${ENDPOINT_LABEL[o.endpoint]} at ${o.rate} rps: p90 ${signed(o.p90)} ms, p99 ${signed(o.p99)} ms (target p99 < ${TARGETS.p99OverheadMs} ms: ${met(o.p99 < TARGETS.p99OverheadMs)})`);
+  }
+  out.push(`  Istio ${ISTIO.version} publishes +${ISTIO.p90} ms p90, +${ISTIO.p99} ms p99 for its two proxies at ${ISTIO.rate} rps (its own hardware).`);
+  if (vd.throughputRatio !== null) out.push(`- full mesh throughput on GET /user/health: ${f(vd.throughputRatio)} x direct (target >= ${TARGETS.throughputRatio}: ${met(vd.throughputRatio >= TARGETS.throughputRatio)})`);
+  if (vd.sidecarRssMB !== null && vd.sidecarPrivateMB !== null) {
+    out.push(`- sidecar RSS, the most in any run: ${vd.sidecarRssMB.toFixed(1)} MB, of which private ${vd.sidecarPrivateMB.toFixed(1)} MB (target < ${TARGETS.sidecarRssMB} MB: RSS ${met(vd.sidecarRssMB < TARGETS.sidecarRssMB)}, private ${met(vd.sidecarPrivateMB < TARGETS.sidecarRssMB)})`);
+    out.push(`  Istio: about ${ISTIO.sidecarMBPer1000Rps} MB and ${ISTIO.sidecarCoresPer1000Rps} cores per sidecar per 1000 rps.`);
+  }
+  return out.join('\n');
+}
+
+const COLORS: Record<PathName, string> = { direct: '#4c78a8', sidecar: '#f58518', mesh: '#54a24b' };
+
+/** Latency by path: one panel per endpoint and rate, bars for p50, p90 and p99. */
+export function renderChart(results: Results): string {
+  const panels = results.runs.filter((r) => isRate(r) && r.path === 'direct').map((d) => ({
+    title: `${ENDPOINT_LABEL[d.endpoint]} at ${(d.load as { rate: number }).rate} rps`,
+    runs: results.runs.filter((r) => r.endpoint === d.endpoint && JSON.stringify(r.load) === JSON.stringify(d.load)),
+  }));
+  const W = 320, H = 240, top = 60, left = 50, plotH = 150, plotW = 250;
+  const width = Math.max(1, panels.length) * W;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H + top}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="18" font-size="14">Latency by path, ms (vegeta, open loop; Envoy ${esc(results.versions.envoy)}, Node ${esc(results.versions.node)}, ${results.machine.cores} cores)</text>`,
+  ];
+  (Object.keys(COLORS) as PathName[]).forEach((p, i) => {
+    parts.push(`<rect x="${10 + i * 90}" y="30" width="12" height="12" fill="${COLORS[p]}"/><text x="${26 + i * 90}" y="40">${p}</text>`);
+  });
+  panels.forEach((panel, i) => {
+    const x0 = i * W + left;
+    const y0 = top + 20;
+    const max = Math.max(...panel.runs.map((r) => r.result.latencyMs.p99)) * 1.1 || 1;
+    const y = (v: number) => y0 + plotH - (v / max) * plotH;
+    parts.push(`<text x="${x0}" y="${top + 8}">${esc(panel.title)}</text>`);
+    parts.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + plotH}" stroke="#888"/><line x1="${x0}" y1="${y0 + plotH}" x2="${x0 + plotW}" y2="${y0 + plotH}" stroke="#888"/>`);
+    for (const tick of [0, 0.5, 1]) parts.push(`<text x="${x0 - 4}" y="${y(tick * max / 1.1) + 4}" text-anchor="end">${f(tick * max / 1.1)}</text>`);
+    (['p50', 'p90', 'p99'] as const).forEach((q, qi) => {
+      const gx = x0 + 10 + qi * 80;
+      panel.runs.forEach((r, ri) => {
+        const v = r.result.latencyMs[q];
+        parts.push(`<rect x="${gx + ri * 22}" y="${y(v)}" width="20" height="${y0 + plotH - y(v)}" fill="${COLORS[r.path]}"><title>${r.path} ${q}: ${v} ms</title></rect>`);
+      });
+      parts.push(`<text x="${gx + 32}" y="${y0 + plotH + 14}" text-anchor="middle">${q}</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}

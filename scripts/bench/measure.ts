@@ -88,6 +88,7 @@ export interface ProcSample {
   pid: number;
   command: string; // argv[0]'s base name: envoy, node, vegeta, wrk
   cpuSeconds: number; // utime + stime
+  kernelSeconds: number; // stime: in system calls and the network stack on its behalf
   rssMB: number; // VmRSS: resident memory, the binary's mapped pages included
   privateMB: number; // RssAnon: its own heap and stacks, which no other process shares
 }
@@ -112,6 +113,7 @@ export function parseProcs(text: string): ProcSample[] {
       pid: Number(pid),
       command,
       cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+      kernelSeconds: Number(fields[12]) / CLOCK_TICKS,
       rssMB: megabytes(/VmRSS:\s*(\d+) kB/.exec(memory)?.[1]),
       privateMB: megabytes(/RssAnon:\s*(\d+) kB/.exec(memory)?.[1]),
     });
@@ -124,6 +126,7 @@ export const readProcs = async (container: string) => parseProcs(await docker(['
 /** CPU used (in cores) by one process between two samples, and its memory (MB) at the end. */
 export interface Usage {
   cores: number;
+  kernelShare: number; // of that CPU, the share spent in the kernel (0..1)
   rssMB: number;
   privateMB: number;
 }
@@ -132,5 +135,11 @@ export function usage(before: ProcSample[], after: ProcSample[], command: string
   const now = after.find((p) => p.command === command);
   const was = now && before.find((p) => p.pid === now.pid);
   if (!now || !was) return null;
-  return { cores: Math.round(((now.cpuSeconds - was.cpuSeconds) / seconds) * 100) / 100, rssMB: now.rssMB, privateMB: now.privateMB };
+  const cpu = now.cpuSeconds - was.cpuSeconds;
+  return {
+    cores: Math.round((cpu / seconds) * 100) / 100,
+    kernelShare: cpu > 0 ? Math.round(((now.kernelSeconds - was.kernelSeconds) / cpu) * 100) / 100 : 0,
+    rssMB: now.rssMB,
+    privateMB: now.privateMB,
+  };
 }

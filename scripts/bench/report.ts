@@ -13,6 +13,8 @@ const f = (n: number, digits = 2) => n.toFixed(digits);
 const signed = (n: number) => `${n < 0 ? '-' : '+'}${Math.abs(n).toFixed(3)}`;
 const use = (u: Usage | null) => (u ? `${f(u.cores)} / ${u.rssMB.toFixed(0)} (${u.privateMB.toFixed(0)})` : '-');
 
+const perRequest = (u: Usage | null, run: Run) => (u ? ((u.cores / run.result.rps) * 1e6).toFixed(0) : '-');
+
 const isRate = (r: Run): r is Run & { load: { rate: number } } => 'rate' in r.load;
 /** The direct-path run that `run` is compared with: same endpoint, same load. */
 function directOf(results: Results, run: Run): Run | undefined {
@@ -87,6 +89,14 @@ export function renderResults(results: Results): string {
     out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %'], results.scaling.map((x) => [
       String(x.replicas), x.result.rps.toFixed(0), f(x.result.rps / one), f(x.result.latencyMs.p50, 3), f(x.result.latencyMs.p99, 3), (x.result.ok * 100).toFixed(1),
     ])));
+  }
+
+  const meshMax = results.runs.find((r) => r.endpoint === 'health' && r.path === 'mesh' && !isRate(r));
+  if (meshMax) {
+    const share = (name: string, u: Usage | null) => (u ? `${name} ${f(u.cores)} cores (${(u.kernelShare * 100).toFixed(0)} % in the kernel)` : `${name} -`);
+    const u = meshMax.usage;
+    out.push('', `Where the CPU went at the full mesh's highest throughput on GET /user/health: ${share('edge', u.edge)}, ${share('sidecar', u.sidecar)},`);
+    out.push(`${share('node', u.node)}, wrk ${f(meshMax.result.loadgenCores ?? 0)} cores: per request, edge ${perRequest(u.edge, meshMax)} us, sidecar ${perRequest(u.sidecar, meshMax)} us, node ${perRequest(u.node, meshMax)} us of CPU.`);
   }
 
   const vd = verdicts(results);

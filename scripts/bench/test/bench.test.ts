@@ -47,13 +47,14 @@ test('/proc: a replica\'s envoy and node with CPU time and RSS; the edge\'s envo
   t.true(node.rssMB > 20 && node.rssMB < 1000);
   t.true(node.privateMB > 1 && node.privateMB < node.rssMB);
   t.true(envoy.cpuSeconds > 0 && node.cpuSeconds > 0);
+  t.true(envoy.kernelSeconds > 0 && envoy.kernelSeconds < envoy.cpuSeconds);
   t.truthy(parseProcs(fixture('procs-edge.txt')).find((p) => p.command === 'envoy'));
 });
 
 test('usage: CPU in cores between two samples of the same process; RSS of the later one', (t) => {
-  const before = [{ pid: 7, command: 'envoy', cpuSeconds: 10, rssMB: 30, privateMB: 10 }];
-  const after = [{ pid: 7, command: 'envoy', cpuSeconds: 13, rssMB: 32, privateMB: 12 }];
-  t.deepEqual(usage(before, after, 'envoy', 10), { cores: 0.3, rssMB: 32, privateMB: 12 });
+  const before = [{ pid: 7, command: 'envoy', cpuSeconds: 10, kernelSeconds: 4, rssMB: 30, privateMB: 10 }];
+  const after = [{ pid: 7, command: 'envoy', cpuSeconds: 13, kernelSeconds: 6, rssMB: 32, privateMB: 12 }];
+  t.deepEqual(usage(before, after, 'envoy', 10), { cores: 0.3, kernelShare: 0.67, rssMB: 32, privateMB: 12 });
   t.is(usage(before, [{ ...after[0]!, pid: 8 }], 'envoy', 10), null, 'a restarted process is not compared');
   t.is(usage(before, after, 'node', 10), null);
 });

@@ -16,7 +16,7 @@ export PGPASSWORD ?= postgres
 .PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs stats bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 node_modules: package-lock.json
 	npm ci

@@ -17,6 +17,7 @@ const root = new URL('../..', import.meta.url).pathname;
 export interface Settings {
   seconds: number; // each measured run
   warmupSeconds: number; // wrk on the path before its first measured run
+  settleSeconds: number; // idle before each measured run
   rates: number[]; // requests per second, for the fixed-rate runs
   connections: number; // for the throughput runs
   replicas: number[]; // the scaling runs
@@ -28,8 +29,8 @@ export type PathName = keyof typeof PATHS;
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
 
-export const FULL: Settings = { seconds: 15, warmupSeconds: 3, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'] };
-export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'] };
+export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'] };
+export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'] };
 
 export interface Run {
   endpoint: EndpointName;
@@ -136,6 +137,8 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       }
     };
     const measure = async (endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
+      // Let the previous run's aftermath (garbage collection, closing connections) pass.
+      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
       const [e0, r0] = await sample();
       const result = await go();
       const [e1, r1] = await sample();

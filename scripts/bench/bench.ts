@@ -9,7 +9,7 @@
 // and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { docker, parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type ProcSample, type Usage } from './measure.js';
+import { docker, parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type Usage } from './measure.js';
 
 const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -127,15 +127,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
     };
 
     // CPU and RSS of the processes that matter, over one run.
-    const has = (procs: ProcSample[], ...commands: string[]) => commands.every((c) => procs.some((p) => p.command === c));
-    const sample = async (): Promise<[ProcSample[], ProcSample[]]> => {
-      // A reading of /proc can miss a process (seen once in a smoke run); read again then.
-      for (let attempt = 1; ; attempt++) {
-        const [e, r] = await Promise.all([readProcs(edge), readProcs(replica)]);
-        if ((has(e, 'envoy') && has(r, 'envoy', 'node')) || attempt === 3) return [e, r];
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    };
+    const sample = () => Promise.all([readProcs(edge), readProcs(replica)]);
     const measure = async (endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
       // Let the previous run's aftermath (garbage collection, closing connections) pass.
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));

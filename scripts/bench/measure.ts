@@ -132,10 +132,16 @@ export interface Usage {
 }
 
 export function usage(before: ProcSample[], after: ProcSample[], command: string, seconds: number): Usage | null {
-  const now = after.find((p) => p.command === command);
-  const was = now && before.find((p) => p.pid === now.pid);
-  if (!now || !was) return null;
-  const cpu = now.cpuSeconds - was.cpuSeconds;
+  // The process of that name present in both samples (same pid) that used the most CPU: a
+  // short-lived one of the same name, such as the container's health check (node -e ...),
+  // is in at most one of them.
+  const pairs = after.flatMap((now) => {
+    const was = before.find((p) => p.pid === now.pid);
+    return now.command === command && was ? [{ now, was, cpu: now.cpuSeconds - was.cpuSeconds }] : [];
+  });
+  const busiest = pairs.sort((a, b) => b.cpu - a.cpu)[0];
+  if (!busiest) return null;
+  const { now, was, cpu } = busiest;
   return {
     cores: Math.round((cpu / seconds) * 100) / 100,
     kernelShare: cpu > 0 ? Math.round(((now.kernelSeconds - was.kernelSeconds) / cpu) * 100) / 100 : 0,

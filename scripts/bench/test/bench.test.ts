@@ -57,6 +57,11 @@ test('usage: CPU in cores between two samples of the same process; RSS of the la
   t.deepEqual(usage(before, after, 'envoy', 10), { cores: 0.3, kernelShare: 0.67, rssMB: 32, privateMB: 12 });
   t.is(usage(before, [{ ...after[0]!, pid: 8 }], 'envoy', 10), null, 'a restarted process is not compared');
   t.is(usage(before, after, 'node', 10), null);
+  // The container's health check runs `node -e ...` now and then: the service's node is the
+  // one in both samples, whatever else of that name comes and goes.
+  const service = { pid: 9, command: 'node', cpuSeconds: 50, kernelSeconds: 10, rssMB: 100, privateMB: 50 };
+  const check = { pid: 300, command: 'node', cpuSeconds: 0.1, kernelSeconds: 0, rssMB: 40, privateMB: 20 };
+  t.deepEqual(usage([service], [check, { ...service, cpuSeconds: 55, kernelSeconds: 11 }], 'node', 10), { cores: 0.5, kernelShare: 0.2, rssMB: 100, privateMB: 50 });
 });
 
 const smoke = () => JSON.parse(fixture('results-smoke.json')) as Results;

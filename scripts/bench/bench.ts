@@ -9,7 +9,8 @@
 // and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { docker, parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type Usage } from './measure.js';
+import { docker, serviceContainers } from '../lib/docker.js';
+import { parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type Usage } from './measure.js';
 
 const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -51,21 +52,16 @@ export interface Results {
 }
 
 const LOADGEN = 'usermesh_bench_loadgen';
-const project = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
-const sh = async (command: string) => (await exec('bash', ['-c', command], { cwd: root, maxBuffer: 16 * 1024 * 1024 })).stdout;
-
-async function containers(service: string): Promise<string[]> {
-  const out = await docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
-  return out.split('\n').filter(Boolean);
-}
+const LONG = 15 * 60_000; // a load run, however long it was asked to be
 
 async function one(service: string): Promise<string> {
-  const [id] = await containers(service);
+  const [id] = await serviceContainers(service);
   if (!id) throw new Error(`no running ${service} container: bring the mesh up first (make up)`);
   return id;
 }
 
-const scale = (n: number) => sh(`scripts/scale.sh ${n} 2>&1`);
+// Scales the mesh and waits until the edge routes to every replica.
+const scale = (n: number) => exec('scripts/scale.sh', [String(n)], { cwd: root });
 
 async function startLoadgen(network: string): Promise<void> {
   await docker(['rm', '-f', LOADGEN]).catch(() => '');
@@ -74,14 +70,14 @@ async function startLoadgen(network: string): Promise<void> {
 
 async function vegeta(url: string, rate: number, seconds: number): Promise<LoadResult> {
   const attack = `vegeta attack -rate=${rate}/s -duration=${seconds}s -timeout=10s | vegeta report -type=json`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', LOADGEN, 'sh', '-c', withTimes(attack)], `GET ${url}\n`));
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', LOADGEN, 'sh', '-c', withTimes(attack)], { input: `GET ${url}\n`, timeoutMs: LONG }));
   const result = parseVegeta(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
 
 async function wrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
   const command = `wrk -t1 -c${connections} -d${seconds}s -s /etc/wrk/report.lua ${url}`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', LOADGEN, 'sh', '-c', withTimes(command)]));
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', LOADGEN, 'sh', '-c', withTimes(command)], { timeoutMs: LONG }));
   const result = parseWrk(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
@@ -91,10 +87,10 @@ export type Progress = (line: string) => void;
 export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
   const edge = await one('edge');
   const postgres = await one('postgres');
-  const before = (await containers('usersvc')).length;
+  const before = (await serviceContainers('usersvc')).length;
   progress(`scaling usersvc to 1 replica (it runs ${before} now; put back at the end)`);
   await scale(1);
-  const [replica] = await containers('usersvc');
+  const [replica] = await serviceContainers('usersvc');
   if (!replica) throw new Error('no usersvc replica after scaling to 1');
 
   const put = await fetch('http://127.0.0.1:8000/user/benchuser', {

@@ -3,21 +3,7 @@
 //   vegeta   open-loop load at a fixed rate  -> latency percentiles, success ratio
 //   wrk      closed loop, fixed connections  -> highest throughput and its latency
 //   /proc    utime + stime and VmRSS of the mesh's processes, read inside their containers
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const exec = promisify(execFile);
-
-export async function docker(args: string[], input?: string): Promise<string> {
-  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
-  if (input !== undefined) child.child.stdin!.end(input);
-  try {
-    return (await child).stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`docker ${args.slice(0, 3).join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' ')}`);
-  }
-}
+import { docker } from '../lib/docker.js';
 
 /** Latency figures in milliseconds. */
 export interface Latency {

@@ -2,15 +2,11 @@
 // replicas' containers from Docker, and each sidecar's stats from inside its own container
 // (`docker exec`), so nothing but the edge's 127.0.0.1:8001 is published and the host never
 // needs to reach a container's address (it works the same on Docker Desktop).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { docker, serviceContainers } from '../lib/docker.js';
 import { parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from './admin.js';
-
-const exec = promisify(execFile);
 
 export interface MeshAddress {
   admin: string; // the edge's read-only admin, as the host sees it
-  project: string; // compose project: containers carry com.docker.compose.project=<project>
   service: string; // compose service of the replicas
   cluster: string; // the edge's cluster for them
   network: string;
@@ -18,8 +14,7 @@ export interface MeshAddress {
 
 export const MESH: MeshAddress = {
   admin: process.env.EDGE_ADMIN_URL ?? `http://127.0.0.1:${process.env.EDGE_ADMIN_PORT ?? '8001'}`,
-  project: process.env.COMPOSE_PROJECT_NAME ?? 'usermesh',
-  service: 'usersvc',
+  service: 'usersvc', // in the compose project (COMPOSE_PROJECT_NAME, default usermesh)
   cluster: 'usersvc',
   network: 'appmesh',
 };
@@ -71,23 +66,10 @@ export async function get(url: string): Promise<string> {
   return body;
 }
 
-async function docker(args: string[], timeout = 10_000): Promise<string> {
-  try {
-    const { stdout } = await exec('docker', args, { timeout, maxBuffer: 16 * 1024 * 1024 });
-    return stdout;
-  } catch (err) {
-    const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new MeshDown('docker is not installed or not on PATH');
-    throw new MeshDown(`docker ${args[0]}: ${(e.stderr ?? e.message).trim().split('\n')[0]}`);
-  }
-}
-
 export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
-  const ids = (
-    await docker(['ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${mesh.project}`, '--filter', `label=com.docker.compose.service=${mesh.service}`])
-  ).split('\n').filter(Boolean);
+  const ids = await serviceContainers(mesh.service, { all: true });
   if (ids.length === 0) return [];
-  const inspected = JSON.parse(await docker(['inspect', ...ids])) as {
+  const inspected = JSON.parse(await docker(['inspect', ...ids], { timeoutMs: 10_000 })) as {
     Id: string;
     Name: string;
     State: { Status: string; ExitCode: number };
@@ -104,7 +86,7 @@ export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
 /** GET a URL from inside a replica's container (its own node does the fetch); the body. */
 export function fetchInside(containerId: string, url: string): Promise<string> {
   const script = `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`;
-  return docker(['exec', containerId, 'node', '-e', script]);
+  return docker(['exec', containerId, 'node', '-e', script], { timeoutMs: 10_000 });
 }
 
 async function readSidecar(container: Container): Promise<Sample[] | { error: string }> {

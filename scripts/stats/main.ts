@@ -4,6 +4,7 @@
 //   make stats ARGS=--watch           refresh every 2 s, with rates per second
 //   make stats ARGS='--watch --json'  one JSON line per refresh
 import { parseArgs } from 'node:util';
+import { DockerError } from '../lib/docker.js';
 import { MeshDown, snapshot, type Snapshot } from './collect.js';
 import { buildReport, renderReport } from './report.js';
 
@@ -43,9 +44,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // A stack that is not up (or no Docker) is one line and exit 1; anything else is a bug.
+  // A stack that is not up, or Docker failing, is one line and exit 1; anything else is a bug.
   const code = (err as { code?: unknown }).code;
-  if (err instanceof MeshDown || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+  if (err instanceof MeshDown || err instanceof DockerError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
     console.error(`stats: ${(err as Error).message}`);
   } else {
     console.error('stats:', err);

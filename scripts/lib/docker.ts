@@ -1,0 +1,31 @@
+// The docker CLI, for the tools (make stats, make bench): one call, its stdout, and a one-line
+// error when it fails. Also the compose project's containers, found by compose's own labels,
+// so the tools work with Compose v1 and v2 alike.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/** A docker command failed (or docker is missing); the message is one line, for the user. */
+export class DockerError extends Error {}
+
+export async function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000 });
+  if (options.input !== undefined) child.child.stdin!.end(options.input);
+  try {
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as { code?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new DockerError('docker is not installed or not on PATH');
+    const said = (e.stderr || e.message).trim().split('\n').slice(-3).join(' ');
+    throw new DockerError(`docker ${args.slice(0, 3).join(' ')}: ${said}`);
+  }
+}
+
+export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
+
+/** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
+export async function serviceContainers(service: string, { all = false } = {}): Promise<string[]> {
+  const filters = ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`];
+  return (await docker(['ps', '-q', ...(all ? ['-a'] : []), ...filters])).split('\n').filter(Boolean);
+}

@@ -1,23 +1,18 @@
 // make bench's smoke run against the real mesh: a second or so per figure, so the bench
 // cannot rot. It checks that every figure is there and sane, not how fast the mesh is.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { promisify } from 'node:util';
 import test from 'ava';
 import type { Results } from '../../scripts/bench/bench.js';
-
-const exec = promisify(execFile);
-const root = new URL('../..', import.meta.url).pathname;
-const make = async (args: string[]) => (await exec('make', ['--no-print-directory', ...args], { cwd: root, timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
+import { make } from './helpers.js';
 
 test.after.always(async () => {
-  await make(['clean']);
+  await make('clean');
 });
 
 test('make bench --smoke measures the three paths, both endpoints, and scaling, and writes its files', async (t) => {
   const out = mkdtempSync(`${tmpdir()}/bench-`);
-  const printed = await make(['bench', `ARGS=--smoke --out ${out}`]);
+  const printed = await make('bench', `ARGS=--smoke --out ${out}`);
   const results = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as Results;
 
   t.regex(results.versions.envoy, /^\d+\.\d+\.\d+$/);

@@ -1,22 +1,8 @@
 // The mesh end to end, in real Docker with real Envoy and PostgreSQL: brought up by the
 // Makefile from nothing, driven through the edge on 127.0.0.1, and torn down by `make clean`.
 // The steps depend on each other, so they run in order (test.serial).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import test from 'ava';
-
-const exec = promisify(execFile);
-const EDGE = 'http://127.0.0.1:8000';
-const ADMIN = 'http://127.0.0.1:8001';
-const PROJECT = 'usermesh';
-const root = new URL('../..', import.meta.url).pathname;
-
-async function sh(command: string, timeoutMs = 600_000): Promise<string> {
-  const { stdout } = await exec('bash', ['-c', command], { cwd: root, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
-const make = (target: string) => sh(`make --no-print-directory ${target}`);
-const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}`);
+import { ADMIN, compose, EDGE, make, PROJECT, sh, sleep } from './helpers.js';
 
 interface Reply {
   status: number;
@@ -63,8 +49,6 @@ function steadyLoad(path: string, workers = 4) {
     },
   };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `code` with node inside a throwaway container on appmesh: a neighbour's view of the mesh. */
 async function fromNeighbour(code: string): Promise<string> {
@@ -128,7 +112,7 @@ test.serial('1. the tutorial walk-through, through the edge', async (t) => {
 
 test.serial('2. scale to 3: the edge sees 3 healthy replicas within 10 s and spreads requests over them', async (t) => {
   const started = Date.now();
-  await make('scale N=3');
+  await make('scale', 'N=3');
   let healthy = await healthyInEdge();
   while (healthy !== 3 && Date.now() - started < 10_000) {
     await sleep(200);
@@ -182,10 +166,10 @@ test.serial('3b. a replica whose sidecar dies exits non-zero instead of lingerin
 });
 
 test.serial('4. scale from 3 to 1 under steady load: no client request fails', async (t) => {
-  await make('scale N=3');
+  await make('scale', 'N=3');
   const load = steadyLoad('/user/alice');
   await sleep(1000);
-  await make('scale N=1');
+  await make('scale', 'N=1');
   await sleep(1000);
   const { total, failures } = await load.stop();
   t.log(`${total} requests through the edge, ${failures.length} failed`);

@@ -1,24 +1,18 @@
 // make stats against the real mesh: it accounts for every request sent through the edge,
 // replica by replica, and shows a killed replica as not healthy.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import test from 'ava';
 import type { Report } from '../../scripts/stats/report.js';
+import { EDGE, make, sh, sleep } from './helpers.js';
 
-const exec = promisify(execFile);
-const root = new URL('../..', import.meta.url).pathname;
-const EDGE = 'http://127.0.0.1:8000';
 const K = 300;
 
-const make = async (args: string[]) => (await exec('make', ['--no-print-directory', ...args], { cwd: root, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 })).stdout;
-const stats = async () => JSON.parse(await make(['stats', 'ARGS=--json'])) as Report;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const stats = async () => JSON.parse(await make('stats', 'ARGS=--json')) as Report;
 
 test.before(async () => {
-  await make(['up', 'N=3']);
+  await make('up', 'N=3');
 });
 test.after.always(async () => {
-  await make(['clean']);
+  await make('clean');
 });
 
 test.serial(`make stats accounts for ${K} requests through the edge across the 3 replicas`, async (t) => {
@@ -55,7 +49,7 @@ test.serial(`make stats accounts for ${K} requests through the edge across the 3
 
 test.serial('a killed replica shows as exited and no longer healthy in the edge', async (t) => {
   const victim = (await stats()).replicas[0]!;
-  await exec('docker', ['kill', victim.name!]);
+  await sh(`docker kill ${victim.name}`);
   let report = await stats();
   for (let i = 0; i < 40 && report.edge.replicas.healthy !== 2; i++) {
     await sleep(250);

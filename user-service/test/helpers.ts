@@ -92,7 +92,8 @@ export async function startApp(url: string, options: { waitForDatabase?: boolean
   const preparing = prepareDatabase(repo, db, log, stop.signal);
   if (options.waitForDatabase !== false) await preparing;
   const app = createApp({ repo, db, log, identity: await resolveIdentity(), tokenSecret: TOKEN_SECRET, tokenTtlSeconds: 3600, scryptCost: SCRYPT_COST });
-  const server: Server = createServer((req, res) => void app.callback()(req, res));
+  const handle = app.callback(); // built once, as server.ts does
+  const server: Server = createServer((req, res) => void handle(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

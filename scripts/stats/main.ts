@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(USAGE);
   const interval = Number(values.interval);
-  if (!(interval >= 0.5)) throw new MeshDown(`--interval must be a number of seconds, at least 0.5 (got ${values.interval}). ${USAGE}`);
+  if (!(interval >= 0.5)) {
+    console.error(`stats: --interval must be a number of seconds, at least 0.5 (got ${values.interval}). ${USAGE}`);
+    process.exit(1);
+  }
 
   const print = (now: Snapshot, before?: Snapshot) => {
     const report = buildReport(now, before);

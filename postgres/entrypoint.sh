@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # stop() runs from the trap
+# The postgres container's entrypoint: PostgreSQL (through the base image's docker-entrypoint.sh,
+# on 127.0.0.1:5433) and its Envoy sidecar (the mesh's way in, :5432) side by side. If either
+# exits, the other is stopped and the container exits non-zero. It also sets the usersvc role's
+# password from the install's secret file at every start, so the file is what counts: a
+# regenerated secrets/ directory, or data from before secrets were generated, still works.
+set -euo pipefail
+
+envoy -c /etc/envoy/postgres-sidecar.yaml --disable-hot-restart --concurrency 1 \
+      --log-level "${ENVOY_LOG_LEVEL:-warn}" &
+envoy_pid=$!
+docker-entrypoint.sh "$@" &
+pg_pid=$!
+
+stop() {
+  trap '' TERM INT
+  kill -INT "$pg_pid" 2>/dev/null || true  # PostgreSQL's fast shutdown: roll back, close, exit
+  wait "$pg_pid" || true
+  kill -TERM "$envoy_pid" 2>/dev/null || true
+  wait "$envoy_pid" || true
+  exit 0
+}
+trap stop TERM INT
+
+# Retries until the server answers and the role exists (created on first start), for 2 minutes.
+sync_password() {
+  local deadline=$((SECONDS + 120))
+  until psql -q -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
+          >/dev/null 2>&1 <<SQL
+\set pw \`cat ${USERSVC_DB_PASSWORD_FILE:?must be set}\`
+ALTER ROLE usersvc PASSWORD :'pw';
+SQL
+  do
+    if [ "$SECONDS" -ge "$deadline" ]; then echo "entrypoint: could not set the usersvc password" >&2; return 1; fi
+    sleep 1
+  done
+  touch /tmp/usersvc-password-set
+}
+sync_password &
+
+status=0
+wait -n "$envoy_pid" "$pg_pid" || status=$?
+echo "entrypoint: a process exited unexpectedly (status $status); stopping the container" >&2
+kill -TERM "$envoy_pid" 2>/dev/null || true
+kill -INT "$pg_pid" 2>/dev/null || true
+wait "$envoy_pid" "$pg_pid" || true
+exit $(( status == 0 ? 1 : status ))

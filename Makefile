@@ -8,12 +8,12 @@ SHELL := bash
 export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE DEBIAN_IMAGE
 
 # The unit and integration tests create (and drop) databases of their own on this server.
+# Its password, if it needs one, comes from your environment (PGPASSWORD) or ~/.pgpass.
 export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
-export PGPASSWORD ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e test dev images up down clean scale ps logs stats bench
+.PHONY: help install build typecheck lint unit e2e test dev images secrets rotate-certs up down clean scale ps logs stats bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,10 +44,16 @@ test: node_modules ## everything CI runs: typecheck, lint, service and config te
 	$(MAKE) e2e
 
 dev: node_modules ## run the service from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
-	TOKEN_SECRET="$${TOKEN_SECRET:-dev-only-secret-change-me-0123456789abcdef}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev
+	TOKEN_SECRET="$${TOKEN_SECRET:-$$(node -p 'crypto.randomBytes(32).toString("hex")')}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev
 
 images: ## offline kit: build local stand-ins for the base images (no registry needed)
 	scripts/offline-images.sh
+
+secrets: ## create the install's CA, certificates, passwords and token secret in secrets/, where missing
+	scripts/secrets.sh init
+
+rotate-certs: ## issue every service a new certificate on the running mesh (proxies reload them live)
+	scripts/rotate-certs.sh
 
 up: ## build and start the mesh (N=replicas, default: as many as run now, or 1)
 	scripts/up.sh

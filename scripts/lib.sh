@@ -1,6 +1,10 @@
 # Sourced by the other scripts: the compose command, and waiting for the edge.
 # shellcheck shell=bash
 
+# The offline kit's base images, if it built them (the Makefile reads the same file).
+# shellcheck disable=SC1091
+if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
+
 # Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`).
 compose() {
   if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
@@ -25,4 +29,11 @@ wait_for_replicas() {
     sleep 0.5
   done
   echo "the edge sees $want healthy usersvc replica(s)"
+}
+
+# The serial number of the certificate the edge presents to the sidecars (empty if not up).
+edge_cert_serial() {
+  { curl -fsS --max-time 2 "$EDGE_ADMIN/certs" 2>/dev/null || true; } |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      try { console.log(JSON.parse(s).certificates.flatMap((c) => c.cert_chain.map((x) => x.serial_number)).join(" ")); } catch { console.log(""); } })'
 }

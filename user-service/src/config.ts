@@ -1,6 +1,8 @@
 // Configuration: read from the environment once, at start-up, and validated there.
 // An invalid value stops the process with one message naming the variable (see server.ts).
+// Secrets may come from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE: compose secrets).
 // Every variable and its default is documented in the README's configuration table.
+import { readFileSync } from 'node:fs';
 
 export interface Config {
   host: string;
@@ -38,6 +40,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/** NAME's value, or the content of the file NAME_FILE names (trailing newline trimmed). */
+function secret(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`]?.trim();
+  if (!file) return env[name];
+  if (env[name] !== undefined) throw new ConfigError(name, `and ${name}_FILE are both set: set one of them`);
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${file}`);
+  }
+}
+
 function text(env: Env, name: string, fallback: string): string {
   const raw = env[name];
   return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
@@ -47,15 +61,24 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = text(env, 'LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const tokenSecret = env.TOKEN_SECRET ?? '';
+  const tokenSecret = secret(env, 'TOKEN_SECRET') ?? '';
   if (tokenSecret.length < 32) {
     // Every replica must share this secret, so it cannot be generated per process.
-    throw new ConfigError('TOKEN_SECRET', 'must be set to at least 32 characters (shared by every replica)');
+    const name = env.TOKEN_SECRET_FILE ? 'TOKEN_SECRET_FILE' : 'TOKEN_SECRET';
+    throw new ConfigError(name, `must ${name === 'TOKEN_SECRET' ? 'be set to' : 'name a file of'} at least 32 characters (shared by every replica; make up generates one)`);
   }
 
-  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  let databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  const databasePassword = secret(env, 'DATABASE_PASSWORD');
+  if (databasePassword !== undefined) {
+    if (databaseUrl === undefined) throw new ConfigError('DATABASE_PASSWORD', 'needs DATABASE_URL (without a password) to go with it');
+    if (databasePassword === '') throw new ConfigError(env.DATABASE_PASSWORD_FILE ? 'DATABASE_PASSWORD_FILE' : 'DATABASE_PASSWORD', 'is empty');
+    const url = new URL(databaseUrl);
+    url.password = encodeURIComponent(databasePassword);
+    databaseUrl = url.toString();
   }
 
   return {

@@ -1,10 +1,11 @@
 // Unit tests of the password hash and the token, the two places where a subtle mistake is a
 // security hole.
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { hashPassword, verifyPassword } from '../src/passwords.js';
 import { issueToken, verifyToken } from '../src/tokens.js';
 
-const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
+const SECRET = randomBytes(32).toString('hex');
 
 test('a password verifies against its own hash only', async (t) => {
   const hash = await hashPassword('alicerules', 10);

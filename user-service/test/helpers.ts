@@ -16,7 +16,8 @@ import { resolveIdentity } from '../src/identity.js';
 import { createLogger } from '../src/logger.js';
 import { createRepository } from '../src/repository.js';
 
-export const TOKEN_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+/** Made anew for each test process: no secret is written in the repository. */
+export const TOKEN_SECRET = randomBytes(32).toString('hex');
 /** scrypt N = 2^10 keeps the suite fast; production uses 2^17. */
 export const SCRYPT_COST = 10;
 

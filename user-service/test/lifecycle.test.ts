@@ -1,6 +1,9 @@
 // The process as ops sees it: configuration errors stop it with one clear line, and SIGTERM
 // lets in-flight requests finish before it exits 0.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -34,7 +37,35 @@ test('an invalid configuration stops the process with exit 2 and one line naming
   const entry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
   const result = spawnSync(process.execPath, ['--import=tsx', entry], { env: { ...process.env, TOKEN_SECRET: '' }, encoding: 'utf8', timeout: 20_000 });
   t.is(result.status, 2);
-  t.is(result.stderr.trim(), 'user-service: invalid configuration: TOKEN_SECRET must be set to at least 32 characters (shared by every replica)');
+  t.is(result.stderr.trim(), 'user-service: invalid configuration: TOKEN_SECRET must be set to at least 32 characters (shared by every replica; make up generates one)');
+});
+
+test('config: secrets from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE), each problem named', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'usersvc-config-'));
+  const file = (name: string, content: string) => {
+    writeFileSync(join(dir, name), content, { mode: 0o600 });
+    return join(dir, name);
+  };
+  const token = file('token', `${'k'.repeat(64)}\n`);
+  const password = file('password', 'p@ss/word:1');
+  const config = loadConfig({ TOKEN_SECRET_FILE: token, DATABASE_URL: 'postgres://usersvc@127.0.0.1:5432/users', DATABASE_PASSWORD_FILE: password });
+  t.is(config.tokenSecret, 'k'.repeat(64), 'the trailing newline is not part of the secret');
+  t.is(new URL(config.databaseUrl ?? '').password, encodeURIComponent('p@ss/word:1'));
+  t.is(decodeURIComponent(new URL(config.databaseUrl ?? '').password), 'p@ss/word:1');
+
+  const cases: [Record<string, string>, string][] = [
+    [{ TOKEN_SECRET_FILE: join(dir, 'missing') }, `TOKEN_SECRET_FILE names a file that cannot be read (ENOENT): ${join(dir, 'missing')}`],
+    [{ TOKEN_SECRET_FILE: file('short', 'x'.repeat(31)) }, 'TOKEN_SECRET_FILE must name a file of at least 32 characters'],
+    [{ TOKEN_SECRET_FILE: file('empty', '') }, 'TOKEN_SECRET_FILE must name a file of at least 32 characters'],
+    [{ TOKEN_SECRET_FILE: token, TOKEN_SECRET: 'y'.repeat(40) }, 'TOKEN_SECRET and TOKEN_SECRET_FILE are both set'],
+    [{ TOKEN_SECRET_FILE: token, DATABASE_PASSWORD_FILE: password }, 'DATABASE_PASSWORD needs DATABASE_URL'],
+    [{ TOKEN_SECRET_FILE: token, DATABASE_URL: 'postgres://u@h/d', DATABASE_PASSWORD_FILE: file('nopass', '') }, 'DATABASE_PASSWORD_FILE is empty'],
+  ];
+  for (const [env, message] of cases) {
+    const err = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+    t.true(err?.message.includes(message), `${err?.message} should say: ${message}`);
+  }
+  rmSync(dir, { recursive: true });
 });
 
 test('SIGTERM: in-flight requests finish, then the process exits 0', async (t) => {

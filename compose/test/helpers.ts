@@ -1,6 +1,9 @@
 // What the end-to-end test files share: where the repository is, the addresses the host
-// reaches the mesh on, and running make, shell commands and compose from the repository root.
+// reaches the mesh on, running make, shell commands and compose from the repository root,
+// one client for the edge, a steady load, and probes from containers next to the mesh.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -22,3 +25,92 @@ export async function make(...args: string[]): Promise<string> {
 
 export const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}`);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** A request through the edge; the JSON body. */
+export async function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Reply> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (json !== undefined) headers.set('content-type', 'application/json');
+  const response = await fetch(`${EDGE}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** The running containers of a compose service of the mesh. */
+export const containers = async (service = 'usersvc') =>
+  (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=${service}`)).split('\n').filter(Boolean);
+
+/** How many usersvc hosts the edge counts as healthy. */
+export async function healthyInEdge(): Promise<number> {
+  const clusters = await (await fetch(`${ADMIN}/clusters`)).text();
+  return clusters.split('\n').filter((l) => /^usersvc::.*::health_flags::healthy$/.test(l)).length;
+}
+
+/** Steady GETs through the edge from `workers` loops until stop(); every non-200 is a failure. */
+export function steadyLoad(path: string, workers = 4) {
+  let running = true;
+  const failures: string[] = [];
+  let total = 0;
+  const loop = async () => {
+    while (running) {
+      total++;
+      try {
+        const r = await fetch(`${EDGE}${path}`);
+        await r.arrayBuffer();
+        if (r.status !== 200) failures.push(`status ${r.status}`);
+      } catch (err) {
+        failures.push(String(err));
+      }
+    }
+  };
+  const loops = Array.from({ length: workers }, loop);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { total, failures };
+    },
+  };
+}
+
+/**
+ * Runs an ES module with node inside a throwaway container on appmesh: a neighbour's view of
+ * the mesh. `mounts` are host paths to mount read-only (a certificate directory, say); it runs
+ * as root so that it can read any key it is handed. Its stdout, parsed as JSON.
+ */
+export async function fromNeighbour<T = unknown>(script: string, mounts: Record<string, string> = {}): Promise<T> {
+  const file = `${mkdtempSync(`${tmpdir()}/neighbour-`)}/probe.mjs`;
+  writeFileSync(file, script);
+  const volumes = Object.entries({ [file]: '/probe.mjs', ...mounts }).map(([host, inside]) => `-v ${host}:${inside}:ro`).join(' ');
+  return JSON.parse(await sh(`docker run --rm --network appmesh --user 0 ${volumes} --entrypoint node ${PROJECT}/usersvc:latest /probe.mjs`, 60_000)) as T;
+}
+
+/**
+ * GET a path of an Envoy's admin interface (127.0.0.1:9901 inside a container): with the
+ * container's own node where it has one (a replica), else from a throwaway container that
+ * shares its network namespace (the edge, postgres).
+ */
+export async function adminInside(container: string, path: string): Promise<string> {
+  const script = `fetch('http://127.0.0.1:9901${path}').then(async (r) => { if (!r.ok) throw new Error(r.status); process.stdout.write(await r.text()); })`;
+  try {
+    return await sh(`docker exec ${container} node -e "${script}"`, 30_000);
+  } catch {
+    return sh(`docker run --rm --network container:${container} --entrypoint node ${PROJECT}/usersvc:latest -e "${script}"`, 30_000);
+  }
+}
+
+/** One counter or gauge of an Envoy inside a container (0 when it does not exist yet). */
+export async function statInside(container: string, name: string): Promise<number> {
+  const text = await adminInside(container, `/stats?filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`);
+  return Number(/: (\d+)/.exec(text)?.[1] ?? 0);
+}
+
+/** The serial numbers of the certificates an Envoy presents, read from its admin /certs. */
+export async function servingSerials(container: string): Promise<string[]> {
+  const certs = JSON.parse(await adminInside(container, '/certs')) as { certificates: { cert_chain: { serial_number: string }[] }[] };
+  return [...new Set(certs.certificates.flatMap((c) => c.cert_chain.map((x) => x.serial_number)))];
+}

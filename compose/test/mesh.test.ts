@@ -2,58 +2,9 @@
 // Makefile from nothing, driven through the edge on 127.0.0.1, and torn down by `make clean`.
 // The steps depend on each other, so they run in order (test.serial).
 import test from 'ava';
-import { ADMIN, compose, EDGE, make, PROJECT, sh, sleep } from './helpers.js';
+import { ADMIN, call, compose, containers, fromNeighbour, healthyInEdge, make, PROJECT, sh, sleep, steadyLoad, type Reply } from './helpers.js';
 
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-async function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Reply> {
-  const { json, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  if (json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(`${EDGE}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-const replicas = async () => (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=usersvc`)).split('\n').filter(Boolean);
-
-async function healthyInEdge(): Promise<number> {
-  const clusters = await (await fetch(`${ADMIN}/clusters`)).text();
-  return clusters.split('\n').filter((l) => /^usersvc::.*::health_flags::healthy$/.test(l)).length;
-}
-
-/** Steady GETs through the edge from `workers` loops until stop(); every non-200 is a failure. */
-function steadyLoad(path: string, workers = 4) {
-  let running = true;
-  const failures: string[] = [];
-  let total = 0;
-  const loop = async () => {
-    while (running) {
-      total++;
-      try {
-        const r = await fetch(`${EDGE}${path}`);
-        await r.arrayBuffer();
-        if (r.status !== 200) failures.push(`status ${r.status}`);
-      } catch (err) {
-        failures.push(String(err));
-      }
-    }
-  };
-  const loops = Array.from({ length: workers }, loop);
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return { total, failures };
-    },
-  };
-}
-
-/** Runs `code` with node inside a throwaway container on appmesh: a neighbour's view of the mesh. */
-async function fromNeighbour(code: string): Promise<string> {
-  return sh(`docker run --rm --network appmesh --entrypoint node ${PROJECT}/usersvc:latest -e "${code.replaceAll('"', '\\"')}"`, 60_000);
-}
+const replicas = () => containers('usersvc');
 
 let alice: Reply;
 let bobToken: string;
@@ -208,34 +159,30 @@ test.serial('5. PostgreSQL stops and returns: 503 meanwhile, then the same repli
   t.is(del.status, 200, 'a token issued before the restart still works (same secret)');
 });
 
-test.serial('6. admin interfaces: the edge\'s only on 127.0.0.1, the sidecars\' not on appmesh, their stats read-only', async (t) => {
+test.serial('6. admin interfaces: the edge\'s only on 127.0.0.1, nothing of the kind on appmesh, the sidecars\' stats read-only', async (t) => {
   t.is((await fetch(`${ADMIN}/ready`)).status, 200);
-  const edge = (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=edge`)).trim();
+  const [edge] = await containers('edge');
   const published = (await sh(`docker port ${edge}`)).trim().split('\n');
   t.deepEqual(published.filter((l) => l.startsWith('8001/')), ['8001/tcp -> 127.0.0.1:8001'], published.join('; '));
   t.is((await fetch(`${ADMIN}/quitquitquit`, { method: 'POST' })).status, 404, 'mutating admin calls are not routed');
 
-  const view = JSON.parse(
-    await fromNeighbour(`
-      const probe = (url, init) => fetch(url, init).then(r => r.text().then(body => ({ status: r.status, body })), e => ({ error: String(e.cause?.code ?? e) }));
-      Promise.all([
-        probe('http://usersvc:9901/ready'),
-        probe('http://edge:9901/ready'),
-        probe('http://usersvc:5000/user/health'),
-        probe('http://usersvc:9102/stats/prometheus'),
-        probe('http://usersvc:9102/clusters'),
-        probe('http://usersvc:9102/stats/prometheus', { method: 'POST' }),
-      ]).then(r => console.log(JSON.stringify(r)));
-    `),
-  ) as { status?: number; body?: string; error?: string }[];
-  const [sidecarAdmin, edgeAdmin, service, stats, clusters, post] = view;
-  t.truthy(sidecarAdmin?.error, 'the sidecar admin is not reachable on appmesh');
-  t.truthy(edgeAdmin?.error, 'the edge admin is not reachable on appmesh');
-  t.truthy(service?.error, 'the service itself is reachable only through its sidecar');
-  t.is(stats?.status, 200);
-  t.is(clusters?.status, 404);
-  t.is(post?.status, 404);
-  const egress = /envoy_tcp_downstream_cx_total\{envoy_tcp_prefix="postgres_egress"\} (\d+)/.exec(stats?.body ?? '');
+  const view = await fromNeighbour<{ error?: string; status?: number }[]>(`
+    const probe = (url) => fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => ({ status: r.status }), (e) => ({ error: String(e.cause?.code ?? e) }));
+    const urls = ['http://usersvc:9901/ready', 'http://edge:9901/ready', 'http://edge:8001/ready', 'http://usersvc:5000/user/health', 'http://usersvc:9102/stats/prometheus'];
+    console.log(JSON.stringify(await Promise.all(urls.map(probe))));
+  `);
+  const names = ['sidecar admin', 'edge admin', 'edge read-only admin window', 'the service itself', 'sidecar stats window'];
+  view.forEach((r, i) => t.truthy(r.error, `${names[i]} must not answer on appmesh: ${JSON.stringify(r)}`));
+
+  // Inside its container the sidecar's stats window is read-only.
+  const [replica] = await replicas();
+  const inside = async (method: string, path: string) =>
+    (await sh(`docker exec ${replica} node -e "fetch('http://127.0.0.1:9102${path}', { method: '${method}' }).then(async (r) => console.log(r.status, await r.text()))"`)).trim();
+  const stats = await inside('GET', '/stats/prometheus');
+  t.regex(stats, /^200 /);
+  t.regex(await inside('GET', '/clusters'), /^404 /);
+  t.regex(await inside('POST', '/stats/prometheus'), /^404 /);
+  const egress = /envoy_tcp_downstream_cx_total\{envoy_tcp_prefix="postgres_egress"\} (\d+)/.exec(stats);
   t.truthy(egress, 'the sidecar counts its database connections');
   t.true(Number(egress?.[1]) > 0, 'the service reached PostgreSQL through its sidecar');
 });

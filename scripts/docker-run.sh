@@ -1,44 +1,46 @@
 #!/usr/bin/env bash
 # The mesh with plain docker commands: what compose does for us, spelled out.
-#   scripts/docker-run.sh up [N]   network, database, N replicas, edge
+#   scripts/docker-run.sh up [N]   secrets, network, database, N replicas, edge
 #   scripts/docker-run.sh down     remove the containers and the network (the data volume stays)
-# Same images, network name and ports as the compose stack: run one or the other, not both.
+# Same images, secrets/, network name and ports as the compose stack: run one or the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f .images.env ] && . ./.images.env   # the offline kit's base images, if built
+. scripts/lib.sh   # the offline kit's base images, if built
 
 NODE_IMAGE=${NODE_IMAGE:-node:24-bookworm-slim}
 ENVOY_IMAGE=${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}
 POSTGRES_IMAGE=${POSTGRES_IMAGE:-postgres:15-bookworm}
-DB_PASSWORD=${USERSVC_DB_PASSWORD:-usersvc-dev-only}
+S=$PWD/secrets
 
 up() {
   local replicas=${1:-1}
-  docker build -q -t usermesh/postgres:latest --build-arg POSTGRES_IMAGE="$POSTGRES_IMAGE" postgres
+  scripts/secrets.sh init
+  docker build -q -t usermesh/postgres:latest --build-arg POSTGRES_IMAGE="$POSTGRES_IMAGE" \
+    --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" -f postgres/Dockerfile .
   docker build -q -t usermesh/usersvc:latest --build-arg NODE_IMAGE="$NODE_IMAGE" \
     --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" -f user-service/Dockerfile .
   docker build -q -t usermesh/edge:latest --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" envoy
 
   docker network create appmesh
   docker volume create usermesh-plain-pgdata
-  # --network-alias gives the container the DNS name the Envoy configs use.
-  docker run -d --name usermesh-postgres --network appmesh --network-alias postgres \
-    -e POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-postgres-dev-only}" -e USERSVC_DB_PASSWORD="$DB_PASSWORD" \
-    -v usermesh-plain-pgdata:/var/lib/postgresql/data usermesh/postgres:latest
-  until docker exec usermesh-postgres pg_isready -U usersvc -d users >/dev/null 2>&1; do sleep 1; done
+  # --network-alias gives the container the DNS name the Envoy configs use. Each container
+  # mounts its own directory of secrets/ at /run/mesh: certificate, key, CA, its passwords.
+  docker run -d --init --name usermesh-postgres --network appmesh --network-alias postgres \
+    -e POSTGRES_PASSWORD_FILE=/run/mesh/superuser_password -e USERSVC_DB_PASSWORD_FILE=/run/mesh/usersvc_password \
+    -v "$S/postgres:/run/mesh:ro" -v usermesh-plain-pgdata:/var/lib/postgresql/data usermesh/postgres:latest
+  until docker exec usermesh-postgres test -f /tmp/usersvc-password-set 2>/dev/null; do sleep 1; done
 
   # Every replica answers to the alias usersvc: Docker's DNS returns all of them.
   for i in $(seq "$replicas"); do
     docker run -d --init --name "usermesh-usersvc-$i" --network appmesh --network-alias usersvc \
-      --stop-timeout 20 \
-      -e DATABASE_URL="postgres://usersvc:$DB_PASSWORD@127.0.0.1:5432/users" \
-      -e TOKEN_SECRET="${TOKEN_SECRET:-dev-only-token-secret-change-me-0123456789}" \
+      --stop-timeout 20 -v "$S/usersvc:/run/mesh:ro" \
+      -e DATABASE_URL=postgres://usersvc@127.0.0.1:5432/users \
+      -e DATABASE_PASSWORD_FILE=/run/mesh/db_password -e TOKEN_SECRET_FILE=/run/mesh/token_secret \
       usermesh/usersvc:latest
   done
 
-  docker run -d --name usermesh-edge --network appmesh \
+  docker run -d --name usermesh-edge --network appmesh -v "$S/edge:/run/mesh:ro" \
     -p 8000:8000 -p 127.0.0.1:8001:8001 usermesh/edge:latest
-  . scripts/lib.sh
   wait_for_replicas "$replicas"
 }
 

@@ -2,11 +2,12 @@
 // generator inside that replica's network namespace (docker run --network container:<replica>),
 // so every path starts at the same place:
 //   direct   127.0.0.1:5000   the Node service itself (reachable only inside its container)
-//   sidecar  127.0.0.1:8080   through the replica's Envoy
+//   sidecar  127.0.0.1:8080   through the replica's Envoy: mutual TLS as the edge (its certificate)
 //   mesh     edge:8000        through the edge Envoy and the sidecar: what clients get
 // For each path and endpoint: fixed rates (vegeta, open loop), then the highest throughput
-// with a fixed number of connections (wrk), with the CPU and RSS of the edge, the sidecar
-// and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
+// with a fixed number of connections (wrk; vegeta with as many workers on the sidecar path,
+// since wrk cannot present a client certificate), with the CPU and RSS of the edge, the
+// sidecar and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, serviceContainers } from '../lib/docker.js';
@@ -25,7 +26,7 @@ export interface Settings {
   endpoints: EndpointName[];
 }
 
-export const PATHS = { direct: 'http://127.0.0.1:5000', sidecar: 'http://127.0.0.1:8080', mesh: 'http://edge:8000' } as const;
+export const PATHS = { direct: 'http://127.0.0.1:5000', sidecar: 'https://127.0.0.1:8080', mesh: 'http://edge:8000' } as const;
 export type PathName = keyof typeof PATHS;
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
@@ -63,13 +64,21 @@ async function one(service: string): Promise<string> {
 // Scales the mesh and waits until the edge routes to every replica.
 const scale = (n: number) => exec('scripts/scale.sh', [String(n)], { cwd: root });
 
+// The load generator holds the edge's identity (secrets/edge, mounted as the edge mounts it),
+// to reach a sidecar directly: the sidecar lets in nothing else.
 async function startLoadgen(network: string): Promise<void> {
   await docker(['rm', '-f', LOADGEN]).catch(() => '');
-  await docker(['run', '-d', '--rm', '--name', LOADGEN, '--network', network, 'usermesh/loadgen']);
+  await docker(['run', '-d', '--rm', '--name', LOADGEN, '--network', network, '-v', `${root}secrets/edge:/run/mesh:ro`, 'usermesh/loadgen']);
 }
 
-async function vegeta(url: string, rate: number, seconds: number): Promise<LoadResult> {
-  const attack = `vegeta attack -rate=${rate}/s -duration=${seconds}s -timeout=10s | vegeta report -type=json`;
+// Client certificate for https URLs; the sidecar's is a SPIFFE identity, not a host name, so
+// vegeta does not check it (-insecure): this measures the cost, the e2e tests the trust.
+const TLS = '-cert=/run/mesh/cert.pem -key=/run/mesh/key.pem -insecure';
+
+/** At a fixed rate (open loop); or, with rate 0, as fast as `workers` connections allow. */
+async function vegeta(url: string, rate: number, seconds: number, workers = 0): Promise<LoadResult> {
+  const load = rate > 0 ? `-rate=${rate}/s` : `-rate=0 -workers=${workers} -max-workers=${workers}`;
+  const attack = `vegeta attack ${load} -duration=${seconds}s -timeout=10s ${url.startsWith('https') ? TLS : ''} | vegeta report -type=json`;
   const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', LOADGEN, 'sh', '-c', withTimes(attack)], { input: `GET ${url}\n`, timeoutMs: LONG }));
   const result = parseVegeta(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
@@ -117,7 +126,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
         vegeta: /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ?? 'unknown',
         wrk: (await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])).trim(),
       },
-      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop), both in the replica's network namespace` },
+      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace` },
       runs: [],
       scaling: [],
     };
@@ -142,9 +151,10 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
     for (const endpoint of settings.endpoints) {
       for (const path of Object.keys(PATHS) as PathName[]) {
         const url = `${PATHS[path]}${ENDPOINTS[endpoint]}`;
-        if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+        const most = (seconds: number) => (url.startsWith('https') ? vegeta(url, 0, seconds, settings.connections) : wrk(url, settings.connections, seconds));
+        if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
         for (const rate of settings.rates) await measure(endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds));
-        await measure(endpoint, path, { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
+        await measure(endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
       }
     }
 

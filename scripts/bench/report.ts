@@ -54,7 +54,7 @@ export function renderResults(results: Results): string {
     `machine: ${m.cores} cores (${m.cpu}), kernel ${m.kernel}, Docker ${m.docker}. The load generator, both Envoys, Node`,
     `and PostgreSQL all share these ${m.cores} cores: every figure includes that contention.`,
     `load: ${s.loadgen}; vegeta ${v.vegeta}, wrk ${v.wrk}.`,
-    'paths: direct = Node on 127.0.0.1:5000, sidecar = its Envoy on :8080, mesh = edge:8000 -> sidecar -> Node.',
+    'paths: direct = Node on 127.0.0.1:5000, sidecar = its Envoy on :8080 (mutual TLS, as the edge), mesh = edge:8000 -> sidecar (mutual TLS) -> Node.',
     'cpu/MB: CPU in cores over the run (1.00 = one core busy) / RSS in MB at its end (in brackets: private',
     'memory, RssAnon; the rest of RSS is the binary\'s pages, shared with the page cache).',
     '',

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
+import type { Report } from '../../scripts/stats/report.js';
 import { issueToken } from '../../user-service/src/tokens.js';
 import { ADMIN, call, containers, fromNeighbour, healthyInEdge, make, root, servingSerials, sh, statInside, steadyLoad } from './helpers.js';
 
@@ -113,6 +114,14 @@ test.serial('an expired or wrong-CA certificate is a refused, counted handshake;
   t.true((await sidecarTotal('listener.0.0.0.0_8080.ssl.fail_verify_error')) >= before + 2, 'both counted as failed verifications');
   t.is(await healthyInEdge(), 2, 'every replica still healthy');
   t.is((await call('/user/health')).status, 200);
+
+  // make stats shows it: refusals per sidecar, and when each certificate expires (within a day).
+  const report = JSON.parse(await make('stats', 'ARGS=--json')) as Report;
+  const trust = report.replicas.map((r) => r.sidecar!.trust);
+  t.true(trust.reduce((n, x) => n + x.tlsRefused, 0) >= 3, JSON.stringify(trust));
+  t.true(trust.reduce((n, x) => n + x.rbacDenied, 0) >= 1, JSON.stringify(trust));
+  const now = Date.now() / 1000;
+  for (const at of [report.edge.certExpiresAt, ...trust.map((x) => x.certExpiresAt)]) t.true(at !== null && at > now && at <= now + 86_400 + 60, String(at));
 });
 
 test.serial('no string in the repository, nor an empty or short secret, signs a token the mesh accepts', async (t) => {

@@ -23,14 +23,18 @@ export const MESH: MeshAddress = {
 export const EDGE_STATS_FILTER =
   '^(http\\.edge\\.downstream_rq_([1-5]xx|total)' +
   '|cluster\\.usersvc\\.(upstream_rq_(time|total|retry|retry_success|retry_overflow|retry_limit_exceeded)' +
-  '|upstream_cx_connect_fail|health_check\\.failure|outlier_detection\\.ejections_enforced_total))$';
+  '|upstream_cx_connect_fail|health_check\\.failure|outlier_detection\\.ejections_enforced_total' +
+  '|ssl\\.certificate\\.identity\\.expiration_unix_time_seconds))$';
 
 export const EDGE_STATS_PATH = `/stats?format=json&filter=${encodeURIComponent(EDGE_STATS_FILTER)}`;
 
 // Each sidecar: the service's traffic (cluster local_service; health checks have their own
-// cluster) and its database connections (cluster postgres).
+// cluster), its database connections (cluster postgres), and its trust boundary: when the
+// certificate it presents expires, and the callers its ingress refused (TLS, RBAC).
 export const SIDECAR_STATS_FILTER =
-  '^cluster\\.(local_service\\.upstream_rq_(time|total|[1-5]xx)|postgres\\.upstream_cx_(active|total|connect_fail))$';
+  '^(cluster\\.(local_service\\.upstream_rq_(time|total|[1-5]xx)|postgres\\.upstream_cx_(active|total|connect_fail))' +
+  '|listener\\.0\\.0\\.0\\.0_8080\\.ssl\\.(connection_error|fail_verify_(error|no_cert|san)|certificate\\.identity\\.expiration_unix_time_seconds)' +
+  '|http\\.ingress\\.rbac\\.denied)$';
 export const SIDECAR_STATS_URL = `http://127.0.0.1:9102/stats/prometheus?filter=${encodeURIComponent(SIDECAR_STATS_FILTER)}`;
 
 /** A replica's container, as Docker sees it. */

@@ -22,6 +22,11 @@ export interface ReplicaRow {
     '5xx': number;
     latencyMs: Latency; // the service's response time, measured by its sidecar
     db: { active: number; opened: number; connectFailures: number }; // PostgreSQL connections through the sidecar
+    trust: {
+      certExpiresAt: number | null; // unix seconds: when the certificate the sidecar presents expires
+      tlsRefused: number; // handshakes its ingress refused: no client certificate, an untrusted or expired one, not TLS
+      rbacDenied: number; // callers with a valid certificate of an identity other than the edge's
+    };
   } | null;
   error?: string; // why the sidecar's stats could not be read
 }
@@ -43,6 +48,7 @@ export interface Report {
     outlierEjections: number;
     /** The edge's upstream time. Totals: since start. Rates: over Envoy's last flush interval (5 s). */
     latencyMs: Latency;
+    certExpiresAt: number | null; // unix seconds: when the certificate the edge presents expires
   };
   replicas: ReplicaRow[];
 }
@@ -110,6 +116,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       healthCheckFailures: edgeCount(`cluster.${now.cluster}.health_check.failure`),
       outlierEjections: edgeCount(`cluster.${now.cluster}.outlier_detection.ejections_enforced_total`),
       latencyMs: { p50: ms(quantiles?.get(50)), p99: ms(quantiles?.get(99)) },
+      certExpiresAt: now.edge.values.get(`cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`) || null,
     },
     replicas: rows,
   };
@@ -118,6 +125,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
 function sidecarFigures(now: Sample[], before: Sample[] | undefined, count: (current: number, previous: number | undefined) => number): ReplicaRow['sidecar'] {
   const local = { envoy_cluster_name: 'local_service' };
   const db = { envoy_cluster_name: 'postgres' };
+  const ingress = { envoy_listener_address: '0.0.0.0_8080' };
   const counter = (name: string, labels: Record<string, string>) => count(sampleValue(now, name, labels), before && sampleValue(before, name, labels));
   const byClass = (c: string) => counter('envoy_cluster_upstream_rq_xx', { ...local, envoy_response_code_class: c });
   // Latency over the window is the histogram of the window: the difference of the buckets.
@@ -138,7 +146,23 @@ function sidecarFigures(now: Sample[], before: Sample[] | undefined, count: (cur
       opened: counter('envoy_cluster_upstream_cx_total', db),
       connectFailures: counter('envoy_cluster_upstream_cx_connect_fail', db),
     },
+    trust: {
+      certExpiresAt: sampleValue(now, 'envoy_listener_ssl_certificate_expiration_unix_time_seconds', { ...ingress, envoy_tls_certificate: 'identity' }) || null,
+      // connection_error counts failed handshakes other than failed verifications: no overlap.
+      tlsRefused: ['connection_error', 'fail_verify_error', 'fail_verify_no_cert', 'fail_verify_san']
+        .map((s) => counter(`envoy_listener_ssl_${s}`, ingress))
+        .reduce((a, b) => a + b, 0),
+      rbacDenied: counter('envoy_http_rbac_denied', { envoy_http_conn_manager_prefix: 'ingress' }),
+    },
   };
+}
+
+/** "in 23.5 h", "in 12 min", "EXPIRED": how long until a certificate expires (unix seconds). */
+export function expiresIn(at: number | null, nowMs: number): string {
+  if (at === null) return '-';
+  const seconds = at - nowMs / 1000;
+  if (seconds <= 0) return 'EXPIRED';
+  return seconds >= 3600 ? `in ${round(seconds / 3600)} h` : `in ${Math.floor(seconds / 60)} min`;
 }
 
 const fmtMs = (v: number | null) => (v === null ? '-' : `${v} ms`);
@@ -154,9 +178,10 @@ export function renderReport(r: Report): string {
       `   retries ${e.retries} (${e.retriesSucceeded} succeeded, ${e.retriesRefused} refused)`,
     `  connect failures ${e.connectFailures}, health-check failures ${e.healthCheckFailures}, outlier ejections ${e.outlierEjections}` +
       `   upstream p50 ${fmtMs(e.latencyMs.p50)}, p99 ${fmtMs(e.latencyMs.p99)}`,
+    `  mutual TLS: the edge's certificate expires ${expiresIn(e.certExpiresAt, Date.parse(r.time))}`,
     '',
   ];
-  const header = ['REPLICA', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS'];
+  const header = ['REPLICA', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS', 'CERT EXPIRES', `REFUSED TLS/RBAC${per}`];
   const cells = r.replicas.map((x) => [
     x.name ?? '-',
     x.address ?? '-',
@@ -166,6 +191,8 @@ export function renderReport(r: Report): string {
     x.sidecar ? fmtMs(x.sidecar.latencyMs.p50) : '-',
     x.sidecar ? fmtMs(x.sidecar.latencyMs.p99) : '-',
     x.sidecar ? String(x.sidecar.db.active) : x.error ? `(${x.error})` : '-',
+    x.sidecar ? expiresIn(x.sidecar.trust.certExpiresAt, Date.parse(r.time)) : '-',
+    x.sidecar ? `${x.sidecar.trust.tlsRefused}/${x.sidecar.trust.rbacDenied}` : '-',
   ]);
   if (cells.length === 0) return [...lines, `no ${e.cluster} replicas: scale up with make scale N=3`].join('\n');
   return [...lines, formatTable(header, cells)].join('\n');

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { bucketsDelta, histogramBuckets, histogramQuantile, parseClusters, parsePrometheus, parseStatsJson, sampleValue, type Buckets } from '../admin.js';
 import type { Container, Snapshot } from '../collect.js';
-import { buildReport, renderReport } from '../report.js';
+import { buildReport, expiresIn, renderReport } from '../report.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 const LOCAL = { envoy_cluster_name: 'local_service' };
@@ -142,7 +142,7 @@ test('render: a header, the edge\'s figures, one line per replica; no replicas i
   const hosts = parseClusters(fixture('edge-clusters.json'), 'usersvc');
   const text = renderReport(buildReport(capturedSnapshot('edge-clusters.json', hosts.map((h, i) => container(i + 1, h.address)))));
   t.regex(text, /3 of 3 replicas healthy/);
-  t.regex(text, /^REPLICA +ADDRESS +HEALTH \(edge\) +SENT +OK +P50 \(sidecar\) +P99 +DB CONNS$/m);
+  t.regex(text, /^REPLICA +ADDRESS +HEALTH \(edge\) +SENT +OK +P50 \(sidecar\) +P99 +DB CONNS +CERT EXPIRES +REFUSED TLS\/RBAC$/m);
   t.is(text.split('\n').filter((l) => l.startsWith('usermesh_usersvc_')).length, 3);
   const empty = renderReport(buildReport(capturedSnapshot('edge-clusters-empty.json', [])));
   t.regex(empty, /0 of 0 replicas healthy/);
@@ -158,4 +158,31 @@ test('no mesh: one line on stderr and exit 1, no stack trace', async (t) => {
   });
   t.is(result.code, 1);
   t.is(result.stderr, 'stats: the mesh is not up: nothing answers at http://127.0.0.1:9 (the edge\'s admin). Start it with: make up\n');
+});
+
+test('trust: certificate expiry and refused callers per sidecar, from its ingress listener and RBAC counters', (t) => {
+  // Lines as a sidecar's /stats/prometheus writes them (Envoy 1.40), after refusals.
+  const trust = parsePrometheus([
+    'envoy_listener_ssl_connection_error{envoy_listener_address="0.0.0.0_8080"} 1',
+    'envoy_listener_ssl_fail_verify_error{envoy_listener_address="0.0.0.0_8080"} 2',
+    'envoy_listener_ssl_fail_verify_no_cert{envoy_listener_address="0.0.0.0_8080"} 3',
+    'envoy_listener_ssl_fail_verify_san{envoy_listener_address="0.0.0.0_8080"} 0',
+    'envoy_http_rbac_denied{envoy_http_conn_manager_prefix="ingress"} 4',
+    'envoy_cluster_ssl_certificate_expiration_unix_time_seconds{envoy_tls_certificate="identity",envoy_cluster_name="postgres"} 1795481897',
+    'envoy_listener_ssl_certificate_expiration_unix_time_seconds{envoy_tls_certificate="identity",envoy_listener_address="0.0.0.0_8080"} 1795481897',
+    'envoy_listener_ssl_certificate_expiration_unix_time_seconds{envoy_tls_certificate="trust",envoy_listener_address="0.0.0.0_8080"} 2110754973',
+  ].join('\n'));
+  const hosts = parseClusters(fixture('edge-clusters.json'), 'usersvc');
+  const snap = capturedSnapshot('edge-clusters.json', hosts.map((h, i) => container(i + 1, h.address)));
+  snap.replicas[0]!.sidecar = [...(snap.replicas[0]!.sidecar as ReturnType<typeof parsePrometheus>), ...trust];
+  snap.edge.values.set('cluster.usersvc.ssl.certificate.identity.expiration_unix_time_seconds', 1795481897);
+  snap.takenAt = (1795481897 - 5400) * 1000; // an hour and a half before they expire
+  const report = buildReport(snap);
+  t.deepEqual(report.replicas[0]!.sidecar!.trust, { certExpiresAt: 1795481897, tlsRefused: 6, rbacDenied: 4 });
+  t.deepEqual(report.replicas[1]!.sidecar!.trust, { certExpiresAt: null, tlsRefused: 0, rbacDenied: 0 });
+  const text = renderReport(report);
+  t.regex(text, /the edge's certificate expires in 1\.5 h/);
+  t.regex(text, /^usermesh_usersvc_1 .* in 1\.5 h +6\/4$/m);
+  t.is(expiresIn(1795481897, 1795481897 * 1000 + 1), 'EXPIRED');
+  t.is(expiresIn(1795481897, (1795481897 - 600) * 1000), 'in 10 min');
 });

@@ -13,7 +13,7 @@
 set -euo pipefail
 umask 077
 
-S=${SECRETS_DIR:-/secrets}
+S=${MESH_CA_DIR:-/secrets}  # where the install's secrets/ is mounted
 CERT_DAYS=${CERT_DAYS:-1}
 CA_DAYS=${CA_DAYS:-3650}
 declare -A OWNER=([edge]=101 [usersvc]=1000 [postgres]=999)

@@ -31,8 +31,22 @@ test('make bench --smoke measures the three paths, both endpoints, and scaling, 
     t.true(run.usage.sidecar!.rssMB > 0 && run.usage.node!.privateMB > 0, what);
   }
   // Only the mesh path goes through the edge: it works (uses CPU) only there.
-  const maxRun = (path: string) => results.runs.find((r) => r.endpoint === 'health' && r.path === path && 'connections' in r.load)!;
+  const maxRun = (path: string, endpoint = 'health') => results.runs.find((r) => r.endpoint === endpoint && r.path === path && 'connections' in r.load)!;
   t.true(maxRun('mesh').usage.edge!.cores > maxRun('direct').usage.edge!.cores);
+  // The database's own Envoy works on database reads only.
+  const dbproxy = (endpoint: string) => maxRun('mesh', endpoint).usage.dbproxy?.cores ?? 0;
+  t.true(dbproxy('read') > dbproxy('health'), `db proxy ${dbproxy('read')} vs ${dbproxy('health')} cores`);
+
+  // The same mesh loads without mutual TLS, every answer a 2xx, paired with their mTLS runs.
+  t.is(results.plaintext?.length, 4);
+  for (const run of results.plaintext ?? []) {
+    t.is(run.path, 'mesh');
+    t.is(run.result.ok, 1, `plaintext ${run.endpoint} ${JSON.stringify(run.load)}`);
+    t.truthy(run.usage.edge && run.usage.sidecar && run.usage.dbproxy);
+  }
+  t.regex(printed, /What mutual TLS costs/);
+  t.regex(printed, /mTLS over plaintext, GET \/user\/health at the highest throughput: \d+\.\d % (less|more) throughput/);
+
   t.deepEqual(results.scaling.map((s) => s.replicas), [1, 2]);
   t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0));
 

@@ -7,11 +7,14 @@
 // For each path and endpoint: fixed rates (vegeta, open loop), then the highest throughput
 // with a fixed number of connections (wrk; vegeta with as many workers on the sidecar path,
 // since wrk cannot present a client certificate), with the CPU and RSS of the edge, the
-// sidecar and Node meanwhile. Then the full mesh's throughput with 1, 2, 3... replicas.
+// sidecar and Node meanwhile. Then the full mesh once more with mutual TLS taken out
+// (plaintext.ts), the same loads side by side: what mTLS costs. Then the full mesh's throughput
+// with 1, 2, 3... replicas.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, serviceContainers } from '../lib/docker.js';
 import { parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type Usage } from './measure.js';
+import { writePlaintextOverride } from './plaintext.js';
 
 const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -24,6 +27,7 @@ export interface Settings {
   connections: number; // for the throughput runs
   replicas: number[]; // the scaling runs
   endpoints: EndpointName[];
+  plaintext: boolean; // also measure the full mesh without mutual TLS, to show what mTLS costs
 }
 
 export const PATHS = { direct: 'http://127.0.0.1:5000', sidecar: 'https://127.0.0.1:8080', mesh: 'http://edge:8000' } as const;
@@ -31,16 +35,17 @@ export type PathName = keyof typeof PATHS;
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
 
-export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'] };
-export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'] };
+export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'], plaintext: true };
+export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'], plaintext: true };
 
 export interface Run {
   endpoint: EndpointName;
   path: PathName;
   load: { rate: number } | { connections: number };
   result: LoadResult;
-  // CPU (cores) and RSS (MB) over the run; null when the process was not found.
-  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null };
+  // CPU (cores) and RSS (MB) over the run; null when the process was not found. dbproxy is
+  // the Envoy beside PostgreSQL.
+  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null; dbproxy?: Usage | null };
 }
 
 export interface Results {
@@ -49,6 +54,8 @@ export interface Results {
   versions: { envoy: string; node: string; postgres: string; vegeta: string; wrk: string };
   settings: Settings & { loadgen: string };
   runs: Run[];
+  /** The full mesh without mutual TLS, the same loads as its runs in `runs` (empty if not measured). */
+  plaintext?: Run[];
   scaling: { replicas: number; result: LoadResult }[];
 }
 
@@ -63,6 +70,17 @@ async function one(service: string): Promise<string> {
 
 // Scales the mesh and waits until the edge routes to every replica.
 const scale = (n: number) => exec('scripts/scale.sh', [String(n)], { cwd: root });
+
+// Recreates the mesh with one replica, from the compose file plus `override` (or alone), and
+// waits until the edge routes to it. The data volume and secrets/ stay.
+async function recreate(override?: string): Promise<void> {
+  const files = ['compose/docker-compose.yml', ...(override ? [override] : [])].join(':');
+  await exec('bash', ['-c', '. scripts/lib.sh && compose up -d --no-build --scale usersvc=1 >/dev/null 2>&1 && wait_for_replicas 1'], {
+    cwd: root,
+    env: { ...process.env, COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' },
+    timeout: 5 * 60_000,
+  });
+}
 
 // The load generator holds the edge's identity (secrets/edge, mounted as the edge mounts it),
 // to reach a sidecar directly: the sidecar lets in nothing else.
@@ -131,21 +149,26 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       scaling: [],
     };
 
-    // CPU and RSS of the processes that matter, over one run.
-    const sample = () => Promise.all([readProcs(edge), readProcs(replica)]);
-    const measure = async (endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
+    // CPU and RSS of the processes that matter, over one run: the containers of the moment
+    // (the plaintext pass recreates them).
+    let mesh = { edge, replica, postgres };
+    const sample = () => Promise.all([readProcs(mesh.edge), readProcs(mesh.replica), readProcs(mesh.postgres)]);
+    const measure = async (into: Run[], endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
       // Let the previous run's aftermath (garbage collection, closing connections) pass.
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
-      const [e0, r0] = await sample();
+      const [e0, r0, p0] = await sample();
       const result = await go();
-      const [e1, r1] = await sample();
+      const [e1, r1, p1] = await sample();
       const run: Run = {
         endpoint, path, load, result,
-        usage: { edge: usage(e0, e1, 'envoy', result.seconds), sidecar: usage(r0, r1, 'envoy', result.seconds), node: usage(r0, r1, 'node', result.seconds) },
+        usage: {
+          edge: usage(e0, e1, 'envoy', result.seconds), sidecar: usage(r0, r1, 'envoy', result.seconds),
+          node: usage(r0, r1, 'node', result.seconds), dbproxy: usage(p0, p1, 'envoy', result.seconds),
+        },
       };
-      results.runs.push(run);
+      into.push(run);
       const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
-      progress(`${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
+      progress(`${into === results.runs ? '' : 'plaintext '}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
     };
 
     for (const endpoint of settings.endpoints) {
@@ -153,8 +176,28 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
         const url = `${PATHS[path]}${ENDPOINTS[endpoint]}`;
         const most = (seconds: number) => (url.startsWith('https') ? vegeta(url, 0, seconds, settings.connections) : wrk(url, settings.connections, seconds));
         if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
-        for (const rate of settings.rates) await measure(endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds));
-        await measure(endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
+        for (const rate of settings.rates) await measure(results.runs, endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds));
+        await measure(results.runs, endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
+      }
+    }
+
+    // The full mesh again without mutual TLS, the same loads, then the real mesh back.
+    if (settings.plaintext) {
+      progress('the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison');
+      results.plaintext = [];
+      try {
+        await recreate(writePlaintextOverride(root));
+        mesh = { edge: await one('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
+        await startLoadgen(`container:${mesh.replica}`);
+        for (const endpoint of settings.endpoints) {
+          const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
+          if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+          for (const rate of settings.rates) await measure(results.plaintext, endpoint, 'mesh', { rate }, () => vegeta(url, rate, settings.seconds));
+          await measure(results.plaintext, endpoint, 'mesh', { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
+        }
+      } finally {
+        progress('mutual TLS back on');
+        await recreate();
       }
     }
 

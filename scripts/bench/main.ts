@@ -4,6 +4,7 @@
 //   make bench ARGS='--out DIR'    write the results somewhere else
 // To compare a config change quickly, narrow the run (the defaults are the full bench's):
 //   make bench ARGS='--endpoints health --rates 200,1000 --seconds 10 --replicas 1'
+// --skip-plaintext leaves out the pass without mutual TLS (it recreates the mesh twice).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ENDPOINTS, FULL, runBench, SMOKE, type EndpointName, type Settings } from './bench.js';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       connections: { type: 'string' },
       replicas: { type: 'string' },
       endpoints: { type: 'string' },
+      'skip-plaintext': { type: 'boolean', default: false },
     },
   });
   const base = values.smoke ? SMOKE : FULL;
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     connections: values.connections ? numbers(values.connections, 'connections')[0]! : base.connections,
     replicas: values.replicas ? numbers(values.replicas, 'replicas') : base.replicas,
     endpoints: endpoints as EndpointName[],
+    plaintext: !values['skip-plaintext'],
   };
   const results = await runBench(settings, (line) => console.error(`bench: ${line}`));
   const text = renderResults(results);

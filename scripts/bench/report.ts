@@ -6,7 +6,7 @@ import type { Usage } from './measure.js';
 
 // Published figures we compare with (istio.io performance pages).
 export const ISTIO = { version: '1.20', rate: 1000, p90: 0.228, p99: 0.298, sidecarMBPer1000Rps: 60, sidecarCoresPer1000Rps: 0.2 };
-export const TARGETS = { p99OverheadMs: 1, throughputRatio: 0.5, sidecarRssMB: 60 };
+export const TARGETS = { p99OverheadMs: 1, throughputRatio: 0.5, sidecarRssMB: 60, mtlsThroughputCost: 0.1, mtlsP50Ms: 0.2 };
 
 const ENDPOINT_LABEL: Record<EndpointName, string> = { health: 'GET /user/health', read: 'GET /user/<name>' };
 const f = (n: number, digits = 2) => n.toFixed(digits);
@@ -45,6 +45,48 @@ export function verdicts(results: Results): Verdicts {
     sidecarRssMB: most((u) => u.rssMB),
     sidecarPrivateMB: most((u) => u.privateMB),
   };
+}
+
+export interface TlsCost {
+  endpoint: EndpointName;
+  load: Run['load'];
+  plaintext: Run;
+  mtls: Run;
+}
+
+/** The full mesh's runs with mutual TLS paired with the same loads without it. */
+export function tlsCosts(results: Results): TlsCost[] {
+  return (results.plaintext ?? []).flatMap((plaintext) => {
+    const mtls = results.runs.find((r) => r.path === 'mesh' && r.endpoint === plaintext.endpoint && JSON.stringify(r.load) === JSON.stringify(plaintext.load));
+    return mtls ? [{ endpoint: plaintext.endpoint, load: plaintext.load, plaintext, mtls }] : [];
+  });
+}
+
+/** CPU per request (us) of the three proxies together: edge, sidecar, and the Envoy beside PostgreSQL. */
+const proxiesPerRequest = (run: Run) =>
+  ((['edge', 'sidecar', 'dbproxy'] as const).reduce((sum, k) => sum + (run.usage[k]?.cores ?? 0), 0) / run.result.rps) * 1e6;
+
+function renderTlsCost(results: Results): string[] {
+  const costs = tlsCosts(results);
+  if (costs.length === 0) return [];
+  const out = ['', 'What mutual TLS costs: the full mesh with and without it, same loads, same run (plaintext = the configs with TLS and identity RBAC taken out)'];
+  out.push(formatTable(['endpoint', 'load', 'plaintext p50 / p99 ms', 'mTLS p50 / p99 ms', 'p50 +ms', 'p99 +ms', 'plaintext rps', 'mTLS rps', 'rps change'], costs.map((c) => [
+    ENDPOINT_LABEL[c.endpoint],
+    'rate' in c.load ? `${c.load.rate} rps` : `max, ${c.load.connections} conns`,
+    `${f(c.plaintext.result.latencyMs.p50, 3)} / ${f(c.plaintext.result.latencyMs.p99, 3)}`,
+    `${f(c.mtls.result.latencyMs.p50, 3)} / ${f(c.mtls.result.latencyMs.p99, 3)}`,
+    signed(c.mtls.result.latencyMs.p50 - c.plaintext.result.latencyMs.p50),
+    signed(c.mtls.result.latencyMs.p99 - c.plaintext.result.latencyMs.p99),
+    c.plaintext.result.rps.toFixed(0), c.mtls.result.rps.toFixed(0),
+    `${(((c.mtls.result.rps - c.plaintext.result.rps) / c.plaintext.result.rps) * 100).toFixed(1)} %`,
+  ])));
+  const most = costs.filter((c) => !('rate' in c.load));
+  out.push('', 'CPU per request at the highest throughput, us (edge + sidecar + the Envoy beside PostgreSQL = proxies; node for scale)');
+  const us = (u: Usage | null | undefined, run: Run) => (u ? ((u.cores / run.result.rps) * 1e6).toFixed(0) : '-');
+  out.push(formatTable(['endpoint', 'tls', 'edge', 'sidecar', 'db proxy', 'proxies', 'node'], most.flatMap((c) => (['plaintext', 'mtls'] as const).map((k) => [
+    ENDPOINT_LABEL[c.endpoint], k === 'mtls' ? 'mTLS' : 'plaintext', us(c[k].usage.edge, c[k]), us(c[k].usage.sidecar, c[k]), us(c[k].usage.dbproxy, c[k]), proxiesPerRequest(c[k]).toFixed(0), us(c[k].usage.node, c[k]),
+  ]))));
+  return out;
 }
 
 export function renderResults(results: Results): string {
@@ -99,9 +141,22 @@ export function renderResults(results: Results): string {
     out.push(`${share('node', u.node)}, wrk ${f(meshMax.result.loadgenCores ?? 0)} cores: per request, edge ${perRequest(u.edge, meshMax)} us, sidecar ${perRequest(u.sidecar, meshMax)} us, node ${perRequest(u.node, meshMax)} us of CPU.`);
   }
 
+  out.push(...renderTlsCost(results));
+
   const vd = verdicts(results);
   const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
   out.push('', 'Targets');
+  for (const c of tlsCosts(results)) {
+    const what = `${ENDPOINT_LABEL[c.endpoint]} ${'rate' in c.load ? `at ${c.load.rate} rps` : 'at the highest throughput'}`;
+    if ('rate' in c.load) {
+      const p50 = c.mtls.result.latencyMs.p50 - c.plaintext.result.latencyMs.p50;
+      out.push(`- mTLS over plaintext, ${what}: p50 ${signed(p50)} ms (target <= ${TARGETS.mtlsP50Ms} ms: ${met(p50 <= TARGETS.mtlsP50Ms)})`);
+    } else {
+      const cost = 1 - c.mtls.result.rps / c.plaintext.result.rps;
+      const change = `${Math.abs(cost * 100).toFixed(1)} % ${cost >= 0 ? 'less' : 'more'} throughput`;
+      out.push(`- mTLS over plaintext, ${what}: ${change} (target: at most ${TARGETS.mtlsThroughputCost * 100} % less: ${met(cost <= TARGETS.mtlsThroughputCost)})`);
+    }
+  }
   for (const o of vd.p99Overhead) {
     out.push(`- full mesh over direct, ${ENDPOINT_LABEL[o.endpoint]} at ${o.rate} rps: p90 ${signed(o.p90)} ms, p99 ${signed(o.p99)} ms (target p99 < ${TARGETS.p99OverheadMs} ms: ${met(o.p99 < TARGETS.p99OverheadMs)})`);
   }

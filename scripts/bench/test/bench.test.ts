@@ -3,9 +3,11 @@
 // results of a smoke run). The bench itself runs in compose/test/bench.test.ts.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { parse } from 'yaml';
 import type { Results } from '../bench.js';
 import { parseProcs, parseVegeta, parseWrk, splitTimes, usage } from '../measure.js';
-import { renderChart, renderResults, verdicts } from '../report.js';
+import { withoutTls } from '../plaintext.js';
+import { renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -86,4 +88,34 @@ test('chart: an SVG with a bar per path and percentile in each panel', (t) => {
   t.true(svg.startsWith('<svg') && svg.endsWith('</svg>'));
   t.is((svg.match(/<rect x="[\d.]+" y="[\d.]+" width="20"/g) ?? []).length, 2 * 3 * 3); // 2 panels x 3 percentiles x 3 paths
   t.regex(svg, /GET \/user\/&lt;name&gt; at 100 rps/);
+});
+
+test('plaintext configs: every TLS transport socket and identity RBAC filter gone, the admin window\'s address rule kept', (t) => {
+  const configs = ['edge.yaml', 'sidecar.yaml', 'postgres-sidecar.yaml'].map((f) => parse(readFileSync(new URL(`../../../envoy/${f}`, import.meta.url), 'utf8')) as unknown);
+  const [edge, sidecar, postgres] = configs.map((c) => JSON.stringify(withoutTls(c)));
+  for (const text of [edge, sidecar, postgres]) {
+    t.false(text!.includes('transport_socket'));
+    t.false(text!.includes('"authenticated"'));
+    t.true(text!.includes('"listeners"'));
+  }
+  t.true(edge!.includes('"direct_remote_ip"'), 'the edge admin window still answers the host only');
+  t.true(sidecar!.includes('envoy.filters.http.health_check'), 'the rest of the chain is untouched');
+  t.true(JSON.stringify(configs[1]).includes('transport_socket'), 'the input is not modified');
+});
+
+test('report: mutual TLS against plaintext, paired by endpoint and load, with the targets', (t) => {
+  const results = smoke();
+  // The smoke run's mesh runs, as if measured again without TLS at 20 % more throughput and 0.1 ms less p50.
+  results.plaintext = results.runs.filter((r) => r.path === 'mesh').map((r) => ({
+    ...r,
+    result: { ...r.result, rps: r.result.rps * 1.2, latencyMs: { ...r.result.latencyMs, p50: r.result.latencyMs.p50 - 0.1 } },
+  }));
+  const costs = tlsCosts(results);
+  t.is(costs.length, results.plaintext.length);
+  t.true(costs.every((c) => c.mtls.path === 'mesh' && c.mtls.endpoint === c.plaintext.endpoint));
+  const text = renderResults(results);
+  t.regex(text, /What mutual TLS costs/);
+  t.regex(text, /mTLS over plaintext, GET \/user\/health at the highest throughput: 16\.7 % less throughput \(target: at most 10 % less: MISSED\)/);
+  t.regex(text, /mTLS over plaintext, GET \/user\/health at \d+ rps: p50 \+0\.100 ms \(target <= 0\.2 ms: met\)/);
+  t.notRegex(renderResults(smoke()), /What mutual TLS costs/, 'no section when there was no plaintext pass');
 });

@@ -39,9 +39,10 @@ test('make bench --smoke measures the three paths, both endpoints, and scaling, 
 
   // The same mesh loads without mutual TLS, every answer a 2xx, paired with their mTLS runs.
   t.is(results.plaintext?.length, 4);
-  for (const run of results.plaintext ?? []) {
+  t.is(results.mtlsAgain?.length, 4, 'and with it once more, after the plaintext pass');
+  for (const run of [...(results.plaintext ?? []), ...(results.mtlsAgain ?? [])]) {
     t.is(run.path, 'mesh');
-    t.is(run.result.ok, 1, `plaintext ${run.endpoint} ${JSON.stringify(run.load)}`);
+    t.is(run.result.ok, 1, `${run.endpoint} ${JSON.stringify(run.load)}`);
     t.truthy(run.usage.edge && run.usage.sidecar && run.usage.dbproxy);
   }
   t.regex(printed, /What mutual TLS costs/);

@@ -54,8 +54,10 @@ export interface Results {
   versions: { envoy: string; node: string; postgres: string; vegeta: string; wrk: string };
   settings: Settings & { loadgen: string };
   runs: Run[];
-  /** The full mesh without mutual TLS, the same loads as its runs in `runs` (empty if not measured). */
+  /** The full mesh without mutual TLS, the same loads as its runs in `runs` (absent if not measured). */
   plaintext?: Run[];
+  /** The same mesh loads with mutual TLS once more, after the plaintext pass: the drift between passes shows. */
+  mtlsAgain?: Run[];
   scaling: { replicas: number; result: LoadResult }[];
 }
 
@@ -168,7 +170,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       };
       into.push(run);
       const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
-      progress(`${into === results.runs ? '' : 'plaintext '}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
+      progress(`${into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : ''}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
     };
 
     for (const endpoint of settings.endpoints) {
@@ -181,24 +183,30 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       }
     }
 
-    // The full mesh again without mutual TLS, the same loads, then the real mesh back.
+    // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
+    // mTLS: a drift of the machine between passes shows, rather than passing for a cost).
+    const meshPass = async (into: Run[]) => {
+      mesh = { edge: await one('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
+      await startLoadgen(`container:${mesh.replica}`);
+      for (const endpoint of settings.endpoints) {
+        const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
+        if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+        for (const rate of settings.rates) await measure(into, endpoint, 'mesh', { rate }, () => vegeta(url, rate, settings.seconds));
+        await measure(into, endpoint, 'mesh', { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
+      }
+    };
     if (settings.plaintext) {
       progress('the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison');
       results.plaintext = [];
+      results.mtlsAgain = [];
       try {
         await recreate(writePlaintextOverride(root));
-        mesh = { edge: await one('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
-        await startLoadgen(`container:${mesh.replica}`);
-        for (const endpoint of settings.endpoints) {
-          const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
-          if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
-          for (const rate of settings.rates) await measure(results.plaintext, endpoint, 'mesh', { rate }, () => vegeta(url, rate, settings.seconds));
-          await measure(results.plaintext, endpoint, 'mesh', { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
-        }
+        await meshPass(results.plaintext);
       } finally {
         progress('mutual TLS back on');
         await recreate();
       }
+      await meshPass(results.mtlsAgain);
     }
 
     // Scaling: a load generator of its own on appmesh, as any client of the edge would be.

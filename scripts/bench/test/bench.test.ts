@@ -112,7 +112,8 @@ test('report: mutual TLS against plaintext, paired by endpoint and load, with th
   }));
   const costs = tlsCosts(results);
   t.is(costs.length, results.plaintext.length);
-  t.true(costs.every((c) => c.mtls.path === 'mesh' && c.mtls.endpoint === c.plaintext.endpoint));
+  t.true(costs.every((c) => c.mtls.length === 1 && c.mtls[0]!.path === 'mesh' && c.mtls[0]!.endpoint === c.plaintext.endpoint));
+  t.true(costs.every((c) => Math.abs(c.p50 - 0.1) < 1e-9 && Math.abs(c.rps - (1 / 1.2 - 1)) < 1e-9));
   const text = renderResults(results);
   t.regex(text, /What mutual TLS costs/);
   t.regex(text, /mTLS over plaintext, GET \/user\/health at the highest throughput: 16\.7 % less throughput \(target: at most 10 % less: MISSED\)/);

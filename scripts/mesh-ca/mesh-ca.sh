@@ -8,6 +8,8 @@
 #   postgres/               ca.pem cert.pem key.pem superuser_password usersvc_password (uid 999)
 # A certificate names its service as spiffe://appmesh/<service> (a URI SAN). Commands:
 #   init                   create whatever is missing; renew certificates past half their life
+#   renew                  renew certificates past half their life
+#   renew-loop             renew, then again every RENEW_EVERY seconds (3600): the compose service
 #   rotate                 issue every service a new certificate now
 #   new-ca DIR, issue NAME DIR [DAYS] [CA_DIR]   a CA, one certificate, anywhere (for tests)
 set -euo pipefail
@@ -45,6 +47,9 @@ issue() {
 # install NAME: a new certificate in a fresh directory, then one atomic rename of the ..data
 # link. The proxies watch the directory (SDS watched_directory) and reload on that rename.
 install() {
+  # One writer at a time: make rotate-certs and the renewer may meet.
+  exec 9>"$S/.lock"
+  flock 9
   local name=$1 dir=$S/$1 new
   new=..$(date -u +%Y%m%dT%H%M%S%N)
   mkdir -p "$dir"
@@ -56,6 +61,7 @@ install() {
   mv -Tf "$dir/..data.tmp" "$dir/..data"
   find "$dir" -maxdepth 1 -name '..2*' ! -name "$new" -exec rm -rf {} +
   echo "mesh-ca: $name: certificate $(openssl x509 -in "$dir/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
+  exec 9>&-
 }
 
 # secret SERVICE FILE [VALUE]: a random secret (or VALUE) in FILE of SERVICE, unless it exists.
@@ -68,9 +74,13 @@ secret() {
   echo "mesh-ca: generated $1/$2"
 }
 
-# Due for a new certificate: none yet, or less than half of its lifetime left.
+# Due for a new certificate: none yet, or less than RENEW_BEFORE seconds left (half its life).
 due() {
-  ! openssl x509 -in "$S/$1/cert.pem" -noout -checkend $((CERT_DAYS * 86400 / 2)) >/dev/null 2>&1
+  ! openssl x509 -in "$S/$1/cert.pem" -noout -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1
+}
+
+renew() {
+  for name in "${!OWNER[@]}"; do if due "$name"; then install "$name"; fi; done
 }
 
 case "${1:-init}" in
@@ -81,7 +91,15 @@ case "${1:-init}" in
     secret usersvc db_password
     secret postgres usersvc_password "$(cat "$S/usersvc/db_password")"
     secret postgres superuser_password
-    for name in "${!OWNER[@]}"; do if due "$name"; then install "$name"; fi; done ;;
+    renew ;;
+  renew)
+    renew ;;
+  renew-loop)
+    trap 'exit 0' TERM INT
+    while true; do
+      renew
+      sleep "${RENEW_EVERY:-3600}" & wait $!
+    done ;;
   rotate)
     for name in "${!OWNER[@]}"; do install "$name"; done ;;
   new-ca)
@@ -89,5 +107,5 @@ case "${1:-init}" in
   issue)
     issue "${2:?name}" "${3:?directory}" "${4:-$CERT_DAYS}" "${5:-$S/ca}" ;;
   *)
-    echo "usage: mesh-ca init | rotate | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
+    echo "usage: mesh-ca init | renew | renew-loop | rotate | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
 esac

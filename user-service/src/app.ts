@@ -7,6 +7,7 @@ import bodyParser from 'koa-bodyparser';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError, guarded, type DatabaseState } from './database.js';
 import { errorHandler, HttpError } from './errors.js';
+import { HashLimit } from './hash-limit.js';
 import type { Identity } from './identity.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Repository, UserRow } from './repository.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   tokenSecret: string;
   tokenTtlSeconds: number;
   scryptCost: number;
+  scryptConcurrency: number;
+  scryptQueue: number;
 }
 
 /** Largest accepted JSON body: a 2048-character fullname, every character \u-escaped, fits. */
@@ -30,6 +33,7 @@ export const JSON_LIMIT = '64kb';
 
 export function createApp(deps: AppDeps): Koa {
   const { repo, db, identity, tokenSecret, tokenTtlSeconds, scryptCost } = deps;
+  const hashing = new HashLimit(deps.scryptConcurrency, deps.scryptQueue);
   const unknownUserHash = dummyHash(scryptCost);
   // Swallow a rejection here; login awaits the same promise and reports it.
   unknownUserHash.catch(() => undefined);
@@ -74,6 +78,13 @@ export function createApp(deps: AppDeps): Koa {
     if (deep) await data(() => repo.ping());
     reply(ctx, 200, { msg: deep ? 'user health check OK; database OK' : 'user health check OK' });
   });
+  // /user/health is not a user: the user routes below must not claim PUT or DELETE on it.
+  router.all('/health', (ctx) => {
+    const allow = 'GET, HEAD, OPTIONS';
+    if (ctx.method !== 'OPTIONS') throw new HttpError(405, 'method not allowed on this resource', { allow });
+    ctx.set('allow', allow);
+    ctx.status = 200;
+  });
 
   router.put('/:username', json, async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');
@@ -88,7 +99,7 @@ export function createApp(deps: AppDeps): Koa {
       uuid: randomUUID().replaceAll('-', '').toUpperCase(),
       username,
       fullname,
-      password: await hashPassword(password, scryptCost),
+      password: await hashing.run(() => hashPassword(password, scryptCost)),
     };
     const created = await data(() => repo.insertUser(user));
     if (!created) throw taken();
@@ -105,12 +116,16 @@ export function createApp(deps: AppDeps): Koa {
 
   router.post('/:username/login', json, async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');
-    const password = requireText(requireObject(ctx.request.body), 'password', 1, 256);
+    // Any string is checked, the empty one too (it simply never matches: passwords are 8+).
+    const password = requireText(requireObject(ctx.request.body), 'password', 0, 256);
     const user = await data(() => repo.findByUsername(username));
     // Unknown users cost a hash too, so timing does not tell which names exist.
-    const matches = await verifyPassword(password, user?.password ?? (await unknownUserHash));
+    const stored = user?.password ?? (await unknownUserHash);
+    const matches = await hashing.run(() => verifyPassword(password, stored));
     if (!user || !matches) throw unauthorized('username or password is incorrect');
     const token = issueToken({ sub: user.uuid, name: user.username }, tokenSecret, tokenTtlSeconds);
+    // A bearer token: no cache on the way may keep a copy.
+    ctx.set('cache-control', 'no-store');
     reply(ctx, 200, { ...publicUser(user), token });
   });
 
@@ -134,16 +149,16 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = true;
   app.use(requestLog(deps.log));
   app.use(errorHandler(identity));
-  // A known path asked with a method it does not serve: 405 with Allow (set by allowedMethods
-  // below). The router answers 501 for methods it has never heard of (TRACE, ...); to the
-  // client that is a 405 too. OPTIONS gets its Allow as JSON, like every other answer.
+  // OPTIONS gets its Allow (set by allowedMethods below) as JSON, like every other answer.
   app.use(async (ctx, next) => {
     await next();
-    if (ctx.status === 501) ctx.status = 405;
     if (ctx.method === 'OPTIONS' && ctx.status === 200) reply(ctx, 200, { allow: ctx.response.get('allow') });
   });
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  // A known path asked with a method it does not serve is a 405, and so is a method the router
+  // has never heard of (TRACE, ...: it would say 501). errors.ts shapes both and adds Allow.
+  const notAllowed = () => new HttpError(405, 'method not allowed on this resource');
+  app.use(router.allowedMethods({ throw: true, methodNotAllowed: notAllowed, notImplemented: notAllowed }));
   // Koa logs every error it sees to stderr by default; ours are already handled and logged.
   app.silent = true;
   return app;

@@ -3,6 +3,7 @@
 // Secrets may come from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE: compose secrets).
 // Every variable and its default is documented in the README's configuration table.
 import { readFileSync } from 'node:fs';
+import { defaultHashConcurrency } from './hash-limit.js';
 
 export interface Config {
   host: string;
@@ -17,6 +18,10 @@ export interface Config {
   tokenTtlSeconds: number;
   /** log2 of scrypt's N; OWASP's recommendation is 17 (N = 131072, r = 8, p = 1). */
   scryptCost: number;
+  /** Password hashes run at once; the default fits the container's memory (hash-limit.ts). */
+  scryptConcurrency: number;
+  /** Hashes that may wait for a slot; past that, 503 with Retry-After. */
+  scryptQueue: number;
   shutdownTimeoutMs: number;
 }
 
@@ -81,6 +86,9 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl = url.toString();
   }
 
+  const scryptCost = integer(env, 'SCRYPT_COST', 17, 10, 20);
+  const scryptConcurrency = integer(env, 'SCRYPT_CONCURRENCY', defaultHashConcurrency(scryptCost), 1, 64);
+
   return {
     host: text(env, 'HOST', '127.0.0.1'),
     port: integer(env, 'PORT', 5000, 0, 65535),
@@ -91,7 +99,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     tokenSecret,
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
-    scryptCost: integer(env, 'SCRYPT_COST', 17, 10, 20),
+    scryptCost,
+    scryptConcurrency,
+    scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
 }

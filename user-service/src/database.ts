@@ -16,13 +16,19 @@ export class DatabaseUnavailableError extends Error {
 // SQLSTATE classes and codes that mean "the server is not there or not able", not "your query
 // is wrong": 08 connection exception, 53 insufficient resources, 57P01-57P03 shutting down or
 // starting up, 57014 statement timeout (our own DB_STATEMENT_TIMEOUT_MS).
-function isUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    return /^(08|53)/.test(code) || ['57P01', '57P02', '57P03', '57014'].includes(code);
-  }
-  // No SQLSTATE: a network-level failure (refused, reset, DNS, timeout, connection ended).
-  return err instanceof Error;
+const UNAVAILABLE_SQLSTATE = /^(08|53)|^57P0[1-3]$|^57014$/;
+// Without a SQLSTATE, only failures to reach or keep a connection count: socket errors from
+// Node, and the messages pg and pg-pool give a connection that timed out or ended. Anything
+// else (a TypeError, a bad query) is a bug: a 500 that the edge does not retry, never a 503.
+const NETWORK_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+export function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_ERRNO.has(code)) return true; // before SQLSTATEs: EPIPE has 5 letters
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_SQLSTATE.test(code);
+  return CONNECTION_LOST.test(err.message);
 }
 
 /** Runs a database call, turning "database unreachable" failures into DatabaseUnavailableError. */

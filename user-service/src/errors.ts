@@ -1,7 +1,8 @@
 // The one error-handling middleware, first in the chain: every failure leaves as JSON
-// {ok: false, error, hostname, resolvedname} with a real HTTP status. Client mistakes get
+// {ok: false, error, request_id, hostname, resolvedname} with a real HTTP status (the edge's
+// and the sidecars' own answers have the same shape: envoy/*.yaml local_reply_config). Client mistakes get
 // their 4xx; an unexpected error gets a 500 with a generic message, and the details go to the log.
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Identity } from './identity.js';
 import { DatabaseUnavailableError } from './database.js';
 
@@ -65,14 +66,21 @@ function toResponse(err: unknown): { status: number; message: string; headers: R
   return null;
 }
 
+/** The methods of every route whose path matched (@koa/router's ctx.matched), for Allow. */
+function allowedMethods(ctx: Context): string {
+  const matched = (ctx as { matched?: { methods: string[] }[] }).matched ?? [];
+  return [...new Set(matched.flatMap((layer) => layer.methods))].join(', ');
+}
+
 export function errorHandler(identity: Identity): Middleware {
+  const body = (ctx: Context, error: string) => ({ ok: false, error, request_id: ctx.response.get('x-request-id') || null, ...identity.fields() });
   return async (ctx, next) => {
     try {
       await next();
       // Nothing answered (unknown path) or the router set 405/501 without a body.
       if (ctx.body == null && ctx.status >= 400) {
         const status = ctx.status;
-        ctx.body = { ok: false, error: STATUS_MESSAGES[status] ?? 'request failed', ...identity.fields() };
+        ctx.body = body(ctx, STATUS_MESSAGES[status] ?? 'request failed');
         ctx.status = status; // assigning a body would otherwise turn it into a 200
       }
     } catch (err) {
@@ -80,12 +88,13 @@ export function errorHandler(identity: Identity): Middleware {
       if (response === null) {
         ctx.state.log.error({ err }, 'unhandled error');
         response = { status: 500, message: 'internal error; the details are in the service log', headers: {} };
-      } else if (response.status === 503) {
-        ctx.state.log.warn({ err: (err as Error).cause ?? err }, 'database unavailable');
+      } else if (err instanceof DatabaseUnavailableError) {
+        ctx.state.log.warn({ err: err.cause ?? err }, 'database unavailable');
       }
       ctx.status = response.status;
       ctx.set(response.headers);
-      ctx.body = { ok: false, error: response.message, ...identity.fields() };
+      if (response.status === 405 && !ctx.response.get('allow')) ctx.set('allow', allowedMethods(ctx));
+      ctx.body = body(ctx, response.message);
     }
   };
 }

@@ -1,12 +1,9 @@
 // The process: read the config, build the app, listen, prepare the database in the background,
 // and on SIGTERM/SIGINT stop accepting, let in-flight requests finish, close the pool, exit 0.
 import { createServer } from 'node:http';
-import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createPool, prepareDatabase, type DatabaseState } from './database.js';
-import { resolveIdentity } from './identity.js';
 import { createLogger } from './logger.js';
-import { createRepository } from './repository.js';
+import { buildService } from './service.js';
 
 function configOrExit(): Config {
   try {
@@ -21,11 +18,7 @@ function configOrExit(): Config {
 const config = configOrExit();
 
 const log = createLogger(config.logLevel);
-const pool = createPool(config, log);
-const repo = createRepository(pool);
-const db: DatabaseState = { ready: false };
-const identity = await resolveIdentity();
-const app = createApp({ ...config, repo, db, identity, log });
+const { app, pool, identity, prepare } = await buildService(config, log);
 
 const handle = app.callback();
 const server = createServer((req, res) => void handle(req, res));
@@ -39,7 +32,7 @@ server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ host: config.host, port, hostname: identity.hostname }, 'listening');
-  void prepareDatabase(repo, db, log, stopping.signal);
+  void prepare(stopping.signal);
 });
 
 let shuttingDown = false;

@@ -24,16 +24,29 @@ export function issueToken(claims: Omit<TokenClaims, 'exp'>, secret: string, ttl
   return `${body}.${sign(body, secret).toString('base64url')}`;
 }
 
+/**
+ * Strict base64url: only the URL alphabet, no padding, and the canonical encoding. Node's
+ * decoder ignores a last character's unused bits, so 4 different signatures would otherwise
+ * decode to the same bytes; a token has exactly one spelling.
+ */
+function decodeBase64url(text: string): Buffer | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : null;
+}
+
 /** The claims of a valid, unexpired token; null for anything else. Never throws. */
 export function verifyToken(token: string, secret: string, now = Date.now()): TokenClaims | null {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HEADER) return null;
   const expected = sign(`${parts[0]}.${parts[1]}`, secret);
-  const actual = Buffer.from(parts[2] ?? '', 'base64url');
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
+  const actual = decodeBase64url(parts[2] ?? '');
+  if (!actual || actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
+  const payload = decodeBase64url(parts[1] ?? '');
+  if (!payload) return null;
   let claims: unknown;
   try {
-    claims = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
+    claims = JSON.parse(payload.toString('utf8'));
   } catch {
     return null;
   }

@@ -1,7 +1,7 @@
 // Every row of the API table, success and each failure, against a real PostgreSQL.
 import test from 'ava';
 import { issueToken } from '../src/tokens.js';
-import { call, TOKEN_SECRET, useService } from './helpers.js';
+import { call, rawRequest, TOKEN_SECRET, useService } from './helpers.js';
 
 const fx = useService();
 
@@ -80,7 +80,7 @@ test('PUT answers 400 naming the missing or invalid field', async (t) => {
 });
 
 test('PUT answers 400 for an invalid or reserved username', async (t) => {
-  for (const name of ['health', 'HEALTH', 'login', 'bad%20name', 'x'.repeat(65), 'semi%3Bcolon', '..%2E', 'caf%C3%A9']) {
+  for (const name of ['login', 'LOGIN', 'bad%20name', 'x'.repeat(65), 'semi%3Bcolon', '..%2E', 'caf%C3%A9']) {
     const r = await call(user(name), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } });
     t.is(r.status, 400, name);
     t.regex(String(r.body.error), /username|reserved/, name);
@@ -133,12 +133,14 @@ test('POST login answers 200 with a token; 401 alike for a wrong password and an
   const ok = await login(name);
   t.is(ok.status, 200);
   t.like(ok.body, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example` });
+  t.is(ok.headers.get('cache-control'), 'no-store', 'no cache keeps the token');
   t.regex(String(ok.body.token), /^[\w-]+\.[\w-]+\.[\w-]+$/);
   const wrong = await login(name, 'wrong password');
   const unknown = await login('no-such-user');
   t.is(wrong.status, 401);
   t.is(unknown.status, 401);
   t.is(wrong.body.error, unknown.body.error);
+  t.is((await login(name, '')).status, 401, 'any string is checked, the empty one too');
   t.is(wrong.headers.get('www-authenticate'), 'Bearer');
   t.false('token' in wrong.body);
   const missing = await call(`${user(name)}/login`, { method: 'POST', json: {} });
@@ -216,4 +218,19 @@ test('unknown paths answer 404 JSON; wrong methods 405 JSON with Allow', async (
   const options = await call(user('alice'), { method: 'OPTIONS' });
   t.is(options.status, 200);
   t.regex(String(options.body.allow), /PUT/);
+  const trace = await rawRequest(fx.svc.url, 'TRACE', '/user/alice');
+  t.is(trace.status, 405, 'a method the router does not know is a 405 too, not a 501');
+  t.regex(trace.headers.get('allow') ?? '', /GET/);
+  t.truthy(trace.body.request_id, 'errors carry the request id');
+});
+
+test('/user/health is not a user: only GET and HEAD, and OPTIONS says so', async (t) => {
+  const options = await call(`${fx.svc.url}/user/health`, { method: 'OPTIONS' });
+  t.is(options.status, 200);
+  t.is(options.body.allow, 'GET, HEAD, OPTIONS');
+  for (const method of ['PUT', 'DELETE', 'POST']) {
+    const r = await call(`${fx.svc.url}/user/health`, { method, json: { fullname: 'X', password: 'longenough' } });
+    t.is(r.status, 405, method);
+    t.is(r.headers.get('allow'), 'GET, HEAD, OPTIONS', method);
+  }
 });

@@ -48,3 +48,15 @@ test('a token round-trips; tampering, another secret and expiry are refused', (t
   t.is(verifyToken(`${none}.${p}.`, SECRET, now), null, 'alg none is refused');
   t.is(verifyToken('', SECRET, now), null);
 });
+
+test('a token has exactly one spelling: other last characters of the signature are refused', (t) => {
+  const now = Date.now();
+  const token = issueToken({ sub: 'ABC', name: 'alice' }, SECRET, 60, now);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  // A 32-byte signature is 43 characters; the last one carries 2 unused bits, so Node's
+  // lenient decoder maps 4 different characters to the same bytes.
+  const accepted = [...alphabet].filter((last) => verifyToken(token.slice(0, -1) + last, SECRET, now) !== null);
+  t.deepEqual(accepted, [token.at(-1)]);
+  t.is(verifyToken(`${token}=`, SECRET, now), null, 'padding is refused');
+  t.is(verifyToken(token.replace(/\.([^.]+)\./, (_m, p: string) => `.${p}+.`), SECRET, now), null, 'characters outside base64url are refused');
+});

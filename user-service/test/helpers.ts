@@ -10,11 +10,11 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import pg from 'pg';
-import { createApp } from '../src/app.js';
-import { createPool, prepareDatabase, type DatabaseState } from '../src/database.js';
-import { resolveIdentity } from '../src/identity.js';
+import { loadConfig } from '../src/config.js';
+import type { DatabaseState } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
-import { createRepository } from '../src/repository.js';
+import type { Repository } from '../src/repository.js';
+import { buildService } from '../src/service.js';
 
 /** Made anew for each test process: no secret is written in the repository. */
 export const TOKEN_SECRET = randomBytes(32).toString('hex');
@@ -79,20 +79,30 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-/** Builds the app with createApp() against `databaseUrl` and serves it on an ephemeral port. */
-export async function startApp(url: string, options: { waitForDatabase?: boolean } = {}): Promise<TestService> {
+export interface StartOptions {
+  waitForDatabase?: boolean;
+  /** More configuration, as environment variables (validated by loadConfig, as in production). */
+  env?: Record<string, string>;
+  /** Wraps the PostgreSQL repository, to inject failures. */
+  wrapRepo?: (repo: Repository) => Repository;
+}
+
+/** Builds the service as server.ts does (buildService) against `url`, and serves it on an ephemeral port. */
+export async function startApp(url: string, options: StartOptions = {}): Promise<TestService> {
   const logs = new LogCapture();
   const log = createLogger('debug', logs);
-  const pool = createPool(
-    { databaseUrl: url, dbPoolMax: 5, dbConnectTimeoutMs: 1000, dbStatementTimeoutMs: 5000 } as Parameters<typeof createPool>[0],
-    log,
-  );
-  const repo = createRepository(pool);
-  const db: DatabaseState = { ready: false };
+  const config = loadConfig({
+    DATABASE_URL: url,
+    DB_POOL_MAX: '5',
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    TOKEN_SECRET,
+    SCRYPT_COST: String(SCRYPT_COST),
+    ...options.env,
+  });
+  const { app, pool, db, prepare } = await buildService(config, log, options.wrapRepo);
   const stop = new AbortController();
-  const preparing = prepareDatabase(repo, db, log, stop.signal);
+  const preparing = prepare(stop.signal);
   if (options.waitForDatabase !== false) await preparing;
-  const app = createApp({ repo, db, log, identity: await resolveIdentity(), tokenSecret: TOKEN_SECRET, tokenTtlSeconds: 3600, scryptCost: SCRYPT_COST });
   const handle = app.callback(); // built once, as server.ts does
   const server: Server = createServer((req, res) => void handle(req, res));
   server.listen(0, '127.0.0.1');

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The edge's entrypoint: fills in the address that the host's published ports arrive from, the
-# container's default gateway (Docker's port proxy connects from there), as the one source the
-# read-only admin window on :8001 answers; then runs Envoy with the arguments it was given.
+# The edge's entrypoint: finds the address that the host's published ports arrive from, the
+# container's default gateway (Docker's port proxy connects from there), the one source the
+# read-only admin window on :8001 answers; renders the config with it and the rate limits
+# (render-edge.sh); then runs Envoy with the arguments it was given.
 set -euo pipefail
 gateway=$(awk '$2 == "00000000" { print $3; exit }' /proc/net/route)
 if [ -z "$gateway" ]; then
@@ -10,5 +11,5 @@ if [ -z "$gateway" ]; then
 fi
 # /proc/net/route writes the address as little-endian hex: 010016AC is 172.22.0.1.
 host=$(printf '%d.%d.%d.%d' "0x${gateway:6:2}" "0x${gateway:4:2}" "0x${gateway:2:2}" "0x${gateway:0:2}")
-sed "s/HOST_GATEWAY/$host/" /etc/envoy/edge.yaml > /tmp/edge.yaml
+HOST_GATEWAY=$host render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
 exec envoy -c /tmp/edge.yaml "$@"

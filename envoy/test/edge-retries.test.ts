@@ -13,7 +13,7 @@ import test from 'ava';
 import { parse, stringify } from 'yaml';
 import { envoyBinary } from './envoy-binary.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- Envoy config as plain data */
 type Any = Record<string, any>;
 
 const path = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));

@@ -2,6 +2,7 @@
 // reaches the mesh on, running make, shell commands and compose from the repository root,
 // one client for the edge, a steady load, and probes from containers next to the mesh.
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -56,6 +57,27 @@ export async function call(path: string, init: RequestInit & { json?: unknown } 
   if (json !== undefined) headers.set('content-type', 'application/json');
   const response = await fetch(`${EDGE}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+export interface RawReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One HTTP/1.1 request to the edge exactly as given: the path is not normalised, any header goes. */
+export function rawCall(method: string, path: string, headers: Record<string, string> = {}): Promise<RawReply> {
+  const { hostname, port } = new URL(EDGE);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The running containers of a compose service of the mesh. */

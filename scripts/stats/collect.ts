@@ -24,7 +24,8 @@ export const EDGE_STATS_FILTER =
   '^(http\\.edge\\.downstream_rq_([1-5]xx|total)' +
   '|cluster\\.usersvc\\.(upstream_rq_(time|total|retry|retry_success|retry_overflow|retry_limit_exceeded)' +
   '|upstream_cx_connect_fail|health_check\\.failure|outlier_detection\\.ejections_enforced_total' +
-  '|ssl\\.certificate\\.identity\\.expiration_unix_time_seconds))$';
+  '|ssl\\.certificate\\.identity\\.expiration_unix_time_seconds)' +
+  '|limit_(hash|read)\\.http_local_rate_limit\\.rate_limited)$';
 
 export const EDGE_STATS_PATH = `/stats?format=json&filter=${encodeURIComponent(EDGE_STATS_FILTER)}`;
 

@@ -43,6 +43,8 @@ export interface Report {
     retries: number;
     retriesSucceeded: number;
     retriesRefused: number; // retry budget or retry limit said no
+    /** Answered 429 by the edge's per-client limits: creates and logins, and everything else. */
+    rateLimited: { hash: number; read: number };
     connectFailures: number;
     healthCheckFailures: number;
     outlierEjections: number;
@@ -112,6 +114,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       retries: edgeCount(`cluster.${now.cluster}.upstream_rq_retry`),
       retriesSucceeded: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_success`),
       retriesRefused: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_overflow`) + edgeCount(`cluster.${now.cluster}.upstream_rq_retry_limit_exceeded`),
+      rateLimited: { hash: edgeCount('limit_hash.http_local_rate_limit.rate_limited'), read: edgeCount('limit_read.http_local_rate_limit.rate_limited') },
       connectFailures: edgeCount(`cluster.${now.cluster}.upstream_cx_connect_fail`),
       healthCheckFailures: edgeCount(`cluster.${now.cluster}.health_check.failure`),
       outlierEjections: edgeCount(`cluster.${now.cluster}.outlier_detection.ejections_enforced_total`),
@@ -176,6 +179,7 @@ export function renderReport(r: Report): string {
       (r.windowSeconds === null ? '   (totals since each Envoy started)' : `   (per second, over the last ${r.windowSeconds} s)`),
     `  requests ${e.requests.total}${per}: 2xx ${e.requests['2xx']}, 4xx ${e.requests['4xx']}, 5xx ${e.requests['5xx']}` +
       `   retries ${e.retries} (${e.retriesSucceeded} succeeded, ${e.retriesRefused} refused)`,
+    `  rate limited (429) ${e.rateLimited.hash + e.rateLimited.read}${per}: ${e.rateLimited.hash} creates and logins, ${e.rateLimited.read} other`,
     `  connect failures ${e.connectFailures}, health-check failures ${e.healthCheckFailures}, outlier ejections ${e.outlierEjections}` +
       `   upstream p50 ${fmtMs(e.latencyMs.p50)}, p99 ${fmtMs(e.latencyMs.p99)}`,
     `  mutual TLS: the edge's certificate expires ${expiresIn(e.certExpiresAt, Date.parse(r.time))}`,

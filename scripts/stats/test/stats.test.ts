@@ -124,6 +124,8 @@ test('report: with an earlier snapshot, counts become rates per second and laten
   const now = capturedSnapshot('edge-clusters.json', [container(1, address)], before.takenAt + 2000);
   // 2 s later: 40 more requests through the edge, 20 more to this host, all answered in (5, 6] ms.
   now.edge.values.set('http.edge.downstream_rq_total', now.edge.values.get('http.edge.downstream_rq_total')! + 40);
+  // ... of which 6 were creates or logins over their client's limit (a counter new since `before`).
+  now.edge.values.set('limit_hash.http_local_rate_limit.rate_limited', 6);
   now.hosts[0]!.counters = { ...now.hosts[0]!.counters, rq_total: now.hosts[0]!.counters.rq_total! + 20, rq_success: now.hosts[0]!.counters.rq_success! + 20 };
   now.replicas[0]!.sidecar = (now.replicas[0]!.sidecar as ReturnType<typeof parsePrometheus>).map((s) =>
     s.name === 'envoy_cluster_upstream_rq_time_bucket' && s.labels.envoy_cluster_name === 'local_service' && (s.labels.le === '+Inf' || Number(s.labels.le) >= 6) ? { ...s, value: s.value + 20 } : s,
@@ -133,6 +135,8 @@ test('report: with an earlier snapshot, counts become rates per second and laten
   t.is(report.edge.requests.total, 20);
   t.deepEqual(report.replicas[0]!.edge, { sent: 10, succeeded: 10 });
   t.is(report.edge.retries, 0);
+  t.deepEqual(report.edge.rateLimited, { hash: 3, read: 0 });
+  t.regex(renderReport(report), /rate limited \(429\) 3\/s: 3 creates and logins, 0 other/);
   const latency = report.replicas[0]!.sidecar!.latencyMs;
   t.true(latency.p50! > 5 && latency.p50! <= 6);
   t.true(latency.p99! > 5 && latency.p99! <= 6);

@@ -1,6 +1,7 @@
 // The app factory: builds the Koa app from its dependencies. It never listens (server.ts
 // does), so tests build one per test file against their own database.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import bodyParser from 'koa-bodyparser';
@@ -27,6 +28,9 @@ export interface AppDeps {
   scryptConcurrency: number;
   scryptQueue: number;
 }
+
+/** The API's OpenAPI 3 document (user-service/openapi.json), served at GET /user/openapi.json. */
+const OPENAPI = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8');
 
 /** Largest accepted JSON body: a 2048-character fullname, every character \u-escaped, fits. */
 export const JSON_LIMIT = '64kb';
@@ -71,20 +75,31 @@ export function createApp(deps: AppDeps): Koa {
     await next();
   };
 
-  const router = new Router({ prefix: '/user' });
+  // Case-sensitive, as the usernames are: /user/HEALTH is a (reserved) username, not the health check.
+  const router = new Router({ prefix: '/user', sensitive: true });
+
+  // /user/health and /user/openapi.json are not users: the user routes below must not claim
+  // PUT or DELETE on them (nor advertise those in OPTIONS).
+  const readOnly = (path: string) =>
+    router.all(path, (ctx) => {
+      const allow = 'GET, HEAD, OPTIONS';
+      if (ctx.method !== 'OPTIONS') throw new HttpError(405, 'method not allowed on this resource', { allow });
+      ctx.set('allow', allow);
+      ctx.status = 200;
+    });
 
   router.get('/health', async (ctx) => {
     const deep = ['1', 'true'].includes(String(ctx.query.deep));
     if (deep) await data(() => repo.ping());
     reply(ctx, 200, { msg: deep ? 'user health check OK; database OK' : 'user health check OK' });
   });
-  // /user/health is not a user: the user routes below must not claim PUT or DELETE on it.
-  router.all('/health', (ctx) => {
-    const allow = 'GET, HEAD, OPTIONS';
-    if (ctx.method !== 'OPTIONS') throw new HttpError(405, 'method not allowed on this resource', { allow });
-    ctx.set('allow', allow);
-    ctx.status = 200;
+  readOnly('/health');
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = OPENAPI;
   });
+  readOnly('/openapi.json');
 
   router.put('/:username', json, async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');

@@ -2,7 +2,7 @@
 import { HttpError } from './errors.js';
 
 /** Path words the API uses under /user/, which therefore cannot be usernames. */
-export const RESERVED_USERNAMES = new Set(['health', 'login']);
+export const RESERVED_USERNAMES = new Set(['health', 'login', 'openapi.json']);
 
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -234,3 +234,15 @@ test('/user/health is not a user: only GET and HEAD, and OPTIONS says so', async
     t.is(r.headers.get('allow'), 'GET, HEAD, OPTIONS', method);
   }
 });
+
+test('GET /user/openapi.json serves the API\'s OpenAPI document; the name is reserved', async (t) => {
+  const r = await call(`${fx.svc.url}/user/openapi.json`);
+  t.is(r.status, 200);
+  t.regex(r.headers.get('content-type') ?? '', /^application\/json/);
+  t.is(r.body.openapi, '3.1.0');
+  t.deepEqual(Object.keys(r.body.paths as object).sort(), ['/user/health', '/user/openapi.json', '/user/{username}', '/user/{username}/login']);
+  t.is((await call(`${fx.svc.url}/user/openapi.json`, { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 405);
+  t.is((await call(`${fx.svc.url}/user/OpenAPI.json`, { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 400);
+  const upper = await call(`${fx.svc.url}/user/HEALTH`);
+  t.is(upper.status, 400, 'paths are case-sensitive: HEALTH is a reserved username, not the health check');
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make fuzz: schemathesis reads the API's OpenAPI document from the running mesh (the service
+# serves it at /user/openapi.json), generates requests from it, good and bad, sends them
+# through the edge and runs every check it has: no 5xx, every status and header documented,
+# every body matching its schema, bad input refused, and the links (create -> read, log in,
+# delete) followed. Exit 0 only when nothing failed. Installs the pinned schemathesis from
+# PyPI into .cache/ on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+version=4.32.5
+venv=.cache/schemathesis-$version
+if [ ! -x "$venv/bin/st" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "schemathesis==$version"
+fi
+
+# One exclusion: a QUERY request (RFC 10008) without a Content-Type gets a 400 from Envoy
+# before any route, as RFC 10008 section 2 requires; schemathesis would want a 405.
+exec "$venv/bin/st" run "http://127.0.0.1:${EDGE_PORT:-8000}/user/openapi.json" \
+  --checks all --workers 1 --exclude-method QUERY --no-color "$@"

@@ -4,7 +4,7 @@
 # through the edge and runs every check it has: no 5xx, every status and header documented,
 # every body matching its schema, bad input refused, and the links (create -> read, log in,
 # delete) followed. Exit 0 only when nothing failed. Installs the pinned schemathesis from
-# PyPI into .cache/ on first use.
+# PyPI into .cache/ on first use (`fuzz-api.sh install` does only that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,11 @@ version=4.32.5
 venv=.cache/schemathesis-$version
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis==$version"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+fi
+if [ "${1:-}" = install ]; then
+  "$venv/bin/st" --version
+  exit 0
 fi
 
 # One exclusion: a QUERY request (RFC 10008) without a Content-Type gets a 400 from Envoy

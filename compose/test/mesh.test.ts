@@ -35,7 +35,8 @@ test.serial('1. the tutorial walk-through, through the edge', async (t) => {
   const carolToken = String((await call('/user/carol/login', { method: 'POST', json: { password: 'carolrules' } })).body.token);
   const failures: [string, RequestInit & { json?: unknown }, number, RegExp][] = [
     ['/user/dave', { method: 'PUT', json: { fullname: 'Dave' } }, 400, /password is required/],
-    ['/user/health', { method: 'PUT', json: { fullname: 'X', password: 'longenough' } }, 400, /reserved/],
+    ['/user/health', { method: 'PUT', json: { fullname: 'X', password: 'longenough' } }, 405, /method not allowed/],
+    ['/user/login', { method: 'PUT', json: { fullname: 'X', password: 'longenough' } }, 400, /reserved/],
     ['/user/alice', { method: 'PUT', json: { fullname: 'Alice 2', password: 'alicerules' } }, 409, /taken/],
     ['/user/dave', { method: 'PUT', json: { fullname: 'x'.repeat(70_000), password: 'longenough' } }, 413, /too large/],
     ['/user/dave', { method: 'PUT', body: 'fullname=Dave', headers: { 'content-type': 'text/plain' } }, 415, /application\/json/],

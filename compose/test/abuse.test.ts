@@ -12,8 +12,8 @@ import { call, containers, EDGE, make, makeWith, rawCall, sh, sleep, type RawRep
 const DEFAULT_LIMITS = { EDGE_LIMIT_HASH_PER_S: '', EDGE_LIMIT_HASH_BURST: '', EDGE_LIMIT_READ_PER_S: '', EDGE_LIMIT_READ_BURST: '' };
 const HASHING_UNLIMITED = { ...DEFAULT_LIMITS, EDGE_LIMIT_HASH_PER_S: '1000000', EDGE_LIMIT_HASH_BURST: '1000000' };
 
-// GET /user/health's p99 through the edge while 200 logins are in flight: measured 150 to
-// 180 ms on the 2-core CI machine (README "An edge that withstands abuse"). The bound leaves
+// GET /user/health's p99 through the edge while 200 logins are in flight: measured 53 to
+// 275 ms on the 2-core CI machine (README "An edge that withstands abuse"). The bound leaves
 // room for a noisy neighbour, and still fails if health checks queue behind the hashing.
 const HEALTH_P99_BOUND_MS = 750;
 const USER = 'flooded';
@@ -117,10 +117,14 @@ async function lifeSigns(service: string): Promise<string> {
   return sh(`docker inspect -f '{{.Id}} {{.RestartCount}} {{.State.OOMKilled}} {{.State.Running}} {{.State.StartedAt}}' ${(await containers(service)).join(' ')}`);
 }
 
-/** The usersvc container's peak memory (cgroup v1 or v2), in MiB. */
-async function peakMemoryMiB(container: string): Promise<number> {
-  const bytes = await sh(`docker exec ${container} sh -c 'cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.peak'`);
-  return Math.round(Number(bytes.trim()) / 2 ** 20);
+/**
+ * The most memory the container's processes (Node, its Envoy, the entrypoint) have held at
+ * once, in MiB: the sum of each one's peak resident size (VmHWM). Not the cgroup's peak, which
+ * also counts page cache the kernel can take back (it reads 512 of 512 MiB on a fresh machine).
+ */
+async function peakResidentMiB(container: string): Promise<number> {
+  const kib = await sh(`docker exec ${container} sh -c 'cat /proc/[0-9]*/status' | awk '/^VmHWM:/ { sum += $2 } END { print sum }'`);
+  return Math.round(Number(kib.trim()) / 1024);
 }
 
 /** 200 logins at once (half with the right password), with GET /user/health sampled meanwhile. */
@@ -176,9 +180,9 @@ test.serial('a flood of 200 logins: 429s from the edge, then the hashing cap; no
   t.deepEqual(cappedRound.healthFailures, []);
   t.true(cappedRound.p99 < HEALTH_P99_BOUND_MS, `health p99 ${cappedRound.p99} ms`);
 
-  const peak = await peakMemoryMiB(replica!);
-  t.log(`usersvc peak memory ${peak} MiB of 512`);
-  t.true(peak < 512);
+  const peak = await peakResidentMiB(replica!);
+  t.log(`usersvc processes' peak resident memory ${peak} MiB, in a 512 MiB container`);
+  t.true(peak > 2 * 128 && peak < 512, `${peak} MiB: two 128 MiB hashes at once, and room to spare`);
   // The edge was recreated with new limits; the replica and PostgreSQL must be the very same.
   t.is(await lifeSigns('usersvc'), before.usersvc, 'the same replica: never restarted, never OOM-killed');
   t.is(await lifeSigns('postgres'), before.postgres);

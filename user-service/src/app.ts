@@ -163,6 +163,11 @@ export function createApp(deps: AppDeps): Koa {
   // Behind Envoy: trust X-Forwarded-* for ctx.ip and ctx.protocol.
   app.proxy = true;
   app.use(requestLog(deps.log));
+  // Which version answered, as a header too: the edge writes it into its access log.
+  app.use((ctx, next) => {
+    ctx.set('x-service-version', identity.version);
+    return next();
+  });
   app.use(errorHandler(identity));
   // OPTIONS gets its Allow (set by allowedMethods below) as JSON, like every other answer.
   app.use(async (ctx, next) => {

@@ -23,6 +23,8 @@ export interface Config {
   /** Hashes that may wait for a slot; past that, 503 with Retry-After. */
   scryptQueue: number;
   shutdownTimeoutMs: number;
+  /** What this replica runs (the image's build sets SERVICE_VERSION); in every answer and log line. */
+  version: string;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +88,11 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl = url.toString();
   }
 
+  const version = text(env, 'SERVICE_VERSION', 'dev');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(version)) {
+    throw new ConfigError('SERVICE_VERSION', `must be 1 to 64 of A-Z a-z 0-9 . _ + - (a git commit, say), got "${version}"`);
+  }
+
   const scryptCost = integer(env, 'SCRYPT_COST', 17, 10, 20);
   const scryptConcurrency = integer(env, 'SCRYPT_CONCURRENCY', defaultHashConcurrency(scryptCost), 1, 64);
 
@@ -103,5 +110,6 @@ export function loadConfig(env: Env = process.env): Config {
     scryptConcurrency,
     scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    version,
   };
 }

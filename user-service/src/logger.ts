@@ -11,7 +11,8 @@ export const REDACTED_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = { level, base: { service: 'user-service' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+/** Every line names the service and the version this replica runs. */
+export function createLogger(level: string, version: string, destination?: DestinationStream): Logger {
+  const options = { level, base: { service: 'user-service', version }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -17,7 +17,7 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, config.version);
 const { app, pool, identity, prepare } = await buildService(config, log);
 
 const handle = app.callback();

@@ -23,7 +23,7 @@ export async function buildService(config: Config, log: Logger, wrapRepo = (repo
   const pool = createPool(config, log);
   const repo = wrapRepo(createRepository(pool));
   const db: DatabaseState = { ready: false };
-  const identity = await resolveIdentity();
+  const identity = await resolveIdentity(config.version);
   const app = createApp({ ...config, repo, db, identity, log });
   return { app, pool, db, identity, prepare: (signal) => prepareDatabase(repo, db, log, signal) };
 }

@@ -1,7 +1,7 @@
 // Every row of the API table, success and each failure, against a real PostgreSQL.
 import test from 'ava';
 import { issueToken } from '../src/tokens.js';
-import { call, rawRequest, TOKEN_SECRET, useService } from './helpers.js';
+import { call, rawRequest, TEST_VERSION, TOKEN_SECRET, useService } from './helpers.js';
 
 const fx = useService();
 
@@ -28,6 +28,17 @@ test('GET /user/health answers 200 with the replica identity', async (t) => {
   t.is(typeof r.body.hostname, 'string');
   t.true('resolvedname' in r.body);
   t.truthy(r.headers.get('x-request-id'));
+});
+
+test('every answer names the version that served it: body, x-service-version header, log line', async (t) => {
+  for (const [path, status] of [['/user/health', 200], ['/user/nobody-here', 404], ['/user/a%20b', 400]] as const) {
+    const r = await call(`${fx.svc.url}${path}`);
+    t.is(r.status, status, path);
+    t.is(r.body.version, TEST_VERSION, path);
+    t.is(r.headers.get('x-service-version'), TEST_VERSION, path);
+  }
+  const line = fx.svc.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.path === '/user/nobody-here');
+  t.is(line?.version, TEST_VERSION);
 });
 
 test('GET /user/health?deep=1 answers 200 when the database answers', async (t) => {
@@ -121,7 +132,7 @@ test('GET /user/:name answers 200 with the user, 404 for an unknown one', async 
   const created = await createUser(name);
   const r = await call(user(name));
   t.is(r.status, 200);
-  t.deepEqual({ ...r.body, hostname: 0, resolvedname: 0 }, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example`, hostname: 0, resolvedname: 0 });
+  t.deepEqual({ ...r.body, hostname: 0, resolvedname: 0, version: 0 }, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example`, hostname: 0, resolvedname: 0, version: 0 });
   const missing = await call(user('nobody-here'));
   t.is(missing.status, 404);
   t.like(missing.body, { ok: false, error: 'no user named "nobody-here"' });

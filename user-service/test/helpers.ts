@@ -18,6 +18,8 @@ import { buildService } from '../src/service.js';
 
 /** Made anew for each test process: no secret is written in the repository. */
 export const TOKEN_SECRET = randomBytes(32).toString('hex');
+/** The version the test service reports (an image's build sets SERVICE_VERSION). */
+export const TEST_VERSION = 'test-1.2.3';
 /** scrypt N = 2^10 keeps the suite fast; production uses 2^17. */
 export const SCRYPT_COST = 10;
 
@@ -89,16 +91,17 @@ export interface StartOptions {
 
 /** Builds the service as server.ts does (buildService) against `url`, and serves it on an ephemeral port. */
 export async function startApp(url: string, options: StartOptions = {}): Promise<TestService> {
-  const logs = new LogCapture();
-  const log = createLogger('debug', logs);
   const config = loadConfig({
     DATABASE_URL: url,
     DB_POOL_MAX: '5',
     DB_CONNECT_TIMEOUT_MS: '1000',
     TOKEN_SECRET,
     SCRYPT_COST: String(SCRYPT_COST),
+    SERVICE_VERSION: TEST_VERSION,
     ...options.env,
   });
+  const logs = new LogCapture();
+  const log = createLogger('debug', config.version, logs);
   const { app, pool, db, prepare } = await buildService(config, log, options.wrapRepo);
   const stop = new AbortController();
   const preparing = prepare(stop.signal);

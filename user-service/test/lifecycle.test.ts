@@ -13,7 +13,7 @@ const base = { TOKEN_SECRET };
 
 test('config: defaults', (t) => {
   const config = loadConfig(base);
-  t.like(config, { host: '127.0.0.1', port: 5000, dbPoolMax: 10, logLevel: 'info', tokenTtlSeconds: 3600, scryptCost: 17, databaseUrl: undefined });
+  t.like(config, { host: '127.0.0.1', port: 5000, dbPoolMax: 10, logLevel: 'info', tokenTtlSeconds: 3600, scryptCost: 17, databaseUrl: undefined, version: 'dev' });
 });
 
 test('config: each invalid value is refused with a message naming its variable', (t) => {
@@ -26,6 +26,8 @@ test('config: each invalid value is refused with a message naming its variable',
     [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET must be set/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with postgres/],
     [{ TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS/],
+    [{ SERVICE_VERSION: 'v1 with spaces' }, /SERVICE_VERSION must be 1 to 64/],
+    [{ SERVICE_VERSION: '-starts-with-a-dash' }, /SERVICE_VERSION must be 1 to 64/],
   ];
   for (const [env, message] of cases) {
     const err = t.throws(() => loadConfig({ ...base, ...env }), { instanceOf: ConfigError });

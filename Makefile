@@ -13,7 +13,7 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e test dev images secrets rotate-certs up down clean scale ps logs stats bench fuzz
+.PHONY: help install build typecheck lint unit e2e test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,11 +55,20 @@ secrets: ## create the install's CA, certificates, passwords and token secret in
 rotate-certs: ## issue every service a new certificate on the running mesh (proxies reload them live)
 	scripts/rotate-certs.sh
 
-up: ## build and start the mesh (N=replicas, default: as many as run now, or 1)
+up: node_modules ## build and start the mesh, or roll changes onto it with no request lost (N=replicas)
 	scripts/up.sh
 
-down: ## stop and remove the containers; the data volume stays
-	. scripts/lib.sh && compose down --timeout 20
+canary: node_modules ## run the tree as it is now beside the stable replicas (WEIGHT=10 percent, CANARY_N=1)
+	scripts/canary.sh
+
+promote: node_modules ## roll the stable replicas onto the canary's version, then remove the canary
+	. scripts/lib.sh && node --import tsx scripts/rollout/main.ts promote
+
+rollback: node_modules ## send nothing more to the canary and remove it
+	. scripts/lib.sh && node --import tsx scripts/rollout/main.ts rollback
+
+down: ## stop and remove the containers (a canary's too); the data volume stays
+	. scripts/lib.sh && COMPOSE_PROFILES=canary compose down --timeout 20
 
 clean: ## remove the mesh's containers, network and data volume
 	scripts/clean.sh
@@ -90,7 +99,7 @@ fuzz: export EDGE_LIMIT_HASH_PER_S = 1000000
 fuzz: export EDGE_LIMIT_HASH_BURST = 1000000
 fuzz: export EDGE_LIMIT_READ_PER_S = 1000000
 fuzz: export EDGE_LIMIT_READ_BURST = 1000000
-fuzz: ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
+fuzz: node_modules ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
 	scripts/up.sh
 	scripts/fuzz-api.sh $(ARGS)
 

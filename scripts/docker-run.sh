@@ -17,7 +17,7 @@ up() {
   scripts/secrets.sh init
   docker build -q -t usermesh/postgres:latest --build-arg POSTGRES_IMAGE="$POSTGRES_IMAGE" \
     --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" -f postgres/Dockerfile .
-  docker build -q -t usermesh/usersvc:latest --build-arg NODE_IMAGE="$NODE_IMAGE" \
+  docker build -q -t usermesh/usersvc:latest --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg SERVICE_VERSION="$SERVICE_VERSION" \
     --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" -f user-service/Dockerfile .
   docker build -q -t usermesh/edge:latest --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" envoy
 
@@ -39,7 +39,10 @@ up() {
       usermesh/usersvc:latest
   done
 
+  # The edge's routes and clusters are live files: written on the host, watched by Envoy.
+  node --import tsx scripts/rollout/main.ts edge-config
   docker run -d --name usermesh-edge --network appmesh -v "$S/edge:/run/mesh:ro" \
+    -v "$PWD/.mesh/edge:/etc/envoy/live:ro" \
     -p 8000:8000 -p 127.0.0.1:8001:8001 usermesh/edge:latest
   wait_for_replicas "$replicas"
 }

@@ -5,6 +5,10 @@
 # shellcheck disable=SC1091
 if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
 
+# The user service's version, built into its image (scripts/version.sh).
+SERVICE_VERSION=$(scripts/version.sh)
+export SERVICE_VERSION
+
 # Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`).
 compose() {
   if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi

@@ -6,27 +6,22 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/rollout/edge-config.js';
 import { envoyBinary } from './envoy-binary.js';
+import { DEFAULT_SETTINGS, envoyPath, renderedEdge, staticEdge } from './edge-static.js';
 
 const configs = ['sidecar.yaml', 'edge.yaml', 'postgres-sidecar.yaml'];
-const path = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));
-const read = (name: string) => readFileSync(path(name), 'utf8');
+const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
 
-/** The edge's config as its entrypoint renders it (envoy/render-edge.sh), with `env` set. */
-function renderEdge(env: Record<string, string> = {}) {
-  return spawnSync('bash', [path('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ...env } });
-}
-
-/** The config as the container sees it, rendered, and with its paths moved into `dir`. */
-function asDeployed(name: string, dir: string): string {
+/** The config as the container sees it (the edge's with its live routes and clusters inline), with its paths moved into `dir`. */
+function asDeployed(name: string, dir: string, edge: unknown = staticEdge()): string {
   const local = (text: string) => text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
   mkdirSync(`${dir}/sds`, { recursive: true });
   mkdirSync(`${dir}/mesh`, { recursive: true });
   for (const sds of ['identity.yaml', 'trust.yaml']) writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
-  writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? renderEdge().stdout : read(name)));
+  writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));
   return `${dir}/${name}`;
 }
 
@@ -34,7 +29,7 @@ function asDeployed(name: string, dir: string): string {
 // simply fails the test, so the checks for `any` are off from here on.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
 type Any = Record<string, any>;
-const config = (name: string): Any => parse(name === 'edge.yaml' ? renderEdge().stdout : read(name)) as Any;
+const config = (name: string): Any => (name === 'edge.yaml' ? staticEdge() : parse(read(name))) as Any;
 const listener = (cfg: Any, name: string): Any => {
   const found = (cfg.static_resources.listeners as Any[]).find((l) => l.name === name);
   if (!found) throw new Error(`no listener ${name}`);
@@ -44,33 +39,67 @@ const hcm = (l: Any): Any => (l.filter_chains[0].filters as Any[]).find((f) => f
 const cluster = (cfg: Any, name: string): Any => (cfg.static_resources.clusters as Any[]).find((c) => c.name === name)!;
 const seconds = (duration: string) => Number(duration.replace(/s$/, ''));
 
+const validate = (file: string) => spawnSync(envoyBinary(), ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'], { encoding: 'utf8' });
+
 for (const name of configs) {
   test(`envoy --mode validate accepts envoy/${name}`, (t) => {
-    const file = asDeployed(name, mkdtempSync(`${tmpdir()}/envoy-config-`));
-    const result = spawnSync(envoyBinary(), ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'], { encoding: 'utf8' });
+    const result = validate(asDeployed(name, mkdtempSync(`${tmpdir()}/envoy-config-`)));
     t.is(result.status, 0, result.stderr + result.stdout);
     t.regex(result.stdout, /OK/);
   });
 }
 
-test('render-edge.sh fills in every placeholder, and refuses a limit that is not a whole number', (t) => {
-  const rendered = renderEdge({ EDGE_LIMIT_HASH_PER_S: '3', EDGE_LIMIT_READ_BURST: '500' });
-  t.is(rendered.status, 0, rendered.stderr);
-  t.false(/\$\{|HOST_GATEWAY/.test(rendered.stdout), 'nothing left to fill in');
-  const buckets = (parse(rendered.stdout) as Any).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes
+test('envoy --mode validate accepts the edge\'s live routes and clusters with a canary, at every weight', (t) => {
+  for (const canaryWeight of [0, 10, 100]) {
+    const edge = staticEdge({ ...DEFAULT_SETTINGS, canaryWeight });
+    const result = validate(asDeployed('edge.yaml', mkdtempSync(`${tmpdir()}/envoy-config-`), edge));
+    t.is(result.status, 0, `weight ${canaryWeight}: ${result.stderr}${result.stdout}`);
+  }
+});
+
+test('the live routes: limits filled in from the environment, a bad limit refused with its name', (t) => {
+  const limits = limitsFromEnv({ EDGE_LIMIT_HASH_PER_S: '3', EDGE_LIMIT_READ_BURST: '500', EDGE_LIMIT_READ_PER_S: '' });
+  const routes = routesFor(read('edge-routes.yaml'), { limits, canaryWeight: null });
+  t.false(JSON.stringify(routes).includes('${'), 'nothing left to fill in');
+  const buckets = (routes.resources[0].virtual_hosts[0].routes as Any[])
     .map((r: Any) => r.typed_per_filter_config?.['envoy.filters.http.local_ratelimit']?.descriptors?.[0].token_bucket)
     .filter(Boolean);
   t.like(buckets[0], { tokens_per_fill: 100, max_tokens: 500 }, 'reads: the default rate, the burst given');
   t.like(buckets[1], { tokens_per_fill: 3, max_tokens: 10 }, 'creates and logins: the rate given, the default burst');
-  for (const bad of ['0', '-1', '1.5', 'lots', '']) {
-    const refused = renderEdge({ EDGE_LIMIT_READ_PER_S: bad });
-    if (bad === '') {
-      t.is(refused.status, 0, 'empty means the default');
-      continue;
-    }
-    t.is(refused.status, 2, bad);
-    t.regex(refused.stderr, /EDGE_LIMIT_READ_PER_S must be a whole number/, bad);
+  for (const bad of ['0', '-1', '1.5', 'lots', '1e3']) {
+    t.throws(() => limitsFromEnv({ EDGE_LIMIT_READ_PER_S: bad }), { instanceOf: UsageError, message: /EDGE_LIMIT_READ_PER_S must be a whole number/ }, bad);
   }
+  t.throws(() => renderedEdge('not-an-address'), { message: /HOST_GATEWAY must be an IPv4 address/ });
+});
+
+test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no canary, no trace of it', (t) => {
+  const routesAt = (canaryWeight: number | null) => routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }).resources[0].virtual_hosts[0].routes as Any[];
+  t.false(JSON.stringify(routesAt(null)).includes('canary'));
+  t.false(JSON.stringify(clustersFor(read('edge-clusters.yaml'), DEFAULT_SETTINGS)).includes('canary'));
+  const routes = routesAt(10);
+  const toUsers = routesAt(null).filter((r) => r.route?.cluster === 'usersvc').length;
+  const pinned = routes.filter((r) => r.route?.cluster === 'usersvc_canary');
+  t.is(pinned.length, toUsers, 'each /user route has its x-canary twin');
+  for (const r of pinned) {
+    t.deepEqual(r.match.headers.at(-1), { name: 'x-canary', string_match: { exact: '1' } });
+    const twin = routes[routes.indexOf(r) + 1]!;
+    t.deepEqual(twin.route.weighted_clusters.clusters, [{ name: 'usersvc', weight: 90 }, { name: 'usersvc_canary', weight: 10 }]);
+    const without = (route: Any, key: string) => Object.fromEntries(Object.entries(route).filter(([k]) => k !== key));
+    t.deepEqual(without(r.route, 'cluster'), without(twin.route, 'weighted_clusters'), 'the same timeout and retries');
+  }
+  t.is(routesAt(0).filter((r) => r.route?.weighted_clusters).length, 0, 'weight 0: only x-canary reaches it');
+  const canary = (clustersFor(read('edge-clusters.yaml'), { ...DEFAULT_SETTINGS, canaryWeight: 10 }).resources as Any[]).find((c) => c.name === 'usersvc_canary')!;
+  t.is(canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, 'usersvc-canary');
+  t.throws(() => weightFrom('101'), { instanceOf: UsageError, message: /WEIGHT must be a whole number from 0 to 100/ });
+  t.is(weightFrom(undefined), 10);
+});
+
+test('a live file names its content: the same settings give the same version, other settings another', (t) => {
+  const file = (canaryWeight: number | null) => liveFile(routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }), 'edge-routes.yaml');
+  t.is(file(10).version, file(10).version);
+  t.not(file(10).version, file(20).version);
+  t.regex(file(null).text, /^# Written by scripts\/rollout\/edge-config.ts/);
+  t.is((parse(file(null).text) as Any).version_info, file(null).version);
 });
 
 test('no admin interface listens beyond loopback', (t) => {

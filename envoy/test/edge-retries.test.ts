@@ -1,22 +1,21 @@
-// The edge's retry policy, run by the real Envoy: envoy/edge.yaml's own routes, rendered as
-// its entrypoint does, with only the usersvc cluster pointed at a small HTTP server here that
+// The edge's retry policy, run by the real Envoy: the edge's own routes, as the rollout writes
+// them (envoy/edge-routes.yaml) into edge.yaml as its entrypoint renders it, with only the usersvc cluster pointed at a small HTTP server here that
 // answers what each test asks and counts the attempts. A bug (500) is answered once and never
 // retried; a read that meets a 503 is tried again; a write only when the replica says that
 // nothing was done (x-mesh-retry-safe), and the client never sees that header.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { DEFAULT_SETTINGS, staticEdge } from './edge-static.js';
 import { envoyBinary } from './envoy-binary.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access -- Envoy config as plain data */
 type Any = Record<string, any>;
 
-const path = (name: string) => fileURLToPath(new URL(`../${name}`, import.meta.url));
 const attempts = new Map<string, number>();
 let upstream: Server;
 let envoy: ChildProcess;
@@ -35,15 +34,9 @@ function startUpstream(): Promise<number> {
   return once(upstream, 'listening').then(() => (upstream.address() as { port: number }).port);
 }
 
-/** edge.yaml as rendered, on ephemeral ports, with usersvc = the upstream above in plain HTTP/1.1. */
+/** The edge's config with its live routes (edge-static.ts), on ephemeral ports, with usersvc = the upstream above in plain HTTP/1.1. */
 function edgeConfig(dir: string, upstreamPort: number): string {
-  const rendered = spawnSync('bash', [path('render-edge.sh')], {
-    input: readFileSync(path('edge.yaml'), 'utf8'),
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOST_GATEWAY: '127.0.0.1', EDGE_LIMIT_READ_BURST: '1000', EDGE_LIMIT_HASH_BURST: '1000' },
-  });
-  if (rendered.status !== 0) throw new Error(rendered.stderr);
-  const config = parse(rendered.stdout) as Any;
+  const config = staticEdge({ ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, EDGE_LIMIT_READ_BURST: 1000, EDGE_LIMIT_HASH_BURST: 1000 } }, '127.0.0.1');
   config.admin.address.socket_address.port_value = 0;
   const listeners = config.static_resources.listeners as Any[];
   config.static_resources.listeners = listeners.filter((l) => l.name === 'ingress');

@@ -22,10 +22,40 @@ export async function docker(args: string[], options: { input?: string; timeoutM
   }
 }
 
+/** The last lines a container wrote, stdout and stderr together ('' when there are none). */
+export async function containerLogs(id: string, lines = 5): Promise<string> {
+  try {
+    const { stdout, stderr } = await exec('docker', ['logs', '--tail', String(lines), id], { timeout: 10_000 });
+    return `${stdout}${stderr}`.trim();
+  } catch {
+    return '';
+  }
+}
+
 export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
 
 /** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
 export async function serviceContainers(service: string, { all = false } = {}): Promise<string[]> {
   const filters = ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`];
   return (await docker(['ps', '-q', ...(all ? ['-a'] : []), ...filters])).split('\n').filter(Boolean);
+}
+
+/**
+ * `compose ARGS` from the repository root, through scripts/lib.sh (v2 where installed, else v1,
+ * with the offline images and the service's version in the environment); its stdout.
+ */
+export async function compose(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
+  const root = new URL('../..', import.meta.url).pathname;
+  const child = exec('bash', ['-c', '. scripts/lib.sh && compose "$@"', 'compose', ...args], {
+    cwd: root,
+    env: { ...process.env, ...options.env },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 10 * 60_000,
+  });
+  try {
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new DockerError(`compose ${args.join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' / ')}`);
+  }
 }

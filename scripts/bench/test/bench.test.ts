@@ -101,6 +101,8 @@ test('plaintext configs: every TLS transport socket and identity RBAC filter gon
   t.true(edge!.includes('"direct_remote_ip"'), 'the edge admin window still answers the host only');
   t.true(sidecar!.includes('envoy.filters.http.health_check'), 'the rest of the chain is untouched');
   t.true(JSON.stringify(configs[1]).includes('transport_socket'), 'the input is not modified');
+  const clusters = parse(readFileSync(new URL('../../../envoy/edge-clusters.yaml', import.meta.url), 'utf8')) as unknown;
+  t.false(JSON.stringify(withoutTls(clusters)).includes('transport_socket'), 'the edge\'s live clusters too');
 });
 
 test('report: mutual TLS against plaintext, paired by endpoint and load, with the targets', (t) => {

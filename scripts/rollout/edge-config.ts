@@ -1,0 +1,122 @@
+// The edge's live configuration: its routes (RDS) and clusters (CDS), written from the templates
+// envoy/edge-routes.yaml and envoy/edge-clusters.yaml into .mesh/edge/, which the edge watches.
+// Fills in the rate limits, and while a canary runs adds its cluster and its routes (a weighted
+// split, and x-canary: 1 always to the canary). Pure but for writeLiveFile: the tests render it.
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+
+/** A setting the user gave is not usable: one line for them, exit 2. */
+export class UsageError extends Error {}
+
+export interface Limits {
+  EDGE_LIMIT_HASH_PER_S: number; // creates and logins per second and client address ...
+  EDGE_LIMIT_HASH_BURST: number; // ... and how many may come at once
+  EDGE_LIMIT_READ_PER_S: number; // every other /user request, per second and client address
+  EDGE_LIMIT_READ_BURST: number;
+}
+
+/** The defaults: README "An edge that withstands abuse". */
+export const DEFAULT_LIMITS: Limits = { EDGE_LIMIT_HASH_PER_S: 1, EDGE_LIMIT_HASH_BURST: 10, EDGE_LIMIT_READ_PER_S: 100, EDGE_LIMIT_READ_BURST: 200 };
+
+export interface EdgeSettings {
+  limits: Limits;
+  /** null: no canary. Otherwise the percentage of traffic (0 to 100) it gets by weight. */
+  canaryWeight: number | null;
+}
+
+const whole = (name: string, raw: string, min: number, max: number): number => {
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+};
+
+/** The rate limits from the environment; an empty or missing variable is its default. */
+export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const name of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const raw = env[name]?.trim();
+    if (raw) limits[name] = whole(name, raw, 1, 999_999_999);
+  }
+  return limits;
+}
+
+/** WEIGHT=10: the canary's share of traffic, in percent. */
+export const weightFrom = (raw: string | undefined, fallback = 10): number => (raw?.trim() ? whole('WEIGHT', raw.trim(), 0, 100) : fallback);
+
+// The templates are Envoy config as plain data.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
+type Any = Record<string, any>;
+const clone = <T>(value: T): T => structuredClone(value);
+
+export const STABLE = 'usersvc';
+export const CANARY = 'usersvc_canary';
+/** The canary's replicas answer to this DNS name on appmesh (their compose service). */
+export const CANARY_HOST = 'usersvc-canary';
+
+/** Replaces every "${NAME}" string in the tree with the limit of that name. */
+function fillLimits(node: unknown, limits: Limits): unknown {
+  if (Array.isArray(node)) return node.map((n) => fillLimits(n, limits));
+  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fillLimits(v, limits)]));
+  const placeholder = typeof node === 'string' ? /^\$\{(\w+)\}$/.exec(node) : null;
+  if (!placeholder) return node;
+  const value = limits[placeholder[1] as keyof Limits];
+  if (value === undefined) throw new Error(`the edge's template names an unknown setting: ${String(node)}`);
+  return value;
+}
+
+/**
+ * The route configuration. With a canary, each route to usersvc becomes two: the same match
+ * plus `x-canary: 1` to the canary alone (first, so it wins), and the original split by weight.
+ */
+export function routesFor(template: string, settings: EdgeSettings): Any {
+  const doc = fillLimits(parse(template), settings.limits) as Any;
+  const weight = settings.canaryWeight;
+  if (weight === null) return doc;
+  for (const host of doc.resources[0].virtual_hosts as Any[]) {
+    host.routes = (host.routes as Any[]).flatMap((route) => {
+      if (route.route?.cluster !== STABLE) return [route];
+      const pinned = clone(route);
+      pinned.match.headers = [...(pinned.match.headers ?? []), { name: 'x-canary', string_match: { exact: '1' } }];
+      pinned.route.cluster = CANARY;
+      const split = clone(route);
+      if (weight > 0) {
+        delete split.route.cluster;
+        split.route.weighted_clusters = { clusters: [{ name: STABLE, weight: 100 - weight }, { name: CANARY, weight }].filter((c) => c.weight > 0) };
+      }
+      return [pinned, split];
+    });
+  }
+  return doc;
+}
+
+/** The clusters: usersvc, and with a canary usersvc_canary, the same cluster for its replicas' DNS name. */
+export function clustersFor(template: string, settings: EdgeSettings): Any {
+  const doc = parse(template) as Any;
+  if (settings.canaryWeight === null) return doc;
+  const canary: Any = clone((doc.resources as Any[]).find((c) => c.name === STABLE)!);
+  canary.name = CANARY;
+  canary.load_assignment.cluster_name = CANARY;
+  canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = CANARY_HOST;
+  (doc.resources as Any[]).push(canary);
+  return doc;
+}
+
+/** The file Envoy reads: the resources with a version_info naming their content. */
+export function liveFile(doc: Any, template: string): { text: string; version: string } {
+  const version = createHash('sha256').update(JSON.stringify(doc.resources)).digest('hex').slice(0, 12);
+  const header = `# Written by scripts/rollout/edge-config.ts from envoy/${template}: edit that, then make up.\n`;
+  return { version, text: header + stringify({ version_info: version, resources: doc.resources }, { aliasDuplicateObjects: false, lineWidth: 0 }) };
+}
+
+/**
+ * Writes one live file so that Envoy sees it whole: a temporary file in the same directory,
+ * renamed over the old one (a move into the watched directory is what Envoy reloads on).
+ */
+export function writeLiveFile(dir: string, name: string, text: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const temporary = `${dir}/.${name}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o644 });
+  renameSync(temporary, `${dir}/${name}`);
+}

@@ -1,0 +1,58 @@
+// Applies the edge's live configuration: renders routes and clusters (edge-config.ts), writes
+// them into .mesh/edge/ (mounted into the edge at /etc/envoy/live), and, when the edge runs,
+// waits until it has taken both versions. Clusters go first when the new routes need a new
+// cluster, routes first when they stop using one, so no request meets a missing cluster.
+import { readFileSync } from 'node:fs';
+import { CANARY, clustersFor, liveFile, routesFor, writeLiveFile, type EdgeSettings } from './edge-config.js';
+import { edgeIsUp, edgeLiveVersions } from './mesh.js';
+import { RolloutFailed, until } from './rollout.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+export const LIVE_DIR = `${root}.mesh/edge`;
+const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
+
+export interface Applied {
+  routes: string; // the version_info of each file
+  clusters: string;
+}
+
+/** Writes one file and, if the edge is up, waits until it serves that version (or rejects it). */
+async function apply(kind: 'routes' | 'clusters', text: string, version: string, live: boolean): Promise<void> {
+  const before = live ? await edgeLiveVersions() : undefined;
+  writeLiveFile(LIVE_DIR, `${kind}.yaml`, text);
+  if (!before) return;
+  await until(
+    20_000,
+    async () => {
+      const now = await edgeLiveVersions();
+      if (now.rejected > before.rejected) throw new RolloutFailed(`the edge rejected the new ${kind} (version ${version}); its log says why: make logs`);
+      return now[kind] === version ? true : undefined;
+    },
+    () => `the edge did not take the new ${kind} (version ${version}) within 20 s`,
+  );
+}
+
+const render = (settings: EdgeSettings) => ({
+  routes: liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml'),
+  clusters: liveFile(clustersFor(template('edge-clusters.yaml'), settings), 'edge-clusters.yaml'),
+});
+
+/** Only the routes: a rollback sends nothing more to the canary before its replicas go. */
+export async function applyRoutes(settings: EdgeSettings): Promise<void> {
+  const { routes } = render(settings);
+  await apply('routes', routes.text, routes.version, await edgeIsUp());
+}
+
+/** Renders and applies the edge's live config for these settings; the versions written. */
+export async function applyEdgeConfig(settings: EdgeSettings): Promise<Applied> {
+  const { routes, clusters } = render(settings);
+  const live = await edgeIsUp();
+  if (routes.text.includes(CANARY)) {
+    await apply('clusters', clusters.text, clusters.version, live);
+    await apply('routes', routes.text, routes.version, live);
+  } else {
+    await apply('routes', routes.text, routes.version, live);
+    await apply('clusters', clusters.text, clusters.version, live);
+  }
+  return { routes: routes.version, clusters: clusters.version };
+}

@@ -1,0 +1,150 @@
+// Rolling a compose service's replicas onto a new revision without dropping a request: start
+// one new replica beside the old ones, wait until the edge routes to it, then drain and remove
+// one old replica (its entrypoint drains on SIGTERM), and so on; the replica count is kept.
+// A new replica that exits or never turns healthy is removed, and the old ones keep serving.
+import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
+import { compose, containerLogs, docker } from '../lib/docker.js';
+import { edgeHosts, REVISION_LABEL, replicasOf, type Replica } from './mesh.js';
+
+/** The rollout stopped; the message says why, for the user. The mesh serves as before. */
+export class RolloutFailed extends Error {}
+
+export type Log = (line: string) => void;
+
+/**
+ * Polls `probe` every 250 ms until it returns a value; throws `failure()` at the deadline. A
+ * probe that throws RolloutFailed ends the wait; any other error (the edge not answering yet)
+ * counts as "not yet", and is named at the deadline.
+ */
+export async function until<T>(timeoutMs: number, probe: () => Promise<T | undefined>, failure: () => Promise<string> | string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      if (err instanceof RolloutFailed) throw err;
+      lastError = String((err as Error).message);
+    }
+    if (Date.now() > deadline) {
+      let said = lastError;
+      try {
+        said = await failure();
+      } catch {
+        // the failure message itself needs the edge; keep the last error
+      }
+      throw new RolloutFailed(lastError && said !== lastError ? `${said} (last error: ${lastError})` : said);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** JSON with its keys sorted, so that equal configurations hash alike. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+
+/**
+ * What a container of `service` made now would be: a hash of the service's configuration (as
+ * compose resolves it from the file and the environment) and of the image's id. Containers
+ * carry theirs in the mesh.revision label; one that differs is replaced by a rollout.
+ */
+export async function revisionOf(service: string, env: Record<string, string>): Promise<string> {
+  const config = parse(await compose(['config'], { env })) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
+  const spec = config.services[service];
+  if (!spec) throw new Error(`compose has no service ${service}`);
+  delete spec.labels?.[REVISION_LABEL];
+  const image = (await docker(['image', 'inspect', '-f', '{{.Id}}', spec.image])).trim();
+  return createHash('sha256').update(canonical(spec)).update(image).digest('hex').slice(0, 12);
+}
+
+const running = async (service: string) => (await replicasOf(service)).filter((r) => r.running);
+
+/** The last lines a container wrote, on one line, for a message. */
+const lastWords = async (id: string) => (await containerLogs(id)).split('\n').join(' / ') || '(no logs)';
+
+/** Starts one more replica of `service` made from the current revision; the new replica. */
+async function addReplica(service: string, env: Record<string, string>): Promise<Replica> {
+  const before = new Set((await replicasOf(service)).map((r) => r.id));
+  const count = (await running(service)).length + 1;
+  await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${count}`, service], { env });
+  const fresh = (await replicasOf(service)).filter((r) => !before.has(r.id));
+  if (fresh.length !== 1) throw new RolloutFailed(`expected one new ${service} container, compose made ${fresh.length}`);
+  return fresh[0]!;
+}
+
+/** Waits until the edge routes to `replica` (healthy in `cluster`); removes it and fails if it exits or never does. */
+async function untilServing(service: string, replica: Replica, cluster: string, timeoutMs: number): Promise<void> {
+  let why = 'it never became healthy';
+  try {
+    await until(
+      timeoutMs,
+      async () => {
+        const now = (await replicasOf(service)).find((r) => r.id === replica.id);
+        if (!now?.running) {
+          why = `it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(replica.id)}`;
+          throw new RolloutFailed(why);
+        }
+        const host = now.address ? (await edgeHosts(cluster)).find((h) => h.address === now.address) : undefined;
+        if (!host) why = 'the edge has not found it';
+        else if (!host.healthy) why = `the edge sees it as unhealthy (${host.flags.join(', ')})`;
+        return host?.healthy ? true : undefined;
+      },
+      () => `${why}, after ${timeoutMs / 1000} s`,
+    );
+  } catch (err) {
+    await docker(['rm', '-f', replica.id]).catch(() => undefined);
+    throw new RolloutFailed(`the new replica ${replica.name} was removed: ${(err as Error).message}`);
+  }
+}
+
+/** Drains and removes one replica: SIGTERM makes its entrypoint fail the edge's health checks first. */
+export async function retire(replica: Replica): Promise<void> {
+  await docker(['stop', '-t', '20', replica.id], { timeoutMs: 60_000 });
+  await docker(['rm', replica.id]);
+}
+
+export interface RollOptions {
+  service: string; // the compose service, e.g. usersvc
+  cluster: string; // the edge's cluster for it
+  revision: string;
+  replicas: number; // how many to leave running
+  env: Record<string, string>; // for compose: the revision label's variable, the edge limits ...
+  log: Log;
+  /** How long a new replica may take to be healthy in the edge. */
+  timeoutMs?: number;
+}
+
+/** Replaces every replica of another revision, one at a time, and leaves `replicas` running. */
+export async function roll(o: RollOptions): Promise<{ replaced: number }> {
+  const timeoutMs = o.timeoutMs ?? 90_000;
+  for (const dead of (await replicasOf(o.service)).filter((r) => !r.running)) await docker(['rm', dead.id]);
+  let current = await running(o.service);
+  let outdated = current.filter((r) => r.revision !== o.revision);
+  let replaced = 0;
+  // More than wanted: the surplus goes first, the outdated ones among them.
+  while (current.length > o.replicas && outdated.length > 0) {
+    o.log(`removing ${outdated[0]!.name} (${current.length} running, ${o.replicas} wanted)`);
+    await retire(outdated[0]!);
+    current = await running(o.service);
+    outdated = current.filter((r) => r.revision !== o.revision);
+  }
+  for (const old of outdated) {
+    const fresh = await addReplica(o.service, o.env);
+    o.log(`started ${fresh.name}; waiting until the edge routes to it`);
+    await untilServing(o.service, fresh, o.cluster, timeoutMs);
+    o.log(`${fresh.name} serves; draining ${old.name}`);
+    await retire(old);
+    replaced++;
+  }
+  current = await running(o.service);
+  if (current.length !== o.replicas) {
+    const before = new Set(current.map((r) => r.id));
+    await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${o.service}=${o.replicas}`, o.service], { env: o.env });
+    for (const fresh of (await running(o.service)).filter((r) => !before.has(r.id))) await untilServing(o.service, fresh, o.cluster, timeoutMs);
+  }
+  return { replaced };
+}

@@ -90,20 +90,37 @@ export async function healthyInEdge(): Promise<number> {
   return clusters.split('\n').filter((l) => /^usersvc::.*::health_flags::healthy$/.test(l)).length;
 }
 
-/** Steady GETs through the edge from `workers` loops until stop(); every non-200 is a failure. */
-export function steadyLoad(path: string, workers = 4) {
+/** One request of a steady load, and the status it must get. */
+export interface LoadRequest {
+  method?: string;
+  path: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+  expect?: number; // default 200
+}
+
+/**
+ * Steady requests through the edge from `workers` loops until stop(), each loop going round
+ * `requests` (a path alone: GETs that must answer 200). Any other status, or no answer, is a
+ * failure. Also counts which version answered (the body's `version`).
+ */
+export function steadyLoad(requests: string | LoadRequest[], workers = 4) {
+  const list: LoadRequest[] = typeof requests === 'string' ? [{ path: requests }] : requests;
   let running = true;
   const failures: string[] = [];
+  const versions = new Map<string, number>();
   let total = 0;
-  const loop = async () => {
-    while (running) {
+  const loop = async (_: unknown, worker: number) => {
+    for (let i = worker; running; i++) {
+      const { method = 'GET', path, json, headers = {}, expect = 200 } = list[i % list.length]!;
       total++;
       try {
-        const r = await fetch(`${EDGE}${path}`);
-        await r.arrayBuffer();
-        if (r.status !== 200) failures.push(`status ${r.status}`);
+        const r = await fetch(`${EDGE}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+        const body = (await r.json().catch(() => ({}))) as { version?: string };
+        if (r.status !== expect) failures.push(`${method} ${path}: status ${r.status}`);
+        else versions.set(String(body.version), (versions.get(String(body.version)) ?? 0) + 1);
       } catch (err) {
-        failures.push(String(err));
+        failures.push(`${method} ${path}: ${String(err)}`);
       }
     }
   };
@@ -112,7 +129,7 @@ export function steadyLoad(path: string, workers = 4) {
     async stop() {
       running = false;
       await Promise.all(loops);
-      return { total, failures };
+      return { total, failures, versions };
     },
   };
 }

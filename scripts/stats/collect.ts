@@ -22,7 +22,8 @@ export const MESH: MeshAddress = {
 // The edge stats `make stats` shows; the filter keeps the answer to a few kB.
 export const EDGE_STATS_FILTER =
   '^(http\\.edge\\.downstream_rq_([1-5]xx|total)' +
-  '|cluster\\.usersvc\\.(upstream_rq_(time|total|retry|retry_success|retry_overflow|retry_limit_exceeded)' +
+  '|cluster\\.usersvc_canary\\.upstream_rq_(time|total|5xx)' +
+  '|cluster\\.usersvc\\.(upstream_rq_(time|total|5xx|retry|retry_success|retry_overflow|retry_limit_exceeded)' +
   '|upstream_cx_connect_fail|health_check\\.failure|outlier_detection\\.ejections_enforced_total' +
   '|ssl\\.certificate\\.identity\\.expiration_unix_time_seconds)' +
   '|limit_(hash|read)\\.http_local_rate_limit\\.rate_limited)$';
@@ -45,6 +46,8 @@ export interface Container {
   state: string; // running, exited, paused, ...
   exitCode: number;
   address: string | null; // ip:8080 on appmesh, null when not attached
+  version: string; // the service version its image carries
+  track: 'stable' | 'canary'; // a stable replica, or one of make canary's
 }
 
 export interface Snapshot {
@@ -52,6 +55,7 @@ export interface Snapshot {
   admin: string;
   cluster: string;
   hosts: Host[]; // the edge's view of the replicas
+  canaryHosts: Host[]; // and of the canary's (make canary), if one runs
   edge: StatsJson;
   replicas: { container: Container; sidecar: Sample[] | { error: string } }[];
 }
@@ -72,18 +76,28 @@ export async function get(url: string): Promise<string> {
 }
 
 export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
-  const ids = await serviceContainers(mesh.service, { all: true });
+  const tracks = [[mesh.service, 'stable'], [`${mesh.service}-canary`, 'canary']] as const;
+  const ids = (await Promise.all(tracks.map(async ([service, track]) => (await serviceContainers(service, { all: true })).map((id) => ({ id, track }))))).flat();
   if (ids.length === 0) return [];
-  const inspected = JSON.parse(await docker(['inspect', ...ids], { timeoutMs: 10_000 })) as {
+  const inspected = JSON.parse(await docker(['inspect', ...ids.map((c) => c.id)], { timeoutMs: 10_000 })) as {
     Id: string;
     Name: string;
     State: { Status: string; ExitCode: number };
+    Config: { Labels: Record<string, string> | null };
     NetworkSettings: { Networks: Record<string, { IPAddress?: string }> };
   }[];
   return inspected
-    .map((c) => {
+    .map((c, i) => {
       const ip = c.NetworkSettings.Networks[mesh.network]?.IPAddress;
-      return { id: c.Id.slice(0, 12), name: c.Name.replace(/^\//, ''), state: c.State.Status, exitCode: c.State.ExitCode, address: ip ? `${ip}:8080` : null };
+      return {
+        id: c.Id.slice(0, 12),
+        name: c.Name.replace(/^\//, ''),
+        state: c.State.Status,
+        exitCode: c.State.ExitCode,
+        address: ip ? `${ip}:8080` : null,
+        version: c.Config.Labels?.['org.opencontainers.image.revision'] ?? '-',
+        track: ids[i]!.track,
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
 }
@@ -110,5 +124,6 @@ export async function snapshot(mesh: MeshAddress = MESH): Promise<Snapshot> {
     listContainers(mesh),
   ]);
   const replicas = await Promise.all(containers.map(async (container) => ({ container, sidecar: await readSidecar(container) })));
-  return { takenAt: Date.now(), admin: mesh.admin, cluster: mesh.cluster, hosts: parseClusters(clusters, mesh.cluster), edge: parseStatsJson(stats), replicas };
+  const canaryHosts = clusters.includes(`"${mesh.cluster}_canary"`) ? parseClusters(clusters, `${mesh.cluster}_canary`) : [];
+  return { takenAt: Date.now(), admin: mesh.admin, cluster: mesh.cluster, hosts: parseClusters(clusters, mesh.cluster), canaryHosts, edge: parseStatsJson(stats), replicas };
 }

@@ -12,6 +12,8 @@ export interface Latency {
 export interface ReplicaRow {
   name: string | null; // the container's name; null for an address the edge still lists but no container has
   address: string | null;
+  version: string | null; // the service version the replica runs
+  track: 'stable' | 'canary' | null;
   /** healthy | unhealthy (flags) | not in edge (running, not yet or no longer a host of the edge) | exited (code) | ... */
   health: string;
   edge: { sent: number; succeeded: number } | null; // requests the edge sent this replica, and how many did not fail
@@ -29,6 +31,17 @@ export interface ReplicaRow {
     };
   } | null;
   error?: string; // why the sidecar's stats could not be read
+}
+
+/** One set of replicas the edge routes to (the stable ones; a canary's): the version side by side. */
+export interface Track {
+  track: 'stable' | 'canary';
+  cluster: string;
+  versions: string[]; // the versions its replicas run (more than one during a rollout)
+  replicas: number; // containers running
+  requests: number; // the edge sent it, retries included
+  successRate: number | null; // the share of those not answered 5xx, in percent
+  p99Ms: number | null; // its answers' time, as the edge timed them
 }
 
 export interface Report {
@@ -52,6 +65,8 @@ export interface Report {
     latencyMs: Latency;
     certExpiresAt: number | null; // unix seconds: when the certificate the edge presents expires
   };
+  /** The stable track, and the canary's while one runs or the edge still knows it. */
+  tracks: Track[];
   replicas: ReplicaRow[];
 }
 
@@ -74,8 +89,9 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
   };
   const hostHealth = (host: Host) => (host.healthy ? 'healthy' : `unhealthy (${host.flags.join(', ')})`);
 
+  const allHosts = [...now.hosts, ...now.canaryHosts];
   const rows: ReplicaRow[] = now.replicas.map(({ container, sidecar }) => {
-    const host = now.hosts.find((h) => h.address === container.address);
+    const host = (container.track === 'canary' ? now.canaryHosts : now.hosts).find((h) => h.address === container.address);
     const previous = before?.replicas.find((r) => r.container.id === container.id)?.sidecar;
     const health =
       container.state !== 'running' ? `${container.state} (${container.exitCode})`
@@ -84,6 +100,8 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
     const row: ReplicaRow = {
       name: container.name,
       address: container.address,
+      version: container.version,
+      track: container.track,
       health,
       edge: host ? sentTo(host) : null,
       sidecar: null,
@@ -94,9 +112,27 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
   });
   // Hosts the edge still lists without a container: a replica that went away a moment ago.
   const addresses = new Set(now.replicas.map((r) => r.container.address));
-  for (const host of now.hosts.filter((h) => !addresses.has(h.address))) {
-    rows.push({ name: null, address: host.address, health: `${hostHealth(host)}, no container`, edge: sentTo(host), sidecar: null });
+  for (const host of allHosts.filter((h) => !addresses.has(h.address))) {
+    rows.push({ name: null, address: host.address, version: null, track: null, health: `${hostHealth(host)}, no container`, edge: sentTo(host), sidecar: null });
   }
+
+  const track = (name: Track['track'], cluster: string): Track => {
+    const requests = edgeCount(`cluster.${cluster}.upstream_rq_total`);
+    const failed = edgeCount(`cluster.${cluster}.upstream_rq_5xx`);
+    const running = now.replicas.filter((r) => r.container.track === name && r.container.state === 'running');
+    const p99 = (seconds === null ? now.edge.cumulative : now.edge.interval).get(`cluster.${cluster}.upstream_rq_time`)?.get(99);
+    return {
+      track: name,
+      cluster,
+      versions: [...new Set(running.map((r) => r.container.version))].sort(),
+      replicas: running.length,
+      requests,
+      successRate: requests > 0 ? round((100 * (requests - failed)) / requests, 2) : null,
+      p99Ms: ms(p99),
+    };
+  };
+  const canaryKnown = now.canaryHosts.length > 0 || now.replicas.some((r) => r.container.track === 'canary');
+  const tracks = [track('stable', now.cluster), ...(canaryKnown ? [track('canary', `${now.cluster}_canary`)] : [])];
 
   return {
     time: new Date(now.takenAt).toISOString(),
@@ -121,6 +157,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       latencyMs: { p50: ms(quantiles?.get(50)), p99: ms(quantiles?.get(99)) },
       certExpiresAt: now.edge.values.get(`cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`) || null,
     },
+    tracks,
     replicas: rows,
   };
 }
@@ -185,9 +222,15 @@ export function renderReport(r: Report): string {
     `  mutual TLS: the edge's certificate expires ${expiresIn(e.certExpiresAt, Date.parse(r.time))}`,
     '',
   ];
-  const header = ['REPLICA', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS', 'CERT EXPIRES', `REFUSED TLS/RBAC${per}`];
+  if (r.tracks.length > 1 || r.tracks.some((x) => x.versions.length > 1)) {
+    // A canary, or a rollout half way: the versions side by side, as the edge saw them.
+    const rows = r.tracks.map((x) => [x.track, x.versions.join(', ') || '-', String(x.replicas), `${x.requests}${per}`, x.successRate === null ? '-' : `${x.successRate} %`, fmtMs(x.p99Ms)]);
+    lines.push(formatTable(['TRACK', 'VERSION', 'REPLICAS', `REQUESTS${per}`, 'SUCCESS', 'P99 (edge)'], rows), '');
+  }
+  const header = ['REPLICA', 'VERSION', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS', 'CERT EXPIRES', `REFUSED TLS/RBAC${per}`];
   const cells = r.replicas.map((x) => [
     x.name ?? '-',
+    x.version ?? '-',
     x.address ?? '-',
     x.health,
     x.edge ? String(x.edge.sent) : '-',

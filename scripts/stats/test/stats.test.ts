@@ -86,11 +86,12 @@ function capturedSnapshot(clustersFile: string, containers: Container[], takenAt
     admin: 'http://127.0.0.1:8001',
     cluster: 'usersvc',
     hosts: parseClusters(fixture(clustersFile), 'usersvc'),
+    canaryHosts: [],
     edge: parseStatsJson(fixture('edge-stats.json')),
     replicas: containers.map((container) => ({ container, sidecar: container.state === 'running' ? sidecar : { error: 'container exited' } })),
   };
 }
-const container = (n: number, address: string | null, state = 'running', exitCode = 0): Container => ({ id: `c${n}`, name: `usermesh_usersvc_${n}`, state, exitCode, address });
+const container = (n: number, address: string | null, state = 'running', exitCode = 0, track: Container['track'] = 'stable'): Container => ({ id: `c${n}`, name: `usermesh_usersvc_${n}`, state, exitCode, address, version: track === 'canary' ? 'v2' : 'v1', track });
 
 test('report: one row per replica, joined to the edge by address; unhealthy, exited and orphan hosts said so', (t) => {
   const hosts = parseClusters(fixture('edge-clusters-unhealthy.json'), 'usersvc');
@@ -146,11 +147,30 @@ test('render: a header, the edge\'s figures, one line per replica; no replicas i
   const hosts = parseClusters(fixture('edge-clusters.json'), 'usersvc');
   const text = renderReport(buildReport(capturedSnapshot('edge-clusters.json', hosts.map((h, i) => container(i + 1, h.address)))));
   t.regex(text, /3 of 3 replicas healthy/);
-  t.regex(text, /^REPLICA +ADDRESS +HEALTH \(edge\) +SENT +OK +P50 \(sidecar\) +P99 +DB CONNS +CERT EXPIRES +REFUSED TLS\/RBAC$/m);
+  t.regex(text, /^REPLICA +VERSION +ADDRESS +HEALTH \(edge\) +SENT +OK +P50 \(sidecar\) +P99 +DB CONNS +CERT EXPIRES +REFUSED TLS\/RBAC$/m);
   t.is(text.split('\n').filter((l) => l.startsWith('usermesh_usersvc_')).length, 3);
   const empty = renderReport(buildReport(capturedSnapshot('edge-clusters-empty.json', [])));
   t.regex(empty, /0 of 0 replicas healthy/);
   t.regex(empty, /no usersvc replicas: scale up with make scale N=3/);
+});
+
+test('a canary: its replicas joined to its own cluster, the two versions side by side with requests, success and p99', (t) => {
+  const hosts = parseClusters(fixture('edge-clusters.json'), 'usersvc');
+  const snap = capturedSnapshot('edge-clusters.json', [container(1, hosts[0]!.address), container(2, hosts[1]!.address), container(3, hosts[2]!.address, 'running', 0, 'canary')]);
+  // The canary's host, as the edge lists it in usersvc_canary; its figures in the edge's stats.
+  snap.hosts = hosts.slice(0, 2);
+  snap.canaryHosts = [hosts[2]!];
+  snap.edge.values.set('cluster.usersvc.upstream_rq_total', 180).set('cluster.usersvc.upstream_rq_5xx', 0);
+  snap.edge.values.set('cluster.usersvc_canary.upstream_rq_total', 20).set('cluster.usersvc_canary.upstream_rq_5xx', 1);
+  snap.edge.cumulative.set('cluster.usersvc_canary.upstream_rq_time', new Map([[99, 12.5]]));
+  const report = buildReport(snap);
+  t.like(report.tracks[0], { track: 'stable', versions: ['v1'], replicas: 2, requests: 180, successRate: 100 });
+  t.like(report.tracks[1], { track: 'canary', cluster: 'usersvc_canary', versions: ['v2'], replicas: 1, requests: 20, successRate: 95, p99Ms: 12.5 });
+  t.is(report.replicas[2]!.health, 'healthy', 'found in the canary\'s cluster');
+  const text = renderReport(report);
+  t.regex(text, /^TRACK +VERSION +REPLICAS +REQUESTS +SUCCESS +P99 \(edge\)$/m);
+  t.regex(text, /^canary +v2 +1 +20 +95 % +12\.5 ms$/m);
+  t.notRegex(renderReport(buildReport(capturedSnapshot('edge-clusters.json', [container(1, hosts[0]!.address)]))), /^TRACK/m, 'no canary, no table');
 });
 
 test('no mesh: one line on stderr and exit 1, no stack trace', async (t) => {

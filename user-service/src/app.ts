@@ -59,8 +59,10 @@ export function createApp(deps: AppDeps): Koa {
 
   const unauthorized = (message: string) => new HttpError(401, message, { 'www-authenticate': 'Bearer' });
 
-  // A JSON body or nothing: other content types get 415 before anything is parsed.
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: JSON_LIMIT, strict: true });
+  // A JSON body or nothing: other content types get 415 before anything is parsed. A
+  // "__proto__" key is dropped while parsing (co-body's default refuses the whole body as
+  // invalid JSON, though the API ignores fields it does not know): no prototype pollution.
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: JSON_LIMIT, strict: true, onProtoPoisoning: 'remove' } as bodyParser.Options);
   const json: Middleware = async (ctx, next) => {
     if (ctx.request.is('json') === false) {
       throw new HttpError(415, 'send the body as JSON, with Content-Type: application/json');

@@ -7,6 +7,17 @@ const fx = useService();
 
 const snapshot = async () => (await fx.db.query('SELECT uuid, username, fullname, password FROM users ORDER BY uuid')).rows;
 
+test.serial('a "__proto__" key in a body is dropped, like any field the API does not know: the request is served, nothing polluted', async (t) => {
+  const body = '{"__proto__": {"isAdmin": true}, "fullname": "Proto", "password": "longenough", "extra": 1}';
+  const r = await rawRequest(fx.svc.url, 'PUT', '/user/proto', { 'content-type': 'application/json' }, body);
+  t.is(r.status, 201, JSON.stringify(r.body));
+  t.is(r.body.fullname, 'Proto');
+  t.false('isAdmin' in r.body);
+  t.is(({} as Record<string, unknown>).isAdmin, undefined, 'Object.prototype untouched');
+  const login = await rawRequest(fx.svc.url, 'POST', '/user/proto/login', { 'content-type': 'application/json' }, '{"password": "longenough", "__proto__": {"x": 1}}');
+  t.is(login.status, 200, JSON.stringify(login.body));
+});
+
 test.serial('hostile requests get a 4xx JSON error and leave the data unchanged', async (t) => {
   t.is((await call(`${fx.svc.url}/user/keeper`, { method: 'PUT', json: { fullname: 'Keeper', password: 'keeperpass' } })).status, 201);
   const before = await snapshot();

@@ -12,7 +12,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { compose, docker, DockerError } from '../lib/docker.js';
 import { CANARY, limitsFromEnv, STABLE, UsageError, weightFrom, type EdgeSettings } from './edge-config.js';
 import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
-import { edgeHosts, edgeIsUp, replicasOf } from './mesh.js';
+import { inspectService, runningOf } from '../lib/containers.js';
+import { edgeHosts, edgeIsUp } from './mesh.js';
 import { retire, revisionOf, roll, RolloutFailed, until } from './rollout.js';
 
 const SERVICE = 'usersvc';
@@ -27,7 +28,6 @@ interface CanaryState {
 }
 
 const log = (line: string) => console.log(`rollout: ${line}`);
-const running = async (service: string) => (await replicasOf(service)).filter((r) => r.running);
 
 function count(name: string, raw: string | undefined, fallback: number): number {
   if (!raw?.trim()) return fallback;
@@ -37,7 +37,7 @@ function count(name: string, raw: string | undefined, fallback: number): number 
 
 /** The canary, if one runs: its weight and the environment it was started with. */
 async function canaryState(): Promise<CanaryState | null> {
-  if (!existsSync(STATE) || (await running(CANARY_SERVICE)).length === 0) return null;
+  if (!existsSync(STATE) || (await runningOf(CANARY_SERVICE)).length === 0) return null;
   return JSON.parse(readFileSync(STATE, 'utf8')) as CanaryState;
 }
 
@@ -54,7 +54,7 @@ async function untilHealthy(cluster: string, want: number): Promise<void> {
 }
 
 async function up(): Promise<void> {
-  const stable = await running(SERVICE);
+  const stable = await runningOf(SERVICE);
   const want = count('N', process.env.N, stable.length || 1);
   const canary = await canaryState();
   const revision = await revisionOf(SERVICE, {});
@@ -79,10 +79,10 @@ async function up(): Promise<void> {
 async function startCanary(): Promise<void> {
   const weight = weightFrom(process.env.WEIGHT);
   const replicas = count('CANARY_N', process.env.CANARY_N, 1);
-  if ((await running(SERVICE)).length === 0 || !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
+  if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
   const revision = await revisionOf(CANARY_SERVICE, {});
   const env = { CANARY_REVISION: revision };
-  if ((await running(CANARY_SERVICE)).length > 0) {
+  if ((await runningOf(CANARY_SERVICE)).length > 0) {
     // A canary runs already: roll it onto this build, as make up rolls the stable set.
     await roll({ service: CANARY_SERVICE, cluster: CANARY, revision, replicas, env, log });
   } else {
@@ -92,27 +92,27 @@ async function startCanary(): Promise<void> {
       await compose(['up', '-d', '--no-deps', '--scale', `${CANARY_SERVICE}=${replicas}`, CANARY_SERVICE], { env });
       await untilHealthy(CANARY, replicas);
     } catch (err) {
-      for (const r of await replicasOf(CANARY_SERVICE)) await docker(['rm', '-f', r.id]);
+      for (const r of await inspectService(CANARY_SERVICE)) await docker(['rm', '-f', r.id]);
       await applyEdgeConfig(settings(null));
       throw new RolloutFailed(`the canary did not start, and was removed: ${(err as Error).message}`);
     }
   }
   const applied = await applyEdgeConfig(settings(weight));
-  const env0 = Object.fromEntries(SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
-  writeFileSync(STATE, JSON.stringify({ weight, env: env0 } satisfies CanaryState, null, 2));
-  const version = (await running(CANARY_SERVICE))[0]?.version;
+  const canaryEnv = Object.fromEntries(SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+  writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
+  const version = (await runningOf(CANARY_SERVICE))[0]?.version;
   log(`canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`);
 }
 
 async function removeCanary(): Promise<void> {
   await applyRoutes(settings(null));
-  for (const r of await replicasOf(CANARY_SERVICE)) await (r.running ? retire(r) : docker(['rm', r.id]));
+  for (const r of await inspectService(CANARY_SERVICE)) await (r.running ? retire(r) : docker(['rm', r.id]));
   await applyEdgeConfig(settings(null));
   rmSync(STATE, { force: true });
 }
 
 async function rollback(): Promise<void> {
-  if ((await replicasOf(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
+  if ((await inspectService(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
   await removeCanary();
   log('the canary is gone; every request goes to the stable replicas');
 }
@@ -120,12 +120,12 @@ async function rollback(): Promise<void> {
 async function promote(): Promise<void> {
   const canary = await canaryState();
   if (!canary) throw new UsageError('no canary runs: start one with make canary');
-  const [image] = (await docker(['inspect', '-f', '{{.Image}}', (await running(CANARY_SERVICE))[0]!.id])).trim().split('\n');
-  await docker(['tag', image!, 'usermesh/usersvc:latest']);
+  const image = (await docker(['inspect', '-f', '{{.Image}}', (await runningOf(CANARY_SERVICE))[0]!.id])).trim();
+  await docker(['tag', image, 'usermesh/usersvc:latest']);
   // The canary's environment becomes the stable set's (for this rollout: set it for later ones too).
   Object.assign(process.env, canary.env);
   const revision = await revisionOf(SERVICE, {});
-  const want = (await running(SERVICE)).length;
+  const want = (await runningOf(SERVICE)).length;
   const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision, replicas: want, env: { USERSVC_REVISION: revision }, log });
   log(`promoted: replaced ${replaced} stable replica(s) with the canary's image`);
   await removeCanary();

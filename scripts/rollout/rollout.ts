@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { compose, containerLogs, docker } from '../lib/docker.js';
-import { edgeHosts, REVISION_LABEL, replicasOf, type Replica } from './mesh.js';
+import { inspectService, REVISION_LABEL, runningOf, type ServiceContainer as Replica } from '../lib/containers.js';
+import { edgeHosts } from './mesh.js';
 
 /** The rollout stopped; the message says why, for the user. The mesh serves as before. */
 export class RolloutFailed extends Error {}
@@ -61,17 +62,16 @@ export async function revisionOf(service: string, env: Record<string, string>): 
   return createHash('sha256').update(canonical(spec)).update(image).digest('hex').slice(0, 12);
 }
 
-const running = async (service: string) => (await replicasOf(service)).filter((r) => r.running);
 
 /** The last lines a container wrote, on one line, for a message. */
 const lastWords = async (id: string) => (await containerLogs(id)).split('\n').join(' / ') || '(no logs)';
 
 /** Starts one more replica of `service` made from the current revision; the new replica. */
 async function addReplica(service: string, env: Record<string, string>): Promise<Replica> {
-  const before = new Set((await replicasOf(service)).map((r) => r.id));
-  const count = (await running(service)).length + 1;
+  const before = new Set((await inspectService(service)).map((r) => r.id));
+  const count = (await runningOf(service)).length + 1;
   await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${count}`, service], { env });
-  const fresh = (await replicasOf(service)).filter((r) => !before.has(r.id));
+  const fresh = (await inspectService(service)).filter((r) => !before.has(r.id));
   if (fresh.length !== 1) throw new RolloutFailed(`expected one new ${service} container, compose made ${fresh.length}`);
   return fresh[0]!;
 }
@@ -83,7 +83,7 @@ async function untilServing(service: string, replica: Replica, cluster: string, 
     await until(
       timeoutMs,
       async () => {
-        const now = (await replicasOf(service)).find((r) => r.id === replica.id);
+        const now = (await inspectService(service)).find((r) => r.id === replica.id);
         if (!now?.running) {
           why = `it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(replica.id)}`;
           throw new RolloutFailed(why);
@@ -121,15 +121,15 @@ export interface RollOptions {
 /** Replaces every replica of another revision, one at a time, and leaves `replicas` running. */
 export async function roll(o: RollOptions): Promise<{ replaced: number }> {
   const timeoutMs = o.timeoutMs ?? 90_000;
-  for (const dead of (await replicasOf(o.service)).filter((r) => !r.running)) await docker(['rm', dead.id]);
-  let current = await running(o.service);
+  for (const dead of (await inspectService(o.service)).filter((r) => !r.running)) await docker(['rm', dead.id]);
+  let current = await runningOf(o.service);
   let outdated = current.filter((r) => r.revision !== o.revision);
   let replaced = 0;
   // More than wanted: the surplus goes first, the outdated ones among them.
   while (current.length > o.replicas && outdated.length > 0) {
     o.log(`removing ${outdated[0]!.name} (${current.length} running, ${o.replicas} wanted)`);
     await retire(outdated[0]!);
-    current = await running(o.service);
+    current = await runningOf(o.service);
     outdated = current.filter((r) => r.revision !== o.revision);
   }
   for (const old of outdated) {
@@ -140,11 +140,11 @@ export async function roll(o: RollOptions): Promise<{ replaced: number }> {
     await retire(old);
     replaced++;
   }
-  current = await running(o.service);
+  current = await runningOf(o.service);
   if (current.length !== o.replicas) {
     const before = new Set(current.map((r) => r.id));
     await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${o.service}=${o.replicas}`, o.service], { env: o.env });
-    for (const fresh of (await running(o.service)).filter((r) => !before.has(r.id))) await untilServing(o.service, fresh, o.cluster, timeoutMs);
+    for (const fresh of (await runningOf(o.service)).filter((r) => !before.has(r.id))) await untilServing(o.service, fresh, o.cluster, timeoutMs);
   }
   return { replaced };
 }

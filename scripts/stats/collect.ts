@@ -2,7 +2,8 @@
 // replicas' containers from Docker, and each sidecar's stats from inside its own container
 // (`docker exec`), so nothing but the edge's 127.0.0.1:8001 is published and the host never
 // needs to reach a container's address (it works the same on Docker Desktop).
-import { docker, serviceContainers } from '../lib/docker.js';
+import { inspectService } from '../lib/containers.js';
+import { docker } from '../lib/docker.js';
 import { parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from './admin.js';
 
 export interface MeshAddress {
@@ -77,29 +78,8 @@ export async function get(url: string): Promise<string> {
 
 export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
   const tracks = [[mesh.service, 'stable'], [`${mesh.service}-canary`, 'canary']] as const;
-  const ids = (await Promise.all(tracks.map(async ([service, track]) => (await serviceContainers(service, { all: true })).map((id) => ({ id, track }))))).flat();
-  if (ids.length === 0) return [];
-  const inspected = JSON.parse(await docker(['inspect', ...ids.map((c) => c.id)], { timeoutMs: 10_000 })) as {
-    Id: string;
-    Name: string;
-    State: { Status: string; ExitCode: number };
-    Config: { Labels: Record<string, string> | null };
-    NetworkSettings: { Networks: Record<string, { IPAddress?: string }> };
-  }[];
-  return inspected
-    .map((c, i) => {
-      const ip = c.NetworkSettings.Networks[mesh.network]?.IPAddress;
-      return {
-        id: c.Id.slice(0, 12),
-        name: c.Name.replace(/^\//, ''),
-        state: c.State.Status,
-        exitCode: c.State.ExitCode,
-        address: ip ? `${ip}:8080` : null,
-        version: c.Config.Labels?.['org.opencontainers.image.revision'] ?? '-',
-        track: ids[i]!.track,
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const found = await Promise.all(tracks.map(async ([service, track]) => (await inspectService(service, mesh.network)).map((c) => ({ ...c, track }))));
+  return found.flat().map(({ id, name, state, exitCode, address, version, track }) => ({ id, name, state, exitCode, address, version, track }));
 }
 
 /** GET a URL from inside a replica's container (its own node does the fetch); the body. */

@@ -116,8 +116,8 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4) {
       total++;
       try {
         const r = await fetch(`${EDGE}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
-        const body = (await r.json().catch(() => ({}))) as { version?: string };
-        if (r.status !== expect) failures.push(`${method} ${path}: status ${r.status}`);
+        const body = (await r.json().catch(() => ({}))) as { version?: string; error?: string; hostname?: string };
+        if (r.status !== expect) failures.push(`${method} ${path}: status ${r.status} from ${body.hostname}: ${body.error}`);
         else versions.set(String(body.version), (versions.get(String(body.version)) ?? 0) + 1);
       } catch (err) {
         failures.push(`${method} ${path}: ${String(err)}`);

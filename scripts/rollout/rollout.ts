@@ -66,6 +66,15 @@ export async function revisionOf(service: string, env: Record<string, string>): 
 /** The last lines a container wrote, on one line, for a message. */
 const lastWords = async (id: string) => (await containerLogs(id)).split('\n').join(' / ') || '(no logs)';
 
+/** Does the replica's service answer its readiness check (its database prepared), asked from inside it? */
+async function readyInside(id: string): Promise<boolean> {
+  const script = "fetch('http://127.0.0.1:5000/user/health?deep=1').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))";
+  return docker(['exec', id, 'node', '-e', script], { timeoutMs: 10_000 }).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Starts one more replica of `service` made from the current revision; the new replica. */
 async function addReplica(service: string, env: Record<string, string>): Promise<Replica> {
   const before = new Set((await inspectService(service)).map((r) => r.id));
@@ -76,7 +85,11 @@ async function addReplica(service: string, env: Record<string, string>): Promise
   return fresh[0]!;
 }
 
-/** Waits until the edge routes to `replica` (healthy in `cluster`); removes it and fails if it exits or never does. */
+/**
+ * Waits until the edge routes to `replica` (healthy in `cluster`) and it can serve data (its
+ * database prepared: only then may an old replica go); removes it and fails if it exits or
+ * never gets there.
+ */
 async function untilServing(service: string, replica: Replica, cluster: string, timeoutMs: number): Promise<void> {
   let why = 'it never became healthy';
   try {
@@ -91,7 +104,9 @@ async function untilServing(service: string, replica: Replica, cluster: string, 
         const host = now.address ? (await edgeHosts(cluster)).find((h) => h.address === now.address) : undefined;
         if (!host) why = 'the edge has not found it';
         else if (!host.healthy) why = `the edge sees it as unhealthy (${host.flags.join(', ')})`;
-        return host?.healthy ? true : undefined;
+        else if (!(await readyInside(now.id))) why = 'its database is not ready (GET /user/health?deep=1)';
+        else return true;
+        return undefined;
       },
       () => `${why}, after ${timeoutMs / 1000} s`,
     );

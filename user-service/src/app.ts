@@ -42,10 +42,15 @@ export function createApp(deps: AppDeps): Koa {
   // Swallow a rejection here; login awaits the same promise and reports it.
   unknownUserHash.catch(() => undefined);
 
-  /** A database call: 503 until the schema is ready, and 503 whenever PostgreSQL is unreachable. */
+  /**
+   * A database call: 503 until the schema is ready, and 503 whenever PostgreSQL is unreachable.
+   * Before the schema is ready no request has reached the database (ready never goes back to
+   * false), so that 503 is safe to retry elsewhere: a replica just started by a rollout can be
+   * in the edge's rotation a few milliseconds before it is.
+   */
   const data = <T>(call: () => Promise<T>): Promise<T> => {
     if (!db.ready) {
-      return Promise.reject(new DatabaseUnavailableError('the database is not reachable yet; the service keeps retrying'));
+      return Promise.reject(new DatabaseUnavailableError('the database is not reachable yet; the service keeps retrying', { retrySafe: true }));
     }
     return guarded(call);
   };

@@ -5,11 +5,17 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Repository } from './repository.js';
 
-/** PostgreSQL cannot be reached or cannot serve right now: the client gets 503 and may retry. */
+/**
+ * PostgreSQL cannot be reached or cannot serve right now: the client gets 503 and may retry.
+ * `retrySafe`: nothing was sent to the database, so the edge may send even a write to another
+ * replica (x-mesh-retry-safe), as it does while a new replica is still preparing its schema.
+ */
 export class DatabaseUnavailableError extends Error {
-  constructor(message = 'the database is unavailable; try again in a few seconds', options?: { cause?: unknown }) {
+  readonly retrySafe: boolean;
+  constructor(message = 'the database is unavailable; try again in a few seconds', options?: { cause?: unknown; retrySafe?: boolean }) {
     super(message, options);
     this.name = 'DatabaseUnavailableError';
+    this.retrySafe = options?.retrySafe ?? false;
   }
 }
 

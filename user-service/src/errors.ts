@@ -46,7 +46,7 @@ interface KoaLikeError {
 function toResponse(err: unknown): { status: number; message: string; headers: Record<string, string> } | null {
   if (err instanceof HttpError) return { status: err.status, message: err.message, headers: err.headers };
   if (err instanceof DatabaseUnavailableError) {
-    return { status: 503, message: err.message, headers: { 'retry-after': '2' } };
+    return { status: 503, message: err.message, headers: { 'retry-after': '2', ...(err.retrySafe ? { 'x-mesh-retry-safe': 'true' } : {}) } };
   }
   if (typeof err !== 'object' || err === null) return null;
   const e = err as KoaLikeError;

@@ -23,6 +23,7 @@ test('starts before the database, answers 503 meanwhile, recovers when it comes,
     t.is(early.status, 503);
     t.regex(String(early.body.error), /database is not reachable yet/);
     t.is(early.headers.get('retry-after'), '2');
+    t.is(early.headers.get('x-mesh-retry-safe'), 'true', 'nothing reached the database: the edge may try another replica');
     const deep = await call(`${svc.url}/user/health?deep=1`);
     t.is(deep.status, 503);
     const put = await call(`${svc.url}/user/alice`, { method: 'PUT', json: { fullname: 'Alice', password: 'alicerules' } });
@@ -39,6 +40,7 @@ test('starts before the database, answers 503 meanwhile, recovers when it comes,
     const during = await call(`${svc.url}/user/alice`);
     t.is(during.status, 503);
     t.regex(String(during.body.error), /database is unavailable/);
+    t.is(during.headers.get('x-mesh-retry-safe'), null, 'a request may have reached the database: not for a write to repeat');
     t.is((await call(`${svc.url}/user/health`)).status, 200);
     const login = await call(`${svc.url}/user/alice/login`, { method: 'POST', json: { password: 'alicerules' } });
     t.is(login.status, 503, 'a login during an outage is a 503, not a 401');

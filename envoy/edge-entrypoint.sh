@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The edge's entrypoint: finds the address that the host's published ports arrive from, the
 # container's default gateway (Docker's port proxy connects from there), the one source the
-# read-only admin window on :8001 answers; renders the config with it (render-edge.sh); checks
+# read-only admin window on :8001 answers; picks its admin port; renders the config with both
+# (render-edge.sh); checks
 # that the live routes and clusters are mounted; then runs Envoy with the arguments it was given.
 set -euo pipefail
 for live in /etc/envoy/live/routes.yaml /etc/envoy/live/clusters.yaml; do
@@ -15,7 +16,20 @@ if [ -z "$gateway" ]; then
   echo "edge: no default route, so no host address to let into the admin window" >&2
   exit 1
 fi
+# Two edges share one network namespace while one hands over to the other (make up: the
+# port holder edge-port owns it); each takes the first admin port that is free, and says which.
+admin_port=
+for port in 9901 9902 9903 9904; do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then admin_port=$port; break; fi
+done
+if [ -z "$admin_port" ]; then
+  echo "edge: no free admin port in 9901-9904 (are four edges running?)" >&2
+  exit 1
+fi
+echo "$admin_port" > /tmp/admin-port
 # /proc/net/route writes the address as little-endian hex: 010016AC is 172.22.0.1.
 host=$(printf '%d.%d.%d.%d' "0x${gateway:6:2}" "0x${gateway:4:2}" "0x${gateway:2:2}" "0x${gateway:0:2}")
-HOST_GATEWAY=$host render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
-exec envoy -c /tmp/edge.yaml "$@"
+HOST_GATEWAY=$host ADMIN_PORT=$admin_port render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
+# No hot restart: its domain socket would collide between two edges in one namespace. A
+# drain (POST /drain_listeners?graceful, from the rollout) closes every connection within 5 s.
+exec envoy -c /tmp/edge.yaml --disable-hot-restart --drain-time-s 5 --drain-strategy immediate "$@"

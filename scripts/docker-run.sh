@@ -41,15 +41,18 @@ up() {
 
   # The edge's routes and clusters are live files: written on the host, watched by Envoy.
   node --import tsx scripts/rollout/main.ts edge-config
-  docker run -d --name usermesh-edge --network appmesh -v "$S/edge:/run/mesh:ro" \
-    -v "$PWD/.mesh/edge:/etc/envoy/live:ro" \
-    -p 8000:8000 -p 127.0.0.1:8001:8001 usermesh/edge:latest
+  # The edge's network and ports belong to a holder that only sleeps; the edge joins its
+  # namespace, so another edge could start beside it later and take over (see the README).
+  docker run -d --init --name usermesh-edge-port --network appmesh --network-alias edge \
+    -p 8000:8000 -p 127.0.0.1:8001:8001 "${DEBIAN_IMAGE:-debian:bookworm-slim}" sleep infinity
+  docker run -d --name usermesh-edge --network container:usermesh-edge-port -v "$S/edge:/run/mesh:ro" \
+    -v "$PWD/.mesh/edge:/etc/envoy/live:ro" usermesh/edge:latest
   wait_for_replicas "$replicas"
 }
 
 down() {
   local containers
-  containers=$(docker ps -aq --filter name='^usermesh-(postgres|usersvc-[0-9]+|edge)$')
+  containers=$(docker ps -aq --filter name='^usermesh-(postgres|usersvc-[0-9]+|edge|edge-port)$')
   if [ -n "$containers" ]; then
     # shellcheck disable=SC2086  # one id per word
     docker stop -t 20 $containers >/dev/null && docker rm $containers >/dev/null

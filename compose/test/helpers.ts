@@ -147,16 +147,20 @@ export async function fromNeighbour<T = unknown>(script: string, mounts: Record<
 }
 
 /**
- * GET a path of an Envoy's admin interface (127.0.0.1:9901 inside a container): with the
- * container's own node where it has one (a replica), else from a throwaway container that
- * shares its network namespace (the edge, postgres).
+ * GET a path of an Envoy's admin interface (127.0.0.1:9901 inside a container; an edge's port
+ * is in its /tmp/admin-port): with the container's own node where it has one (a replica), else
+ * from a throwaway container that shares its network namespace (postgres; the edge, whose
+ * namespace is its holder's, edge-port).
  */
 export async function adminInside(container: string, path: string): Promise<string> {
-  const script = `fetch('http://127.0.0.1:9901${path}').then(async (r) => { if (!r.ok) throw new Error(r.status); process.stdout.write(await r.text()); })`;
+  const port = (await sh(`docker exec ${container} cat /tmp/admin-port 2>/dev/null || echo 9901`, 30_000)).trim();
+  const script = `fetch('http://127.0.0.1:${port}${path}').then(async (r) => { if (!r.ok) throw new Error(r.status); process.stdout.write(await r.text()); })`;
   try {
     return await sh(`docker exec ${container} node -e "${script}"`, 30_000);
   } catch {
-    return sh(`docker run --rm --network container:${container} --entrypoint node ${PROJECT}/usersvc:latest -e "${script}"`, 30_000);
+    const mode = (await sh(`docker inspect -f '{{.HostConfig.NetworkMode}}' ${container}`)).trim();
+    const namespace = mode.startsWith('container:') ? mode.slice('container:'.length) : container;
+    return sh(`docker run --rm --network container:${namespace} --entrypoint node ${PROJECT}/usersvc:latest -e "${script}"`, 30_000);
   }
 }
 

@@ -162,8 +162,8 @@ test.serial('5. PostgreSQL stops and returns: 503 meanwhile, then the same repli
 
 test.serial('6. admin interfaces: the edge\'s only on 127.0.0.1, nothing of the kind on appmesh, the sidecars\' stats read-only', async (t) => {
   t.is((await fetch(`${ADMIN}/ready`)).status, 200);
-  const [edge] = await containers('edge');
-  const published = (await sh(`docker port ${edge}`)).trim().split('\n');
+  const [holder] = await containers('edge-port');
+  const published = (await sh(`docker port ${holder}`)).trim().split('\n');
   t.deepEqual(published.filter((l) => l.startsWith('8001/')), ['8001/tcp -> 127.0.0.1:8001'], published.join('; '));
   t.is((await fetch(`${ADMIN}/quitquitquit`, { method: 'POST' })).status, 404, 'mutating admin calls are not routed');
 

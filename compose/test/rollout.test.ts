@@ -4,7 +4,7 @@
 // rollback` and `make promote` end it. Every change is made while 4 clients read and write
 // through the edge, and every one of their requests must get its expected answer.
 import test from 'ava';
-import { adminInside, call, containers, LIFTED_LIMITS, make, makeWith, sh, sleep, steadyLoad, type LoadRequest } from './helpers.js';
+import { adminInside, call, containers, LIFTED_LIMITS, make, makeWith, rawCall, sh, sleep, steadyLoad, type LoadRequest } from './helpers.js';
 
 /** Reads, and writes that reach the database without a password hash: a taken name, a bad token. */
 const MIXED: LoadRequest[] = [
@@ -96,6 +96,39 @@ test.serial('the edge\'s routes change live: 0 failed, the new value in the edge
   t.true(statuses.includes(429), statuses.join(' '));
   await makeAt('rollout-2', 'up', { LOG_LEVEL: 'warn' });
   t.deepEqual(await containers('edge'), [edge]);
+});
+
+test.serial('a changed edge hands over to a new edge in the same network: 0 failed, no new connection refused', async (t) => {
+  const [holder] = await containers('edge-port');
+  const [edge] = await containers('edge');
+  // Beside the steady load (kept-alive connections), a new TCP connection for every request.
+  let fresh = 0;
+  const refused: string[] = [];
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      fresh++;
+      try {
+        const r = await rawCall('GET', '/user/health');
+        if (r.status !== 200) refused.push(`status ${r.status}`);
+      } catch (err) {
+        refused.push(String(err));
+      }
+    }
+  })();
+  const run = await underLoad(t, 'an edge handover (EDGE_LOG_LEVEL=info)', () => makeAt('rollout-2', 'up', { LOG_LEVEL: 'warn', EDGE_LOG_LEVEL: 'info' }));
+  probing = false;
+  await prober;
+  t.log(`${fresh} requests on new connections during it, ${refused.length} failed`);
+  t.falsy(run.outcome, String(run.outcome));
+  t.deepEqual(run.failures, []);
+  t.true(fresh > 100, `${fresh} new connections`);
+  t.deepEqual(refused, []);
+  const [now] = await containers('edge');
+  t.not(now, edge, 'a new edge');
+  t.deepEqual(await containers('edge-port'), [holder], 'the same holder: the ports never moved');
+  t.regex(await sh(`docker inspect -f '{{json .Config.Cmd}}' ${now}`), /"info"/);
+  t.is((await containers('edge')).length, 1, 'the old edge is gone');
 });
 
 test.serial('a new replica that cannot start stops the rollout: make up fails with the reason, the old replicas serve, 0 failed', async (t) => {

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { compose, docker, DockerError } from '../lib/docker.js';
 import { CANARY, limitsFromEnv, STABLE, UsageError, weightFrom, type EdgeSettings } from './edge-config.js';
 import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
+import { handOverEdge } from './edge-handover.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { edgeHosts, edgeIsUp } from './mesh.js';
 import { retire, revisionOf, roll, RolloutFailed, until } from './rollout.js';
@@ -58,11 +59,12 @@ async function up(): Promise<void> {
   const want = count('N', process.env.N, stable.length || 1);
   const canary = await canaryState();
   const revision = await revisionOf(SERVICE, {});
-  const env = { USERSVC_REVISION: revision };
+  const edgeRevision = await revisionOf('edge', {});
+  const env = { USERSVC_REVISION: revision, EDGE_REVISION: edgeRevision };
   if (stable.length === 0 || !(await edgeIsUp())) {
     // Nothing serves yet: write the edge's live files and let compose start everything.
     await applyEdgeConfig(settings(canary?.weight ?? null));
-    await compose(['up', '-d', '--scale', `${SERVICE}=${want}`, 'postgres', SERVICE, 'edge', 'mesh-ca'], { env });
+    await compose(['up', '-d', '--scale', `${SERVICE}=${want}`, 'postgres', SERVICE, 'edge-port', 'edge', 'mesh-ca'], { env });
   } else {
     // A running mesh: the edge's routes and limits change live, the database and the CA's
     // renewer only if their own configuration changed, then the replicas one at a time.
@@ -71,7 +73,9 @@ async function up(): Promise<void> {
     await compose(['up', '-d', '--no-deps', 'postgres', 'mesh-ca'], { env });
     const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision, replicas: want, env, log });
     log(replaced ? `replaced ${replaced} replica(s) with revision ${revision}` : `every replica runs revision ${revision}`);
-    await compose(['up', '-d', '--no-deps', 'edge'], { env });
+    // The edge last: a new one takes over from the old before it drains.
+    const edge = await handOverEdge(edgeRevision, env, log);
+    if (edge.replaced) log(`handed over to a new edge (revision ${edgeRevision})`);
   }
   await untilHealthy(STABLE, want);
 }

@@ -72,6 +72,16 @@ test('the live routes: limits filled in from the environment, a bad limit refuse
   t.throws(() => renderedEdge('not-an-address'), { message: /HOST_GATEWAY must be an IPv4 address/ });
 });
 
+test('render-edge.sh puts the edge\'s admin on the port its entrypoint chose, and its read-only window with it', (t) => {
+  const render = (port: string) => spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ADMIN_PORT: port } });
+  const edge = parse(render('9902').stdout) as Any;
+  t.is(edge.admin.address.socket_address.port_value, 9902);
+  t.is(cluster(edge, 'admin').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 9902);
+  const bad = render('99x');
+  t.is(bad.status, 2);
+  t.regex(bad.stderr, /ADMIN_PORT must be a port number/);
+});
+
 test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no canary, no trace of it', (t) => {
   const routesAt = (canaryWeight: number | null) => routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }).resources[0].virtual_hosts[0].routes as Any[];
   t.false(JSON.stringify(routesAt(null)).includes('canary'));

@@ -2,8 +2,8 @@
 // a holder container (edge-port: appmesh, the name `edge`, the published ports), so a second
 // edge can start beside it: both listen on :8000 with SO_REUSEPORT and the kernel spreads new
 // connections over them. Once the new one is ready (its clusters warm, a healthy replica), the
-// old one drains (POST /drain_listeners?graceful: every connection closed after its current
-// request, within 5 s, then the listeners closed) and goes.
+// old one drains (POST /drain_listeners?graceful: for 5 s it closes each connection after its
+// current answer, then it closes its listeners) and, with no connection left, goes.
 import { compose, containerLogs, docker } from '../lib/docker.js';
 import { inspectService, runningOf, type ServiceContainer } from '../lib/containers.js';
 import { RolloutFailed, until, type Log } from './rollout.js';
@@ -17,10 +17,16 @@ async function ready(edge: ServiceContainer): Promise<boolean> {
   return /^usersvc::[^:]+:\d+::health_flags::healthy\r?$/m.test(await admin(edge, 'GET', '/clusters'));
 }
 
-/** Client connections the edge still holds on its ingress listener. */
-async function connections(edge: ServiceContainer): Promise<number> {
-  const text = await admin(edge, 'GET', `/stats?filter=${encodeURIComponent('^http\\.edge\\.downstream_cx_active$')}`);
-  return Number(/downstream_cx_active: (\d+)/.exec(text)?.[1] ?? 0);
+/**
+ * Done draining: its listeners closed (a drained Envoy keeps accepting until its drain time is
+ * over, then stops them: listener_stopped), and no client connection left.
+ */
+async function drained(edge: ServiceContainer): Promise<boolean> {
+  const filter = '^(http\\.edge\\.downstream_cx_active|listener_manager\\.(listener_stopped|total_listeners_active))$';
+  const text = await admin(edge, 'GET', `/stats?filter=${encodeURIComponent(filter)}`);
+  const stat = (name: string) => Number(new RegExp(`${name.replaceAll('.', '\\.')}: (\\d+)`).exec(text)?.[1] ?? NaN);
+  const listeners = stat('listener_manager.total_listeners_active');
+  return stat('listener_manager.listener_stopped') >= listeners && stat('http.edge.downstream_cx_active') === 0;
 }
 
 /** Hands over from every edge of another revision to one of `revision`. */
@@ -50,8 +56,9 @@ export async function handOverEdge(revision: string, env: Record<string, string>
     }
     log(`${fresh.name} is ready; draining ${old.name}`);
     await admin(old, 'POST', '/drain_listeners?graceful');
-    // The drain closes its connections within 5 s (--drain-time-s); then it closes its listeners.
-    await until(15_000, async () => ((await connections(old)) === 0 ? true : undefined), () => `${old.name} still holds connections after 15 s`).catch((err: Error) => log(err.message));
+    // It keeps accepting (and closing each connection after one answer) for 5 s (--drain-time-s),
+    // then closes its listeners: only then may it stop, or a connection it just took would be cut.
+    await until(20_000, async () => ((await drained(old)) ? true : undefined), () => `${old.name} had not finished draining after 20 s`).catch((err: Error) => log(err.message));
     await docker(['stop', '-t', '10', old.id], { timeoutMs: 30_000 });
     await docker(['rm', old.id]);
   }

@@ -50,15 +50,18 @@ const canonical = (value: unknown): string =>
 
 /**
  * What a container of `service` made now would be: a hash of the service's configuration (as
- * compose resolves it from the file and the environment) and of the image's id. Containers
+ * compose resolves it from the file and the environment) and of the image's content (its
+ * layers and what it runs, not its labels: compose v2 labels each image with the service it
+ * was built for, so the canary's image and the same build for usersvc differ only there). Containers
  * carry theirs in the mesh.revision label; one that differs is replaced by a rollout.
  */
 export async function revisionOf(service: string, env: Record<string, string>): Promise<string> {
-  const config = parse(await compose(['config'], { env })) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
+  // The canary profile on, so that compose v2 shows the canary's service too (v1 always does).
+  const config = parse(await compose(['config'], { env: { COMPOSE_PROFILES: 'canary', ...env } })) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
   const spec = config.services[service];
   if (!spec) throw new Error(`compose has no service ${service}`);
   delete spec.labels?.[REVISION_LABEL];
-  const image = (await docker(['image', 'inspect', '-f', '{{.Id}}', spec.image])).trim();
+  const image = await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.WorkingDir}}', spec.image]);
   return createHash('sha256').update(canonical(spec)).update(image).digest('hex').slice(0, 12);
 }
 

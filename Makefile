@@ -13,10 +13,10 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz
+.PHONY: help install build typecheck lint unit e2e e2e-swarm test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 node_modules: package-lock.json
 	npm ci
@@ -39,9 +39,13 @@ unit: node_modules ## the service's tests (ava) against the PostgreSQL named by 
 e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: removes the mesh's data)
 	npx ava --timeout 10m --concurrency 1 compose/test
 
-test: node_modules ## everything CI runs: typecheck, lint, service and config tests, then e2e
+e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
+	npx ava --timeout 10m --concurrency 1 compose/test-swarm
+
+test: node_modules ## everything CI runs: typecheck, lint, service and config tests, then e2e and e2e-swarm
 	npm test
 	$(MAKE) e2e
+	$(MAKE) e2e-swarm
 
 dev: node_modules ## run the service from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
 	TOKEN_SECRET="$${TOKEN_SECRET:-$$(node -p 'crypto.randomBytes(32).toString("hex")')}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev
@@ -102,6 +106,20 @@ fuzz: export EDGE_LIMIT_READ_BURST = 1000000
 fuzz: node_modules ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
 	scripts/up.sh
 	scripts/fuzz-api.sh $(ARGS)
+
+# Docker Swarm (README "Docker Swarm"): SWARM_HOST names a manager (default: this engine),
+# SWARM_NODES every node's engine, which get the images (default: SWARM_HOST).
+swarm-up: node_modules ## deploy the stack on a swarm, or update it (N=replicas; SWARM_HOST, SWARM_NODES)
+	scripts/swarm/up.sh
+
+swarm-down: ## remove the stack from the swarm (the database volume stays on its node)
+	scripts/swarm/down.sh
+
+swarm-lab: ## a two-node swarm on this host, each node a Docker engine in its own network namespace (root)
+	scripts/swarm/lab.sh up
+
+swarm-lab-down: ## remove the lab swarm: its engines, namespaces, bridge and data
+	scripts/swarm/lab.sh down
 
 logs: ## follow the mesh's logs
 	. scripts/lib.sh && compose logs -f --tail=50

@@ -14,6 +14,15 @@ compose() {
   if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
 }
 
+# Builds the mesh's images (what changed). Behind a TLS-intercepting proxy, CA_FILE=/path/ca.pem
+# hands the build a CA to trust for `npm ci`, as .extra-ca.pem in the build context; a host
+# that trusts extra CAs for Node (NODE_EXTRA_CA_CERTS) passes them on.
+build_images() {
+  local ca=${CA_FILE:-${NODE_EXTRA_CA_CERTS:-}}
+  if [ -n "$ca" ]; then cmp -s "$ca" .extra-ca.pem || cp "$ca" .extra-ca.pem; fi
+  compose build postgres usersvc edge mesh-ca
+}
+
 EDGE_ADMIN="http://127.0.0.1:${EDGE_ADMIN_PORT:-8001}"
 
 # How many usersvc hosts the edge currently counts as healthy (0 if the edge is not up).

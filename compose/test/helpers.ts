@@ -50,12 +50,12 @@ export interface Reply {
   body: Record<string, unknown>;
 }
 
-/** A request through the edge; the JSON body. */
-export async function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Reply> {
+/** A request through the edge (another one at `base`: a swarm's); the JSON body. */
+export async function call(path: string, init: RequestInit & { json?: unknown } = {}, base = EDGE): Promise<Reply> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(`${EDGE}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  const response = await fetch(`${base}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -104,7 +104,7 @@ export interface LoadRequest {
  * `requests` (a path alone: GETs that must answer 200). Any other status, or no answer, is a
  * failure. Also counts which version answered (the body's `version`).
  */
-export function steadyLoad(requests: string | LoadRequest[], workers = 4) {
+export function steadyLoad(requests: string | LoadRequest[], workers = 4, base = EDGE) {
   const list: LoadRequest[] = typeof requests === 'string' ? [{ path: requests }] : requests;
   let running = true;
   const failures: string[] = [];
@@ -115,7 +115,7 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4) {
       const { method = 'GET', path, json, headers = {}, expect = 200 } = list[i % list.length]!;
       total++;
       try {
-        const r = await fetch(`${EDGE}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
+        const r = await fetch(`${base}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
         const body = (await r.json().catch(() => ({}))) as { version?: string; error?: string; hostname?: string };
         if (r.status !== expect) failures.push(`${method} ${path}: status ${r.status} from ${body.hostname}: ${body.error}`);
         else versions.set(String(body.version), (versions.get(String(body.version)) ?? 0) + 1);
@@ -133,6 +133,15 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4) {
     },
   };
 }
+
+/** Reads, and writes that reach the database without a password hash: a taken name, a bad
+ * token. alice must exist. */
+export const MIXED: LoadRequest[] = [
+  { path: '/user/alice' },
+  { method: 'PUT', path: '/user/alice', json: { fullname: 'Alice again', password: 'alicerules' }, expect: 409 },
+  { path: '/user/health' },
+  { method: 'DELETE', path: '/user/alice', headers: { authorization: 'Bearer not.a.token' }, expect: 401 },
+];
 
 /**
  * Runs an ES module with node inside a throwaway container on appmesh: a neighbour's view of

@@ -4,15 +4,7 @@
 // rollback` and `make promote` end it. Every change is made while 4 clients read and write
 // through the edge, and every one of their requests must get its expected answer.
 import test from 'ava';
-import { adminInside, call, containers, LIFTED_LIMITS, make, makeWith, rawCall, sh, sleep, steadyLoad, type LoadRequest } from './helpers.js';
-
-/** Reads, and writes that reach the database without a password hash: a taken name, a bad token. */
-const MIXED: LoadRequest[] = [
-  { path: '/user/alice' },
-  { method: 'PUT', path: '/user/alice', json: { fullname: 'Alice again', password: 'alicerules' }, expect: 409 },
-  { path: '/user/health' },
-  { method: 'DELETE', path: '/user/alice', headers: { authorization: 'Bearer not.a.token' }, expect: 401 },
-];
+import { adminInside, call, containers, LIFTED_LIMITS, make, makeWith, MIXED, rawCall, sh, sleep, steadyLoad } from './helpers.js';
 
 /** `make <verb>` with the limits lifted and a version of our own: the image is rebuilt when it changes. */
 const makeAt = (version: string, verb: string, env: Record<string, string> = {}) => makeWith({ ...LIFTED_LIMITS, SERVICE_VERSION: version, ...env }, verb);

@@ -37,6 +37,14 @@ const render = (settings: EdgeSettings) => ({
   clusters: liveFile(clustersFor(template('edge-clusters.yaml'), settings), 'edge-clusters.yaml'),
 });
 
+/** Only writes both files into `dir` (make swarm-up turns them into Swarm configs); their versions. */
+export function writeEdgeFiles(dir: string, settings: EdgeSettings): Applied {
+  const { routes, clusters } = render(settings);
+  writeLiveFile(dir, 'routes.yaml', routes.text);
+  writeLiveFile(dir, 'clusters.yaml', clusters.text);
+  return { routes: routes.version, clusters: clusters.version };
+}
+
 /** Only the routes: a rollback sends nothing more to the canary before its replicas go. */
 export async function applyRoutes(settings: EdgeSettings): Promise<void> {
   const { routes } = render(settings);

@@ -7,11 +7,12 @@
 //                  remove the canary
 //   make rollback  send nothing more to the canary, and remove it
 //   edge-config    only write the edge's live routes and clusters (scripts/docker-run.sh)
+//   edge-files DIR only render them into DIR, for a Swarm stack (scripts/swarm/up.sh)
 // The images are built before (scripts/up.sh, scripts/canary.sh); this drives compose and the edge.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { compose, docker, DockerError } from '../lib/docker.js';
 import { CANARY, limitsFromEnv, STABLE, UsageError, weightFrom, type EdgeSettings } from './edge-config.js';
-import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
+import { applyEdgeConfig, applyRoutes, LIVE_DIR, writeEdgeFiles } from './edge.js';
 import { handOverEdge } from './edge-handover.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { edgeHosts, edgeIsUp } from './mesh.js';
@@ -142,7 +143,16 @@ async function edgeConfig(): Promise<void> {
   log(`the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`);
 }
 
-const verbs: Record<string, () => Promise<void>> = { up, canary: startCanary, promote, rollback, 'edge-config': edgeConfig };
+/** Only render the edge's live files into a directory of their own (scripts/swarm/up.sh). */
+function edgeFiles(): Promise<void> {
+  const dir = process.argv[3];
+  if (!dir) return Promise.reject(new UsageError('edge-files needs a directory'));
+  const written = writeEdgeFiles(dir, settings(null));
+  log(`the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir})`);
+  return Promise.resolve();
+}
+
+const verbs: Record<string, () => Promise<void>> = { up, canary: startCanary, promote, rollback, 'edge-config': edgeConfig, 'edge-files': edgeFiles };
 const verb = verbs[process.argv[2] ?? ''];
 if (!verb) {
   console.error(`usage: rollout ${Object.keys(verbs).join('|')}`);

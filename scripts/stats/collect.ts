@@ -93,7 +93,10 @@ async function readSidecar(container: Container): Promise<Sample[] | { error: st
   try {
     return parsePrometheus(await fetchInside(container.id, SIDECAR_STATS_URL));
   } catch (err) {
-    return { error: (err as Error).message };
+    const message = (err as Error).message;
+    // A swarm task on another node: docker exec reaches this engine's containers only.
+    if (message.includes('No such container')) return { error: 'on another node: docker exec reaches this node only' };
+    return { error: message };
   }
 }
 

@@ -13,7 +13,7 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e e2e-swarm test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down
+.PHONY: help install build typecheck lint unit e2e e2e-swarm test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -120,6 +120,13 @@ swarm-lab: ## a two-node swarm on this host, each node a Docker engine in its ow
 
 swarm-lab-down: ## remove the lab swarm: its engines, namespaces, bridge and data
 	scripts/swarm/lab.sh down
+
+# Kubernetes (README "Kubernetes"): manifests in kubernetes/, checked with no cluster.
+kubernetes: node_modules ## write the edge's routes and clusters for kubernetes/ from the templates in envoy/
+	node --import tsx scripts/rollout/main.ts edge-files kubernetes/base/edge
+
+kubernetes-check: ## build kubernetes/ with kustomize and validate every object (strict); installs both tools on first use
+	scripts/kubernetes/check.sh
 
 logs: ## follow the mesh's logs
 	. scripts/lib.sh && compose logs -f --tail=50

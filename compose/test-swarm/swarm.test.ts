@@ -43,7 +43,7 @@ async function until(seconds: number, what: string, check: () => Promise<boolean
 const runningOn = async (want: number) => (await tasks()).filter((t) => t.state === 'Running').length === want;
 
 test.before(async (t) => {
-  await sh(`${LAB} down >/dev/null 2>&1 || true; ${LAB} up`, 120_000);
+  await sh(`${LAB} down && ${LAB} up`, 240_000);
   const started = Date.now();
   const said = await swarm('N=3 make --no-print-directory swarm-up 2>&1');
   t.log(lines(said).filter((l) => /^(swarm|mesh-ca)/.test(l)).join('\n'));
@@ -52,6 +52,21 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   await sh(`${LAB} down`, 180_000);
+});
+
+/** make swarm-up's failure: its exit status and what it said. */
+async function swarmUpFails(env: string): Promise<string> {
+  const out = await swarm(`${env} make --no-print-directory swarm-up 2>&1 && echo EXIT 0 || echo EXIT $?`);
+  return out;
+}
+
+test.serial('0. make swarm-up on an engine in no swarm, or on a worker, says which and what to do', async (t) => {
+  const none = await swarmUpFails('SWARM_HOST=');
+  t.regex(none, /this machine's engine is not in a swarm \(inactive\): run docker swarm init there/);
+  t.regex(none, /EXIT [1-9]/);
+  const worker = await swarmUpFails('SWARM_HOST=unix:///run/meshlab/node2.sock');
+  t.regex(worker, /node2.sock's engine is a swarm worker: set SWARM_HOST to a manager/);
+  t.regex(worker, /EXIT [1-9]/);
 });
 
 test.serial('1. three replicas run on both nodes, and the edge routes to all three', async (t) => {
@@ -100,17 +115,44 @@ test.serial('3. docker service update to a new image under steady load: no reque
   await swarm('for node in $SWARM_NODES; do docker save usermesh/usersvc:swarm-v2 | docker -H "$node" load -q >/dev/null; done');
 
   const load = steadyLoad(MIXED, 4, EDGE);
-  await sleep(2000);
-  const started = Date.now();
-  await swarm(`docker -H "$SWARM_HOST" service update --quiet --no-resolve-image --image usermesh/usersvc:swarm-v2 ${SERVICE}`);
-  const seconds = (Date.now() - started) / 1000;
-  await until(60, 'the edge sees 3 healthy replicas', async () => (await healthyInEdge()) === 3);
-  await sleep(2000);
-  const { total, failures, versions } = await load.stop();
+  let seconds = NaN;
+  let result: Awaited<ReturnType<typeof load.stop>>;
+  try {
+    await sleep(2000);
+    const started = Date.now();
+    await swarm(`docker -H "$SWARM_HOST" service update --quiet --no-resolve-image --image usermesh/usersvc:swarm-v2 ${SERVICE}`);
+    seconds = (Date.now() - started) / 1000;
+    await until(60, 'the edge sees 3 healthy replicas', async () => (await healthyInEdge()) === 3);
+    await sleep(2000);
+  } finally {
+    result = await load.stop();
+  }
+  const { total, failures, versions } = result;
   t.log(`rolling update of 3 replicas: ${seconds.toFixed(0)} s; ${total} requests, ${failures.length} failed; versions ${JSON.stringify(Object.fromEntries(versions))}`);
   t.deepEqual(failures, []);
   t.true((versions.get('swarm-v2') ?? 0) > 0);
   t.true((await tasks()).every((r) => r.image === 'usermesh/usersvc:swarm-v2'));
+});
+
+test.serial('3b. an image missing on a node: make swarm-up names the node; with it in SWARM_NODES it rolls back, no request failing', async (t) => {
+  // The stack's own image, no longer in use on node2 after test 3: remove it there.
+  const own = (await swarm(`docker -H "$SWARM_HOST" service inspect -f '{{index .Spec.Labels "com.docker.stack.image"}}' ${SERVICE}`)).trim();
+  t.regex(own, /^usermesh\/usersvc:[0-9a-f]{12}$/);
+  await swarm(`docker -H unix:///run/meshlab/node2.sock rmi -f ${own} >/dev/null`);
+  const load = steadyLoad(MIXED, 4, EDGE);
+  try {
+    const missing = await swarmUpFails('SWARM_NODES=$SWARM_HOST');
+    t.regex(missing, new RegExp(`node meshlab-node2 has no image ${own}: add its engine to SWARM_NODES`));
+    t.regex(missing, /EXIT [1-9]/);
+    const started = Date.now();
+    await swarm('make --no-print-directory swarm-up >/dev/null 2>&1');
+    t.log(`make swarm-up onto the stack's own image again: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    const { total, failures } = await load.stop();
+    t.log(`${total} requests, ${failures.length} failed`);
+    t.deepEqual(failures, []);
+  }
+  t.true((await tasks()).every((r) => r.image === own && r.state === 'Running'));
 });
 
 test.serial('4. node2 goes away under load: its replicas come back on node1, reads do not fail', async (t) => {
@@ -118,24 +160,26 @@ test.serial('4. node2 goes away under load: its replicas come back on node1, rea
   const lost = before.filter((r) => r.node === 'meshlab-node2').length;
   t.true(lost > 0, 'node2 runs a replica');
   const reads = steadyLoad([{ path: '/user/health' }, { path: '/user/alice' }, { path: '/user/nobody', expect: 404 }], 4, EDGE);
-  await sleep(2000);
-  const started = Date.now();
-  await sh(`${LAB} lose 2`);
-  const since = () => ((Date.now() - started) / 1000).toFixed(0);
-  await until(120, 'the manager sees node2 down', async () =>
-    (await swarm(`docker -H "$SWARM_HOST" node inspect -f '{{.Status.State}}' meshlab-node2`, 30_000)).trim() === 'down');
-  const down = since();
-  await until(180, '3 replicas running on node1', async () => {
-    const now = await tasks();
-    return now.length === 3 && now.every((r) => r.node === 'meshlab-node1' && r.state === 'Running');
-  });
-  const running = since();
-  await until(60, 'the edge sees 3 healthy replicas', async () => (await healthyInEdge()) === 3);
-  const routed = since();
-  const { total, failures } = await reads.stop();
-  t.log(`node loss (${lost} of 3 replicas on it): the manager saw it down after ${down} s; 3 replicas running on node1 after ${running} s, all routed by the edge after ${routed} s`);
-  t.log(`reads during it: ${total}, failed ${failures.length}${failures.length ? `: ${failures.slice(0, 3).join('; ')}` : ''}`);
-  t.deepEqual(failures, []);
+  try {
+    await sleep(2000);
+    const started = Date.now();
+    await sh(`${LAB} lose 2`);
+    const since = () => ((Date.now() - started) / 1000).toFixed(0);
+    await until(120, 'the manager sees node2 down', async () =>
+      (await swarm(`docker -H "$SWARM_HOST" node inspect -f '{{.Status.State}}' meshlab-node2`, 30_000)).trim() === 'down');
+    const down = since();
+    await until(180, '3 replicas running on node1', async () => {
+      const now = await tasks();
+      return now.length === 3 && now.every((r) => r.node === 'meshlab-node1' && r.state === 'Running');
+    });
+    const running = since();
+    await until(60, 'the edge sees 3 healthy replicas', async () => (await healthyInEdge()) === 3);
+    t.log(`node loss (${lost} of 3 replicas on it): the manager saw it down after ${down} s; 3 replicas running on node1 after ${running} s, all routed by the edge after ${since()} s`);
+  } finally {
+    const { total, failures } = await reads.stop();
+    t.log(`reads during it: ${total}, failed ${failures.length}${failures.length ? `: ${failures.slice(0, 3).join('; ')}` : ''}`);
+    t.deepEqual(failures, []);
+  }
 });
 
 test.serial('5. make swarm-down removes the stack', async (t) => {

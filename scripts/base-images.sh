@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure the base images the mesh's builds start from are on this engine: found, pulled,
+# or, when neither works (no registry: air-gapped sites, CI here), built by the offline kit
+# (scripts/offline-images.sh), whose .images.env the builds then use. make up runs it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v docker >/dev/null; then
+  echo "make up needs Docker: install the engine and compose (Debian: apt-get install docker.io docker-compose) and start it" >&2
+  exit 1
+fi
+if ! said=$(docker info 2>&1 >/dev/null); then
+  echo "make up needs a running Docker engine you may use, and docker info says: $(tail -1 <<<"$said")" >&2
+  exit 1
+fi
+
+# shellcheck disable=SC1091
+if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
+missing=() why=''
+for image in "${NODE_IMAGE:-node:24-bookworm-slim}" "${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}" \
+  "${POSTGRES_IMAGE:-postgres:15-bookworm}" "${DEBIAN_IMAGE:-debian:bookworm-slim}"; do
+  docker image inspect "$image" >/dev/null 2>&1 && continue
+  echo "pulling $image"
+  said=$(timeout 300 docker pull -q "$image" 2>&1) && continue
+  missing+=("$image") why=$(tail -1 <<<"$said")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "cannot find or pull ${missing[*]} ($why)"
+echo "so building the offline kit's stand-ins from Debian, npm and PyPI instead (make images; 2 to 4 minutes)"
+exec scripts/offline-images.sh

@@ -13,12 +13,13 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e e2e-swarm test dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
+.PHONY: help install build typecheck lint unit e2e e2e-v1 doc-test e2e-swarm test ci dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 node_modules: package-lock.json
+	@command -v npm >/dev/null || { echo "this needs Node.js 20 or later with npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci
 	@touch node_modules
 
@@ -39,13 +40,24 @@ unit: node_modules ## the service's tests (ava) against the PostgreSQL named by 
 e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: removes the mesh's data)
 	npx ava --timeout 10m --concurrency 1 compose/test
 
+e2e-v1: node_modules ## the walk-through, scaling, failures and teardown again with compose v1 (docker-compose)
+	COMPOSE_CLI=v1 npx ava --timeout 10m --concurrency 1 compose/test/mesh.test.ts
+
+doc-test: node_modules ## run the README's walk-through, Inspecting and API commands as written, and check their answers
+	npx ava --timeout 10m compose/test/readme.test.ts
+
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
 	npx ava --timeout 10m --concurrency 1 compose/test-swarm
 
-test: node_modules ## everything CI runs: typecheck, lint, service and config tests, then e2e and e2e-swarm
+test: node_modules ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
 	npm test
 	$(MAKE) e2e
+	@if command -v docker-compose >/dev/null && docker compose version >/dev/null 2>&1; then $(MAKE) e2e-v1; \
+	 else echo "make test: make e2e-v1 needs both compose CLIs; make e2e ran with the one here"; fi
 	$(MAKE) e2e-swarm
+
+ci: ## on a fresh Debian machine, as root: install and start what the tests need, then make test (what CI runs)
+	scripts/ci.sh
 
 dev: node_modules ## run the service from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
 	TOKEN_SECRET="$${TOKEN_SECRET:-$$(node -p 'crypto.randomBytes(32).toString("hex")')}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev

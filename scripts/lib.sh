@@ -9,9 +9,14 @@ if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
 SERVICE_VERSION=$(scripts/version.sh)
 export SERVICE_VERSION
 
-# Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`).
+# Compose v2 (`docker compose`) where it is installed, else v1 (`docker-compose`);
+# COMPOSE_CLI=v1 or v2 chooses (make e2e-v1 runs the mesh's tests with v1 beside v2).
 compose() {
-  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+  case ${COMPOSE_CLI:-} in
+    v1) docker-compose "$@" ;;
+    v2) docker compose "$@" ;;
+    *) if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi ;;
+  esac
 }
 
 # Builds the mesh's images (what changed). Behind a TLS-intercepting proxy, CA_FILE=/path/ca.pem

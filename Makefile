@@ -5,7 +5,7 @@ SHELL := bash
 # Base images for the builds: the official ones, unless `make images` (the offline kit)
 # wrote local stand-ins to .images.env.
 -include .images.env
-export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE DEBIAN_IMAGE
+export NODE_IMAGE ENVOY_IMAGE POSTGRES_IMAGE DEBIAN_IMAGE PROMETHEUS_IMAGE ZIPKIN_IMAGE
 
 # The unit and integration tests create (and drop) databases of their own on this server.
 # Its password, if it needs one, comes from your environment (PGPASSWORD) or ~/.pgpass.
@@ -71,7 +71,7 @@ secrets: ## create the install's CA, certificates, passwords and token secret in
 rotate-certs: ## issue every service a new certificate on the running mesh (proxies reload them live)
 	scripts/rotate-certs.sh
 
-up: node_modules ## build and start the mesh, or roll changes onto it with no request lost (N=replicas)
+up: node_modules ## build and start the mesh, or roll changes onto it with no request lost (N=replicas, OBSERVE=1|0)
 	scripts/up.sh
 
 canary: node_modules ## run the tree as it is now beside the stable replicas (WEIGHT=10 percent, CANARY_N=1)
@@ -84,7 +84,7 @@ rollback: node_modules ## send nothing more to the canary and remove it
 	. scripts/lib.sh && node --import tsx scripts/rollout/main.ts rollback
 
 down: ## stop and remove the containers (a canary's too); the data volume stays
-	. scripts/lib.sh && COMPOSE_PROFILES=canary compose down --timeout 20
+	. scripts/lib.sh && COMPOSE_PROFILES=canary,observe compose down --timeout 20
 
 clean: ## remove the mesh's containers, network and data volume
 	scripts/clean.sh

@@ -2,7 +2,8 @@
 # The edge's entrypoint: checks that the live routes and clusters are mounted; finds the one
 # source the read-only admin window on :8001 answers, the container's default gateway, where
 # Docker's port proxy connects from (or EDGE_ADMIN_FROM); picks its admin port; renders the
-# config with both (render-edge.sh); then runs Envoy with the arguments it was given.
+# config with both and the share of requests to trace (EDGE_TRACE_PERCENT, render-edge.sh);
+# then runs Envoy with the arguments it was given.
 set -euo pipefail
 for live in /etc/envoy/live/routes.yaml /etc/envoy/live/clusters.yaml; do
   if [ ! -r "$live" ]; then
@@ -12,15 +13,7 @@ for live in /etc/envoy/live/routes.yaml /etc/envoy/live/clusters.yaml; do
 done
 # EDGE_ADMIN_FROM names that source instead where no port proxy is in front (Kubernetes:
 # 127.0.0.1, where `kubectl port-forward` arrives).
-if [ -z "${EDGE_ADMIN_FROM:-}" ]; then
-  gateway=$(awk '$2 == "00000000" { print $3; exit }' /proc/net/route)
-  if [ -z "$gateway" ]; then
-    echo "edge: no default route, so no host address to let into the admin window" >&2
-    exit 1
-  fi
-  # /proc/net/route writes the address as little-endian hex: 010016AC is 172.22.0.1.
-  EDGE_ADMIN_FROM=$(printf '%d.%d.%d.%d' "0x${gateway:6:2}" "0x${gateway:4:2}" "0x${gateway:2:2}" "0x${gateway:0:2}")
-fi
+EDGE_ADMIN_FROM=$(host-gateway.sh "${EDGE_ADMIN_FROM:-}")
 # Two edges share one network namespace while one hands over to the other (make up: the
 # port holder edge-port owns it); each takes the first admin port that is free, and says which.
 admin_port=
@@ -32,7 +25,7 @@ if [ -z "$admin_port" ]; then
   exit 1
 fi
 echo "$admin_port" > /tmp/admin-port
-HOST_GATEWAY=$EDGE_ADMIN_FROM ADMIN_PORT=$admin_port render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
+HOST_GATEWAY=$EDGE_ADMIN_FROM ADMIN_PORT=$admin_port TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0} render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
 # No hot restart: its domain socket would collide between two edges in one namespace. A
 # drain (POST /drain_listeners?graceful, from the rollout) closes every connection within 5 s.
 exec envoy -c /tmp/edge.yaml --disable-hot-restart --drain-time-s 5 --drain-strategy immediate "$@"

@@ -2,6 +2,7 @@
 # Makes sure the base images the mesh's builds start from are on this engine: found, pulled,
 # or, when neither works (no registry: air-gapped sites, CI here), built by the offline kit
 # (scripts/offline-images.sh), whose .images.env the builds then use. make up runs it first.
+# With OBSERVE=1, the observability profile's Prometheus and Zipkin too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +17,15 @@ fi
 
 # shellcheck disable=SC1091
 if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
+images=("${NODE_IMAGE:-node:24-bookworm-slim}" "${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}"
+  "${POSTGRES_IMAGE:-postgres:15-bookworm}" "${DEBIAN_IMAGE:-debian:bookworm-slim}")
+kit=()
+if [ "${OBSERVE:-}" = 1 ]; then
+  images+=("${PROMETHEUS_IMAGE:-prom/prometheus:v3.5.0}" "${ZIPKIN_IMAGE:-openzipkin/zipkin:3.5.1}")
+  kit=(--observe)
+fi
 missing=() why=''
-for image in "${NODE_IMAGE:-node:24-bookworm-slim}" "${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}" \
-  "${POSTGRES_IMAGE:-postgres:15-bookworm}" "${DEBIAN_IMAGE:-debian:bookworm-slim}"; do
+for image in "${images[@]}"; do
   docker image inspect "$image" >/dev/null 2>&1 && continue
   echo "pulling $image"
   said=$(timeout 300 docker pull -q "$image" 2>&1) && continue
@@ -28,4 +35,4 @@ done
 
 echo "cannot find or pull ${missing[*]} ($why)"
 echo "so building the offline kit's stand-ins from Debian, npm and PyPI instead (make images; 2 to 4 minutes)"
-exec scripts/offline-images.sh
+exec scripts/offline-images.sh "${kit[@]}"

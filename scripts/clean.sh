@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-COMPOSE_PROFILES=canary compose down --volumes --remove-orphans --timeout 20
+COMPOSE_PROFILES=canary,observe compose down --volumes --remove-orphans --timeout 20
 rm -rf .mesh

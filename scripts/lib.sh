@@ -30,6 +30,12 @@ build_images() {
 
 EDGE_ADMIN="http://127.0.0.1:${EDGE_ADMIN_PORT:-8001}"
 
+# Whether the observability profile runs (make up OBSERVE=1): its proxy's container is up.
+observing() {
+  [ -n "$(docker ps -q --filter "label=com.docker.compose.project=${COMPOSE_PROJECT_NAME:-usermesh}" \
+    --filter label=com.docker.compose.service=observe)" ]
+}
+
 # How many usersvc hosts the edge currently counts as healthy (0 if the edge is not up).
 healthy_replicas() {
   { curl -fsS --max-time 2 "$EDGE_ADMIN/clusters" 2>/dev/null || true; } |

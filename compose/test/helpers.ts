@@ -45,6 +45,9 @@ export async function makeWith(env: Record<string, string>, ...args: string[]): 
 export const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}`);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `probe` until it gives a value, for up to `timeoutMs`; else fails with `failure()`. */
+export { until } from '../../scripts/rollout/rollout.js';
+
 export interface Reply {
   status: number;
   body: Record<string, unknown>;
@@ -146,6 +149,39 @@ export const MIXED: LoadRequest[] = [
   { path: '/user/health' },
   { method: 'DELETE', path: '/user/alice', headers: { authorization: 'Bearer not.a.token' }, expect: 401 },
 ];
+
+/**
+ * Functions for a neighbour's script (fromNeighbour): `get(url, dir)`, a GET over TLS with the
+ * identity in a mounted directory (or none), and `pg(dir)`, a PostgreSQL start-up over mutual TLS.
+ */
+export const HTTPS_PROBE = `
+  import fs from 'node:fs';
+  import https from 'node:https';
+  import tls from 'node:tls';
+  const identity = (dir) => (dir ? { key: fs.readFileSync(dir + '/key.pem'), cert: fs.readFileSync(dir + '/cert.pem') } : {});
+  const get = (url, dir) => new Promise((resolve) => {
+    const req = https.get(url, { ...identity(dir), rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout'))).on('error', (e) => resolve({ error: e.code ?? e.message }));
+  });
+  // A PostgreSQL start-up message over mutual TLS: how many bytes the server answers with.
+  const pg = (dir) => new Promise((resolve) => {
+    const params = Buffer.from('user\\0usersvc\\0database\\0users\\0\\0');
+    const head = Buffer.alloc(8);
+    head.writeInt32BE(8 + params.length, 0);
+    head.writeInt32BE(196608, 4);
+    let bytes = 0;
+    let handshake = false;
+    const s = tls.connect({ host: 'postgres', port: 5432, ...identity(dir), rejectUnauthorized: false }, () => {
+      handshake = true;
+      s.write(Buffer.concat([head, params]));
+    });
+    s.setTimeout(5000, () => s.destroy());
+    s.on('data', (d) => { bytes += d.length; s.destroy(); }).on('error', () => undefined).on('close', () => resolve({ handshake, bytes }));
+  });
+`;
 
 /**
  * Runs an ES module with node inside a throwaway container on appmesh: a neighbour's view of

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import test from 'ava';
 import type { Report } from '../../scripts/stats/report.js';
 import { issueToken } from '../../user-service/src/tokens.js';
-import { ADMIN, call, containers, fromNeighbour, healthyInEdge, make, root, servingSerials, sh, statInside, steadyLoad } from './helpers.js';
+import { ADMIN, call, containers, fromNeighbour, healthyInEdge, HTTPS_PROBE, make, root, servingSerials, sh, statInside, steadyLoad } from './helpers.js';
 
 const secrets = `${root}secrets`;
 /** Certificates the mesh must refuse, made by the mesh's own CA tool: expired, and from another CA. */
@@ -16,36 +16,6 @@ const bad = mkdtempSync(`${tmpdir()}/bad-certs-`);
 /** A counter summed over every running usersvc sidecar. */
 const sidecarTotal = async (stat: string) => (await Promise.all((await containers()).map((c) => statInside(c, stat)))).reduce((a, b) => a + b, 0);
 const edgeStat = async (stat: string) => Number(/: (\d+)/.exec(await (await fetch(`${ADMIN}/stats?filter=^${stat.replaceAll('.', '\\.')}$`)).text())?.[1] ?? 0);
-
-// The probe a neighbour runs: GET over TLS with the identity in a mounted directory (or none).
-const HTTPS_PROBE = `
-  import fs from 'node:fs';
-  import https from 'node:https';
-  import tls from 'node:tls';
-  const identity = (dir) => (dir ? { key: fs.readFileSync(dir + '/key.pem'), cert: fs.readFileSync(dir + '/cert.pem') } : {});
-  const get = (url, dir) => new Promise((resolve) => {
-    const req = https.get(url, { ...identity(dir), rejectUnauthorized: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout'))).on('error', (e) => resolve({ error: e.code ?? e.message }));
-  });
-  // A PostgreSQL start-up message over mutual TLS: how many bytes the server answers with.
-  const pg = (dir) => new Promise((resolve) => {
-    const params = Buffer.from('user\\0usersvc\\0database\\0users\\0\\0');
-    const head = Buffer.alloc(8);
-    head.writeInt32BE(8 + params.length, 0);
-    head.writeInt32BE(196608, 4);
-    let bytes = 0;
-    let handshake = false;
-    const s = tls.connect({ host: 'postgres', port: 5432, ...identity(dir), rejectUnauthorized: false }, () => {
-      handshake = true;
-      s.write(Buffer.concat([head, params]));
-    });
-    s.setTimeout(5000, () => s.destroy());
-    s.on('data', (d) => { bytes += d.length; s.destroy(); }).on('error', () => undefined).on('close', () => resolve({ handshake, bytes }));
-  });
-`;
 
 test.before(async () => {
   await make('up', 'N=2');

@@ -4,12 +4,12 @@
 // certificates from /run/mesh and their SDS files from /etc/envoy/sds (as in the images);
 // here both point into a temporary directory.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse } from 'yaml';
 import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/rollout/edge-config.js';
-import { DEFAULT_SETTINGS, deployedConfig, envoyPath, envoyValidate, renderedEdge, staticEdge } from './edge-static.js';
+import { DEFAULT_SETTINGS, deployedConfig, envoyPath, envoyValidate, renderedEdge, renderedEdgeWith, staticEdge } from './edge-static.js';
 
 const configs = ['sidecar.yaml', 'edge.yaml', 'postgres-sidecar.yaml'];
 const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
@@ -121,6 +121,8 @@ test('every listener open to appmesh demands a client certificate and names the 
   const cases: [string, string, string][] = [
     ['sidecar.yaml', 'ingress', 'spiffe://appmesh/edge'],
     ['postgres-sidecar.yaml', 'mesh', 'spiffe://appmesh/usersvc'],
+    ['sidecar.yaml', 'metrics', 'spiffe://appmesh/prometheus'],
+    ['edge.yaml', 'metrics', 'spiffe://appmesh/prometheus'],
   ];
   for (const [file, name, peer] of cases) {
     const l = listener(config(file), name);
@@ -134,6 +136,46 @@ test('every listener open to appmesh demands a client certificate and names the 
   const san = (c: Any) => c.transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names[0].matcher.exact;
   t.is(san(cluster(config('edge.yaml'), 'usersvc')), 'spiffe://appmesh/usersvc');
   t.is(san(cluster(config('sidecar.yaml'), 'postgres')), 'spiffe://appmesh/postgres');
+  for (const file of ['edge.yaml', 'sidecar.yaml']) t.is(san(cluster(config(file), 'zipkin')), 'spiffe://appmesh/observe', `${file} zipkin`);
+});
+
+test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observability profile runs), the sidecars only what the edge traces', (t) => {
+  const tracing = (cfg: Any) => hcm(listener(cfg, 'ingress')).tracing;
+  t.is(tracing(config('edge.yaml')).random_sampling.value, 0);
+  t.is(tracing(parse(renderedEdgeWith({ TRACE_PERCENT: '100' })) as Any).random_sampling.value, 100);
+  t.is(tracing(config('sidecar.yaml')).random_sampling.value, 0);
+  for (const cfg of [config('edge.yaml'), config('sidecar.yaml')]) {
+    t.is(tracing(cfg).client_sampling.value, 0, 'a client cannot ask for a trace');
+    t.is(tracing(cfg).provider.typed_config.collector_cluster, 'zipkin');
+  }
+  for (const bad of ['-1', '101', 'all', '1e2']) {
+    const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', TRACE_PERCENT: bad } });
+    t.is(rendered.status, 2, bad);
+    t.regex(rendered.stderr, /TRACE_PERCENT/);
+  }
+});
+
+test('the observability proxy: its UIs let in the host\'s address only, its span port the proxies\' identities, for POST /api/v2/spans only', (t) => {
+  const dir = mkdtempSync(`${tmpdir()}/envoy-config-`);
+  const file = asDeployed('observe.yaml', dir);
+  writeFileSync(file, readFileSync(file, 'utf8').replaceAll('HOST_GATEWAY', '172.17.0.1'));
+  const result = validate(file);
+  t.is(result.status, 0, result.stderr + result.stdout);
+  const observe = parse(readFileSync(file, 'utf8')) as Any;
+  t.is(observe.admin.address.socket_address.address, '127.0.0.1');
+  for (const name of ['prometheus_ui', 'zipkin_ui']) {
+    const rbac = listener(observe, name).filter_chains[0].filters[0];
+    t.is(rbac.name, 'envoy.filters.network.rbac');
+    t.deepEqual(rbac.typed_config.rules.policies.host.principals, [{ direct_remote_ip: { address_prefix: '172.17.0.1', prefix_len: 32 } }]);
+  }
+  const spans = listener(observe, 'spans');
+  t.true(spans.filter_chains[0].transport_socket.typed_config.require_client_certificate);
+  const principals = JSON.stringify(spans.filter_chains[0].filters).match(/"principal_name":\{"exact":"([^"]+)"\}/g);
+  t.deepEqual(principals, ['"principal_name":{"exact":"spiffe://appmesh/edge"}', '"principal_name":{"exact":"spiffe://appmesh/usersvc"}']);
+  const routes = hcm(spans).route_config.virtual_hosts[0].routes as Any[];
+  t.deepEqual(routes.filter((r) => r.route).map((r) => [r.match.path, r.match.headers[0].string_match.exact]), [['/api/v2/spans', 'POST']]);
+  // Prometheus and Zipkin themselves are on loopback, behind it.
+  for (const c of observe.static_resources.clusters as Any[]) t.is(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, '127.0.0.1');
 });
 
 test('the edge is hardened as Envoy\'s edge best practices say', (t) => {

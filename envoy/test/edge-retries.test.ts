@@ -41,6 +41,9 @@ function edgeConfig(dir: string, upstreamPort: number): string {
   const listeners = config.static_resources.listeners as Any[];
   config.static_resources.listeners = listeners.filter((l) => l.name === 'ingress');
   config.static_resources.listeners[0].address.socket_address = { address: '127.0.0.1', port_value: 0 };
+  // No tracing here: Zipkin's cluster would need the mesh's certificates, and nothing is traced by default.
+  delete config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing;
+  config.static_resources.clusters = (config.static_resources.clusters as Any[]).filter((c) => c.name !== 'zipkin');
   const usersvc = (config.static_resources.clusters as Any[]).find((c) => c.name === 'usersvc')!;
   Object.assign(usersvc, { type: 'STATIC', load_assignment: { cluster_name: 'usersvc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] } });
   for (const key of ['transport_socket', 'typed_extension_protocol_options', 'health_checks', 'dns_lookup_family', 'dns_refresh_rate', 'respect_dns_ttl']) delete usersvc[key];

@@ -18,7 +18,13 @@ const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
 
 /** edge.yaml as envoy/render-edge.sh renders it (HOST_GATEWAY filled in), as text. */
 export function renderedEdge(hostGateway = '172.17.0.1'): string {
-  const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: hostGateway } });
+  return renderedEdgeWith({ HOST_GATEWAY: hostGateway });
+}
+
+/** edge.yaml as envoy/render-edge.sh renders it with these variables (ADMIN_PORT, TRACE_PERCENT ...). */
+export function renderedEdgeWith(vars: Record<string, string>): string {
+  const env = { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ...vars };
+  const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env });
   if (rendered.status !== 0) throw new Error(`render-edge.sh: ${rendered.stderr}`);
   return rendered.stdout;
 }

@@ -6,7 +6,10 @@
 #   edge/                   ca.pem cert.pem key.pem                       (uid 101, envoy)
 #   usersvc/                ca.pem cert.pem key.pem token_secret db_password   (uid 1000, node)
 #   postgres/               ca.pem cert.pem key.pem superuser_password usersvc_password (uid 999)
-# A certificate names its service as spiffe://appmesh/<service> (a URI SAN). Commands:
+#   prometheus/             ca.pem cert.pem key.pem     (uid 65534: the observability profile)
+#   observe/                ca.pem cert.pem key.pem     (uid 101: its proxy, envoy/observe.yaml)
+# A certificate names its service as spiffe://appmesh/<service> (a URI SAN, what the proxies'
+# RBAC checks) and as the DNS name <service> (what Prometheus, a Go TLS client, checks). Commands:
 #   init                   create whatever is missing; renew certificates past half their life
 #   renew                  renew certificates past half their life
 #   renew-loop             renew, then again every RENEW_EVERY seconds (3600): the compose service
@@ -19,7 +22,7 @@ umask 077
 S=${MESH_CA_DIR:-/secrets}  # where the install's secrets/ is mounted
 CERT_DAYS=${CERT_DAYS:-1}
 CA_DAYS=${CA_DAYS:-3650}
-declare -A OWNER=([edge]=101 [usersvc]=1000 [postgres]=999)
+declare -A OWNER=([edge]=101 [usersvc]=1000 [postgres]=999 [prometheus]=65534 [observe]=101)
 
 # new_ca DIR: a CA key and self-signed certificate in DIR.
 new_ca() {
@@ -31,13 +34,13 @@ new_ca() {
   echo "mesh-ca: created a CA valid for $CA_DAYS days in ${1#"$S"/}"
 }
 
-# issue NAME DIR [DAYS] [CA_DIR]: key.pem, cert.pem (spiffe://appmesh/NAME) and ca.pem into DIR.
+# issue NAME DIR [DAYS] [CA_DIR]: key.pem, cert.pem (spiffe://appmesh/NAME, DNS:NAME) and ca.pem into DIR.
 issue() {
   local name=$1 dir=$2 days=${3:-$CERT_DAYS} ca=${4:-$S/ca}
   mkdir -p "$dir"
   openssl ecparam -name prime256v1 -genkey -noout -out "$dir/key.pem"
   openssl req -new -key "$dir/key.pem" -subj "/O=appmesh/CN=$name" -out "$dir/req.csr"
-  printf '%s\n' "subjectAltName=URI:spiffe://appmesh/$name" "basicConstraints=critical,CA:FALSE" \
+  printf '%s\n' "subjectAltName=URI:spiffe://appmesh/$name,DNS:$name" "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth,clientAuth" > "$dir/ext.cnf"
   openssl x509 -req -in "$dir/req.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" -days "$days" \
     -set_serial "0x$(openssl rand -hex 16)" -extfile "$dir/ext.cnf" -out "$dir/cert.pem" 2>/dev/null
@@ -75,9 +78,11 @@ secret() {
   echo "mesh-ca: generated $1/$2"
 }
 
-# Due for a new certificate: none yet, or less than RENEW_BEFORE seconds left (half its life).
+# Due for a new certificate: none yet, less than RENEW_BEFORE seconds left (half its life), or
+# one from before certificates carried their DNS name.
 due() {
-  ! openssl x509 -in "$S/$1/cert.pem" -noout -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1
+  ! openssl x509 -in "$S/$1/cert.pem" -noout -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1 ||
+    ! openssl x509 -in "$S/$1/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$1\b"
 }
 
 renew() {

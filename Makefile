@@ -13,7 +13,7 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e e2e-v1 doc-test e2e-swarm test ci dev images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
+.PHONY: help install build typecheck lint unit e2e e2e-v1 doc-test e2e-swarm test ci dev dev-local images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,7 +59,10 @@ test: node_modules ## every test: typecheck, lint, service and config tests, the
 ci: ## on a fresh Debian machine, as root: install and start what the tests need, then make test (what CI runs)
 	scripts/ci.sh
 
-dev: node_modules ## run the service from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
+dev: node_modules ## the mesh, its replicas running user-service/src and reloading it on change (make up leaves)
+	DEV=1 scripts/up.sh
+
+dev-local: node_modules ## the service alone on the host, from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
 	TOKEN_SECRET="$${TOKEN_SECRET:-$$(node -p 'crypto.randomBytes(32).toString("hex")')}" SCRYPT_COST="$${SCRYPT_COST:-14}" npm run dev
 
 images: ## offline kit: build local stand-ins for the base images (no registry needed)

@@ -5,6 +5,10 @@
 # shellcheck disable=SC1091
 if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
 
+# make dev: the replicas run this checkout's sources, reloading on change (compose/dev.yml),
+# from make dev until the next make up.
+if [ -f .mesh/dev ]; then export COMPOSE_FILE=compose/docker-compose.yml:compose/dev.yml; fi
+
 # The user service's version, built into its image (scripts/version.sh).
 SERVICE_VERSION=$(scripts/version.sh)
 export SERVICE_VERSION

@@ -16,8 +16,13 @@ envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
       --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
 envoy_pid=$!
 
-# The service listens on loopback only: the sidecar is the only way in.
-HOST=127.0.0.1 PORT=5000 node /app/user-service/dist/server.js &
+# The service listens on loopback only: the sidecar is the only way in. make dev's image runs
+# it from the mounted sources instead, reloaded on every change (user-service/dev/reload.ts).
+if [ "${DEV_RELOAD:-0}" = 1 ]; then
+  HOST=127.0.0.1 PORT=5000 node --import tsx /app/user-service/dev/reload.ts &
+else
+  HOST=127.0.0.1 PORT=5000 node /app/user-service/dist/server.js &
+fi
 node_pid=$!
 
 # POST to the sidecar's admin interface. The slim base image has no curl; bash's /dev/tcp

@@ -23,6 +23,13 @@ export interface Config {
   /** Hashes that may wait for a slot; past that, 503 with Retry-After. */
   scryptQueue: number;
   shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM, how long keep-alive connections stay open for their client to close them
+   * (every answer then says Connection: close) before we close the idle ones ourselves.
+   */
+  shutdownIdleGraceMs: number;
+  /** Listen with SO_REUSEPORT, so a new process can listen beside this one (make dev's reload). */
+  reusePort: boolean;
   /** What this replica runs (the image's build sets SERVICE_VERSION); in every answer and log line. */
   version: string;
 }
@@ -57,6 +64,12 @@ function secret(env: Env, name: string): string | undefined {
   } catch (err) {
     throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${file}`);
   }
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name, '0');
+  if (raw !== '0' && raw !== '1') throw new ConfigError(name, `must be 0 or 1, got "${raw}"`);
+  return raw === '1';
 }
 
 function text(env: Env, name: string, fallback: string): string {
@@ -110,6 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
     scryptConcurrency,
     scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownIdleGraceMs: integer(env, 'SHUTDOWN_IDLE_GRACE_MS', 0, 0, 60_000),
+    reusePort: flag(env, 'REUSE_PORT'),
     version,
   };
 }

@@ -1,6 +1,7 @@
 // The process as ops sees it: configuration errors stop it with one clear line, and SIGTERM
-// lets in-flight requests finish before it exits 0.
+// lets in-flight requests finish before it exits 0 (with a grace for kept-alive connections: make dev).
 import { spawnSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ const base = { TOKEN_SECRET };
 
 test('config: defaults', (t) => {
   const config = loadConfig(base);
-  t.like(config, { host: '127.0.0.1', port: 5000, dbPoolMax: 10, logLevel: 'info', tokenTtlSeconds: 3600, scryptCost: 17, databaseUrl: undefined, version: 'dev' });
+  t.like(config, { host: '127.0.0.1', port: 5000, dbPoolMax: 10, logLevel: 'info', tokenTtlSeconds: 3600, scryptCost: 17, databaseUrl: undefined, version: 'dev', reusePort: false, shutdownIdleGraceMs: 0 });
 });
 
 test('config: each invalid value is refused with a message naming its variable', (t) => {
@@ -28,6 +29,8 @@ test('config: each invalid value is refused with a message naming its variable',
     [{ TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS/],
     [{ SERVICE_VERSION: 'v1 with spaces' }, /SERVICE_VERSION must be 1 to 64/],
     [{ SERVICE_VERSION: '-starts-with-a-dash' }, /SERVICE_VERSION must be 1 to 64/],
+    [{ REUSE_PORT: 'yes' }, /REUSE_PORT must be 0 or 1/],
+    [{ SHUTDOWN_IDLE_GRACE_MS: '90000' }, /SHUTDOWN_IDLE_GRACE_MS must be between 0 and 60000/],
   ];
   for (const [env, message] of cases) {
     const err = t.throws(() => loadConfig({ ...base, ...env }), { instanceOf: ConfigError });
@@ -87,6 +90,31 @@ test('SIGTERM: in-flight requests finish, then the process exits 0', async (t) =
     t.true(svc.output.some((l) => l.includes('"msg":"stopped"')));
     await t.throwsAsync(call(`${svc.url}/user/health`), undefined, 'no longer accepting');
   } finally {
+    svc.child.kill('SIGKILL');
+    await db.drop();
+  }
+});
+
+test('SIGTERM with SHUTDOWN_IDLE_GRACE_MS: a kept-alive connection still serves, says Connection: close, then the process exits 0', async (t) => {
+  const db = await createTestDatabase();
+  const svc = await spawnService({ DATABASE_URL: db.url, SHUTDOWN_IDLE_GRACE_MS: '3000' });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path: string) =>
+    new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      request(`${svc.url}${path}`, { agent }, (res) => {
+        res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      }).on('error', reject).end();
+    });
+  try {
+    t.true(await eventually(async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200, 10_000));
+    t.is((await get('/user/health')).connection, 'keep-alive');
+    svc.child.kill('SIGTERM');
+    t.true(await eventually(() => Promise.resolve(svc.output.some((l) => l.includes('shutting down'))), 5_000));
+    // The same connection, after the signal: answered, and told to close.
+    t.deepEqual(await get('/user/health'), { status: 200, connection: 'close' });
+    t.is(await svc.exited, 0);
+  } finally {
+    agent.destroy();
     svc.child.kill('SIGKILL');
     await db.drop();
   }

@@ -49,7 +49,8 @@ pg_lsclusters --no-header | grep -q online || pg_ctlcluster 15 main start
 # password made for this run: none is written in the repository.
 PGPASSWORD=$(openssl rand -hex 16)
 export PGPASSWORD
-su postgres -c "psql -q" <<<"ALTER USER postgres PASSWORD '$PGPASSWORD'"
+# Over the local socket, as the postgres user (peer authentication: make's PG* point at TCP).
+su postgres -c "psql -q -h /var/run/postgresql" <<<"ALTER USER postgres PASSWORD '$PGPASSWORD'"
 
 phase "base images: found, or built by the offline kit (no registry here)"
 scripts/base-images.sh

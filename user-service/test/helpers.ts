@@ -48,6 +48,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const pool = new pg.Pool({ connectionString: databaseUrl(name), max: 2 });
+  // A connection this pool holds may be cut when the database is dropped (WITH FORCE); that is
+  // the end of the test, not a failure of it.
+  pool.on('error', () => undefined);
   return {
     name,
     url: databaseUrl(name),

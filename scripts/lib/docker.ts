@@ -34,9 +34,13 @@ export async function containerLogs(id: string, lines = 5): Promise<string> {
 
 export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
 
-/** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
+/**
+ * Ids of a compose service's containers: running ones, or all of them with { all: true }.
+ * Compose v2 also puts the project and service labels on the images it builds, so a Swarm
+ * task made from such an image carries them too; container-number is compose's alone.
+ */
 export async function serviceContainers(service: string, { all = false } = {}): Promise<string[]> {
-  const filters = ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`];
+  const filters = ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`, '--filter', 'label=com.docker.compose.container-number'];
   return (await docker(['ps', '-q', ...(all ? ['-a'] : []), ...filters])).split('\n').filter(Boolean);
 }
 

@@ -86,7 +86,7 @@ promote: node_modules ## roll the stable replicas onto the canary's version, the
 rollback: node_modules ## send nothing more to the canary and remove it
 	. scripts/lib.sh && node --import tsx scripts/rollout/main.ts rollback
 
-down: ## stop and remove the containers (a canary's too); the data volume stays
+down: ## stop and remove the containers (a canary's and OBSERVE=1's too); the data volume stays
 	. scripts/lib.sh && COMPOSE_PROFILES=canary,observe compose down --timeout 20
 
 clean: ## remove the mesh's containers, network and data volume

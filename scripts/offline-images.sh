@@ -60,6 +60,7 @@ took() { echo "   done in $((SECONDS - step_started))s"; }
 
 if $force || ! docker image inspect "$BASE" >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || { echo "the offline kit needs root for debootstrap: sudo make images" >&2; exit 1; }
+  command -v debootstrap >/dev/null || { echo "the offline kit needs debootstrap (Debian: apt-get install debootstrap)" >&2; exit 1; }
   step "$BASE: debootstrap --variant=minbase $SUITE from $MIRROR (about 1 minute)"
   debootstrap --variant=minbase "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" || {
     tail -20 "$work/debootstrap.log"; exit 1; }

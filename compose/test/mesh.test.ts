@@ -2,7 +2,7 @@
 // Makefile from nothing, driven through the edge on 127.0.0.1, and torn down by `make clean`.
 // The steps depend on each other, so they run in order (test.serial).
 import test from 'ava';
-import { ADMIN, call, compose, containers, fromNeighbour, healthyInEdge, make, PROJECT, sh, sleep, steadyLoad, type Reply } from './helpers.js';
+import { ADMIN, call, compose, containers, fromNeighbour, healthyInEdge, make, PROJECT, sh, sleep, steadyLoad, until, type Reply } from './helpers.js';
 
 const replicas = () => containers('usersvc');
 
@@ -158,6 +158,32 @@ test.serial('5. PostgreSQL stops and returns: 503 meanwhile, then the same repli
   t.like((await call('/user/bob')).body, { ok: true, fullname: 'Bob' });
   const del = await call('/user/bob', { method: 'DELETE', headers: { authorization: `Bearer ${bobToken}` } });
   t.is(del.status, 200, 'a token issued before the restart still works (same secret)');
+});
+
+test.serial('5b. PostgreSQL killed outright comes back with its data, and a second server on the same data is refused', async (t) => {
+  const [db] = await containers('postgres');
+  const volume = (await sh(`docker inspect -f '{{range .Mounts}}{{if eq .Destination "/var/lib/postgresql/data"}}{{.Name}}{{end}}{{end}}' ${db}`)).trim();
+  const onVolume = `docker run --rm -v ${volume}:/var/lib/postgresql/data -e USERSVC_DB_PASSWORD_FILE=/dev/null`;
+
+  // While it runs, a second container on the same data volume must not start a server.
+  const second = await sh(`${onVolume} usermesh/postgres 2>&1; echo "exit $?"`, 60_000);
+  t.regex(second, /another container's PostgreSQL uses/);
+  t.regex(second, /exit 1$/m);
+
+  // A kill leaves postmaster.pid behind. Make it name PID 1, alive in every new container:
+  // the case CI met after an engine was killed (PostgreSQL then refused to start, forever).
+  await sh(`docker kill -s KILL ${db}`);
+  await sh(`${onVolume} --entrypoint sh usermesh/postgres -c 'sed -i 1s/.*/1/ "$PGDATA/postmaster.pid"'`, 60_000);
+  await sh(`docker start ${db}`);
+  const status = () => sh(`docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' ${db}`);
+  await until(60_000, async () => ((await status()).trim() === 'running healthy' ? true : undefined),
+    async () => `postgres is ${(await status()).trim()}: ${await sh(`docker logs --tail 5 ${db} 2>&1`)}`);
+  t.regex(await sh(`docker logs ${db} 2>&1`), /removing postmaster\.pid left by a server that did not shut down \(PID 1\)/);
+  const after = await until(60_000, async () => {
+    const reply = await call('/user/alice');
+    return reply.status === 200 ? reply : undefined;
+  }, () => 'alice is not readable after the database came back');
+  t.is(after.body.uuid, alice.body.uuid);
 });
 
 test.serial('6. admin interfaces: the edge\'s only on 127.0.0.1, nothing of the kind on appmesh, the sidecars\' stats read-only', async (t) => {

@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import type { Results } from '../../scripts/bench/bench.js';
-import { make } from './helpers.js';
+import { make, sh } from './helpers.js';
 
 test.after.always(async () => {
   await make('clean');
 });
 
-test('make bench --smoke measures the three paths, both endpoints, and scaling, and writes its files', async (t) => {
+test('make bench --smoke measures the five paths, both endpoints, and scaling with its CPU and memory, and writes its files', async (t) => {
   const out = mkdtempSync(`${tmpdir()}/bench-`);
   const printed = await make('bench', `ARGS=--smoke --out ${out}`);
   const results = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as Results;
@@ -19,8 +19,9 @@ test('make bench --smoke measures the three paths, both endpoints, and scaling, 
   t.regex(results.versions.node, /^v\d+\./);
   t.regex(results.versions.postgres, /^\d+/);
   t.true(results.machine.cores >= 1);
-  // 2 endpoints x 3 paths x (1 fixed rate + 1 throughput run)
-  t.is(results.runs.length, 12);
+  // 2 endpoints x 5 paths (direct, floor, sidecar, mesh, host) x (1 fixed rate + 1 throughput run)
+  t.is(results.runs.length, 20);
+  t.deepEqual([...new Set(results.runs.map((r) => r.path))], ['direct', 'floor', 'sidecar', 'mesh', 'host']);
   for (const run of results.runs) {
     const what = `${run.endpoint} ${run.path} ${JSON.stringify(run.load)}`;
     t.is(run.result.ok, 1, `${what}: every answer a 2xx`);
@@ -33,6 +34,18 @@ test('make bench --smoke measures the three paths, both endpoints, and scaling, 
   // Only the mesh path goes through the edge: it works (uses CPU) only there.
   const maxRun = (path: string, endpoint = 'health') => results.runs.find((r) => r.endpoint === endpoint && r.path === path && 'connections' in r.load)!;
   t.true(maxRun('mesh').usage.edge!.cores > maxRun('direct').usage.edge!.cores);
+  // The floor's edge and sidecar are its own two minimal Envoys, and they carry its load.
+  t.true(maxRun('floor').usage.edge!.cores > 0 && maxRun('floor').usage.sidecar!.cores > 0);
+  // The host path goes through the edge's published port: through docker-proxy, where the
+  // engine runs one (it does unless started with --userland-proxy=false).
+  t.true(maxRun('host').usage.edge!.cores > 0);
+  const userlandProxy = (await sh('pgrep -c -x docker-proxy || true')).trim() !== '0';
+  if (userlandProxy) t.true(maxRun('host').usage.hostProxy!.cores > 0, 'docker-proxy carried the host path');
+  else t.is(maxRun('host').usage.hostProxy, null);
+  t.regex(printed, /The host path: the same mesh from the host/);
+  t.regex(printed, /What the mesh's cost is made of/);
+  // The floor's proxies and their private network are gone afterwards.
+  t.is((await sh("docker ps -aq --filter name=usermesh_bench_; docker network ls -q --filter name=usermesh_bench_floor")).trim(), '');
   // The database's own Envoy works on database reads only.
   const dbproxy = (endpoint: string) => maxRun('mesh', endpoint).usage.dbproxy?.cores ?? 0;
   t.true(dbproxy('read') > dbproxy('health'), `db proxy ${dbproxy('read')} vs ${dbproxy('health')} cores`);
@@ -49,7 +62,8 @@ test('make bench --smoke measures the three paths, both endpoints, and scaling, 
   t.regex(printed, /mTLS over plaintext, GET \/user\/health at the highest throughput: \d+\.\d % (less|more) throughput/);
 
   t.deepEqual(results.scaling.map((s) => s.replicas), [1, 2]);
-  t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0));
+  t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0 && s.cores! > 0 && s.memoryMB! > 0));
+  t.true(results.scaling[1]!.memoryMB! > results.scaling[0]!.memoryMB!, 'a second replica holds memory of its own');
 
   t.regex(printed, /Latency at a fixed request rate/);
   t.regex(printed, /Targets/);

@@ -1,19 +1,24 @@
-// What make bench runs, in order. Three paths to the same replica, measured from a load
-// generator inside that replica's network namespace (docker run --network container:<replica>),
-// so every path starts at the same place:
+// What make bench runs, in order. Five paths to the same replica; the first four measured from
+// a load generator inside that replica's network namespace (docker run --network
+// container:<replica>), so they start at the same place:
 //   direct   127.0.0.1:5000   the Node service itself (reachable only inside its container)
+//   floor    floor edge:8100  two minimal Envoys, router only, then Node (floor.ts): Envoy's own cost
 //   sidecar  127.0.0.1:8080   through the replica's Envoy: mutual TLS as the edge (its certificate)
 //   mesh     edge:8000        through the edge Envoy and the sidecar: what clients get
+//   host     127.0.0.1:8000   the mesh from a load generator on the host (--network host), through
+//                            the published port and Docker's userland proxy: what users measure
 // For each path and endpoint: fixed rates (vegeta, open loop), then the highest throughput
 // with a fixed number of connections (wrk; vegeta with as many workers on the sidecar path,
 // since wrk cannot present a client certificate), with the CPU and RSS of the edge, the
-// sidecar and Node meanwhile. Then the full mesh once more with mutual TLS taken out
-// (plaintext.ts), the same loads side by side: what mTLS costs. Then the full mesh's throughput
-// with 1, 2, 3... replicas.
+// sidecar and Node meanwhile (and of docker-proxy, on the host path). Then the full mesh once
+// more with mutual TLS taken out (plaintext.ts), the same loads side by side: what mTLS costs.
+// Then the full mesh's throughput with 1, 2, 3, 5, 10 replicas, with the CPU and memory of every
+// container of the mesh, from their cgroups.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { docker, serviceContainers } from '../lib/docker.js';
-import { parseVegeta, parseWrk, readProcs, splitTimes, usage, withTimes, type LoadResult, type Usage } from './measure.js';
+import { docker, PROJECT, serviceContainers } from '../lib/docker.js';
+import { FLOOR_EDGE, FLOOR_SIDECAR, startFloor, stopFloor } from './floor.js';
+import { cgroupTotals, parseVegeta, parseWrk, readCgroup, readHostProcs, readProcs, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 
 const exec = promisify(execFile);
@@ -27,16 +32,20 @@ export interface Settings {
   connections: number; // for the throughput runs
   replicas: number[]; // the scaling runs
   endpoints: EndpointName[];
+  paths: PathName[];
   plaintext: boolean; // also measure the full mesh without mutual TLS, to show what mTLS costs
 }
 
-export const PATHS = { direct: 'http://127.0.0.1:5000', sidecar: 'https://127.0.0.1:8080', mesh: 'http://edge:8000' } as const;
+// Where each path's load goes (the floor's address is known once its proxies run).
+const EDGE_PORT = process.env.EDGE_PORT ?? '8000';
+export const PATHS = { direct: 'http://127.0.0.1:5000', floor: 'floor', sidecar: 'https://127.0.0.1:8080', mesh: 'http://edge:8000', host: `http://127.0.0.1:${EDGE_PORT}` } as const;
 export type PathName = keyof typeof PATHS;
+export const PATH_NAMES = Object.keys(PATHS) as PathName[];
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
 
-export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3], endpoints: ['health', 'read'], plaintext: true };
-export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'], plaintext: true };
+export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3, 5, 10], endpoints: ['health', 'read'], paths: PATH_NAMES, plaintext: true };
+export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'], paths: PATH_NAMES, plaintext: true };
 
 export interface Run {
   endpoint: EndpointName;
@@ -44,8 +53,9 @@ export interface Run {
   load: { rate: number } | { connections: number };
   result: LoadResult;
   // CPU (cores) and RSS (MB) over the run; null when the process was not found. dbproxy is
-  // the Envoy beside PostgreSQL.
-  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null; dbproxy?: Usage | null };
+  // the Envoy beside PostgreSQL; hostProxy the docker-proxy in front of the published edge
+  // port (host path only; none where the engine runs with userland-proxy false).
+  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null; dbproxy?: Usage | null; hostProxy?: Usage | null };
 }
 
 export interface Results {
@@ -58,10 +68,19 @@ export interface Results {
   plaintext?: Run[];
   /** The same mesh loads with mutual TLS once more, after the plaintext pass: the drift between passes shows. */
   mtlsAgain?: Run[];
-  scaling: { replicas: number; result: LoadResult }[];
+  scaling: Scaling[];
+}
+
+/** The full mesh at one number of replicas: its throughput, and every container's CPU (cores) and memory (MB) meanwhile. */
+export interface Scaling {
+  replicas: number;
+  result: LoadResult;
+  cores?: number;
+  memoryMB?: number;
 }
 
 const LOADGEN = 'usermesh_bench_loadgen';
+const HOST_LOADGEN = 'usermesh_bench_loadgen_host';
 const LONG = 15 * 60_000; // a load run, however long it was asked to be
 
 async function one(service: string): Promise<string> {
@@ -86,9 +105,19 @@ async function recreate(override?: string): Promise<void> {
 
 // The load generator holds the edge's identity (secrets/edge, mounted as the edge mounts it),
 // to reach a sidecar directly: the sidecar lets in nothing else.
-async function startLoadgen(network: string): Promise<void> {
-  await docker(['rm', '-f', LOADGEN]).catch(() => '');
-  await docker(['run', '-d', '--rm', '--name', LOADGEN, '--network', network, '-v', `${root}secrets/edge:/run/mesh:ro`, 'usermesh/loadgen']);
+async function startLoadgen(network: string, name = LOADGEN): Promise<void> {
+  await docker(['rm', '-f', name]).catch(() => '');
+  await docker(['run', '-d', '--rm', '--name', name, '--network', network, '-v', `${root}secrets/edge:/run/mesh:ro`, 'usermesh/loadgen']);
+}
+
+// Until something listens at host:port, seen from the load generator (the floor's proxies start).
+async function untilListening(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const deadline = Date.now() + 30_000;
+  while (!(await docker(['exec', LOADGEN, 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port}`]).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`nothing listens at ${url} after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 // Client certificate for https URLs; the sidecar's is a SPIFFE identity, not a host name, so
@@ -96,22 +125,28 @@ async function startLoadgen(network: string): Promise<void> {
 const TLS = '-cert=/run/mesh/cert.pem -key=/run/mesh/key.pem -insecure';
 
 /** At a fixed rate (open loop); or, with rate 0, as fast as `workers` connections allow. */
-async function vegeta(url: string, rate: number, seconds: number, workers = 0): Promise<LoadResult> {
+async function vegeta(url: string, rate: number, seconds: number, workers = 0, from = LOADGEN): Promise<LoadResult> {
   const load = rate > 0 ? `-rate=${rate}/s` : `-rate=0 -workers=${workers} -max-workers=${workers}`;
   const attack = `vegeta attack ${load} -duration=${seconds}s -timeout=10s ${url.startsWith('https') ? TLS : ''} | vegeta report -type=json`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', LOADGEN, 'sh', '-c', withTimes(attack)], { input: `GET ${url}\n`, timeoutMs: LONG }));
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', from, 'sh', '-c', withTimes(attack)], { input: `GET ${url}\n`, timeoutMs: LONG }));
   const result = parseVegeta(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
 
-async function wrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
+async function wrk(url: string, connections: number, seconds: number, from = LOADGEN): Promise<LoadResult> {
   const command = `wrk -t1 -c${connections} -d${seconds}s -s /etc/wrk/report.lua ${url}`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', LOADGEN, 'sh', '-c', withTimes(command)], { timeoutMs: LONG }));
+  const { output, cpuSeconds } = splitTimes(await docker(['exec', from, 'sh', '-c', withTimes(command)], { timeoutMs: LONG }));
   const result = parseWrk(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
 
 export type Progress = (line: string) => void;
+
+/** Every running container of the mesh, by id, with its cgroup's CPU and memory now. */
+async function cgroups(): Promise<Map<string, CgroupSample>> {
+  const ids = (await docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`])).split('\n').filter(Boolean);
+  return new Map(ids.map((id) => [id, readCgroup(id)]));
+}
 
 export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
   const edge = await one('edge');
@@ -146,26 +181,35 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
         vegeta: /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ?? 'unknown',
         wrk: (await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])).trim(),
       },
-      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace` },
+      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)` },
       runs: [],
       scaling: [],
     };
 
     // CPU and RSS of the processes that matter, over one run: the containers of the moment
-    // (the plaintext pass recreates them).
+    // (the plaintext pass recreates them). On the floor path, the edge and the sidecar are the
+    // floor's two proxies; on the host path, docker-proxy is sampled too.
     let mesh = { edge, replica, postgres };
-    const sample = () => Promise.all([readProcs(mesh.edge), readProcs(mesh.replica), readProcs(mesh.postgres)]);
+    const sample = async (path: PathName) => {
+      const floor = path === 'floor';
+      const [e, s, r, p, h] = await Promise.all([
+        readProcs(floor ? FLOOR_EDGE : mesh.edge), readProcs(floor ? FLOOR_SIDECAR : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
+        path === 'host' ? readHostProcs() : Promise.resolve([] as ProcSample[]),
+      ]);
+      return { e, s, r, p, h };
+    };
     const measure = async (into: Run[], endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
       // Let the previous run's aftermath (garbage collection, closing connections) pass.
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
-      const [e0, r0, p0] = await sample();
+      const a = await sample(path);
       const result = await go();
-      const [e1, r1, p1] = await sample();
+      const b = await sample(path);
       const run: Run = {
         endpoint, path, load, result,
         usage: {
-          edge: usage(e0, e1, 'envoy', result.seconds), sidecar: usage(r0, r1, 'envoy', result.seconds),
-          node: usage(r0, r1, 'node', result.seconds), dbproxy: usage(p0, p1, 'envoy', result.seconds),
+          edge: usage(a.e, b.e, 'envoy', result.seconds), sidecar: usage(a.s, b.s, 'envoy', result.seconds),
+          node: usage(a.r, b.r, 'node', result.seconds), dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
+          ...(path === 'host' ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
         },
       };
       into.push(run);
@@ -173,15 +217,24 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       progress(`${into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : ''}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
     };
 
+    const base: Record<PathName, string> = { ...PATHS };
+    if (settings.paths.includes('floor')) {
+      base.floor = await startFloor(replica);
+      await untilListening(base.floor);
+    }
+    if (settings.paths.includes('host')) await startLoadgen('host', HOST_LOADGEN);
     for (const endpoint of settings.endpoints) {
-      for (const path of Object.keys(PATHS) as PathName[]) {
-        const url = `${PATHS[path]}${ENDPOINTS[endpoint]}`;
-        const most = (seconds: number) => (url.startsWith('https') ? vegeta(url, 0, seconds, settings.connections) : wrk(url, settings.connections, seconds));
+      for (const path of settings.paths) {
+        const url = `${base[path]}${ENDPOINTS[endpoint]}`;
+        const from = path === 'host' ? HOST_LOADGEN : LOADGEN;
+        const most = (seconds: number) => (url.startsWith('https') ? vegeta(url, 0, seconds, settings.connections) : wrk(url, settings.connections, seconds, from));
         if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
-        for (const rate of settings.rates) await measure(results.runs, endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds));
+        for (const rate of settings.rates) await measure(results.runs, endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds, 0, from));
         await measure(results.runs, endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
       }
     }
+    await stopFloor(replica);
+    await docker(['rm', '-f', HOST_LOADGEN]).catch(() => '');
 
     // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
     // mTLS: a drift of the machine between passes shows, rather than passing for a cost).
@@ -209,19 +262,24 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       await meshPass(results.mtlsAgain);
     }
 
-    // Scaling: a load generator of its own on appmesh, as any client of the edge would be.
+    // Scaling: a load generator of its own on appmesh, as any client of the edge would be;
+    // every container of the mesh's CPU and memory from its cgroup (the load generator's apart).
     await startLoadgen('appmesh');
     for (const n of settings.replicas) {
       await scale(n);
       const url = `${PATHS.mesh}${ENDPOINTS.health}`;
       if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
+      const start = await cgroups();
       const result = await wrk(url, settings.connections, settings.seconds);
-      results.scaling.push({ replicas: n, result });
-      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms`);
+      const { cores, memoryMB } = cgroupTotals(start, await cgroups(), result.seconds);
+      results.scaling.push({ replicas: n, result, cores, memoryMB });
+      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB`);
     }
     return results;
   } finally {
-    await docker(['rm', '-f', LOADGEN]).catch(() => '');
+    await stopFloor(replica);
+    await docker(['rm', '-f', LOADGEN, HOST_LOADGEN]).catch(() => '');
     await scale(Math.max(1, before));
   }
 }

@@ -4,10 +4,11 @@
 //   make bench ARGS='--out DIR'    write the results somewhere else
 // To compare a config change quickly, narrow the run (the defaults are the full bench's):
 //   make bench ARGS='--endpoints health --rates 200,1000 --seconds 10 --replicas 1'
+//   make bench ARGS='--paths direct,floor,mesh'   only some of the paths (direct is always measured)
 // --skip-plaintext leaves out the pass without mutual TLS (it recreates the mesh twice).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ENDPOINTS, FULL, runBench, SMOKE, type EndpointName, type Settings } from './bench.js';
+import { ENDPOINTS, FULL, PATH_NAMES, runBench, SMOKE, type EndpointName, type PathName, type Settings } from './bench.js';
 import { renderChart, renderResults } from './report.js';
 
 async function main(): Promise<void> {
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
       connections: { type: 'string' },
       replicas: { type: 'string' },
       endpoints: { type: 'string' },
+      paths: { type: 'string' },
       'skip-plaintext': { type: 'boolean', default: false },
     },
   });
@@ -31,6 +33,9 @@ async function main(): Promise<void> {
   };
   const endpoints = values.endpoints?.split(',') ?? base.endpoints;
   for (const e of endpoints) if (!(e in ENDPOINTS)) throw new Error(`--endpoints: ${e} is not one of ${Object.keys(ENDPOINTS).join(', ')}`);
+  // direct is what every other path is compared with: always measured, and first.
+  const paths = values.paths ? ['direct', ...values.paths.split(',').filter((p) => p !== 'direct')] : base.paths;
+  for (const p of paths) if (!PATH_NAMES.includes(p as PathName)) throw new Error(`--paths: ${p} is not one of ${PATH_NAMES.join(', ')}`);
   const settings: Settings = {
     ...base,
     seconds: values.seconds ? numbers(values.seconds, 'seconds')[0]! : base.seconds,
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     connections: values.connections ? numbers(values.connections, 'connections')[0]! : base.connections,
     replicas: values.replicas ? numbers(values.replicas, 'replicas') : base.replicas,
     endpoints: endpoints as EndpointName[],
+    paths: PATH_NAMES.filter((p) => paths.includes(p)),
     plaintext: !values['skip-plaintext'],
   };
   const results = await runBench(settings, (line) => console.error(`bench: ${line}`));

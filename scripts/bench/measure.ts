@@ -3,7 +3,14 @@
 //   vegeta   open-loop load at a fixed rate  -> latency percentiles, success ratio
 //   wrk      closed loop, fixed connections  -> highest throughput and its latency
 //   /proc    utime + stime and VmRSS of the mesh's processes, read inside their containers
+//            (and on the host, for the docker-proxy in front of the edge's published port)
+//   cgroups  every container's CPU time and memory in use, read on the host (the scaling curve)
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { docker } from '../lib/docker.js';
+
+const exec = promisify(execFile);
 
 /** Latency figures in milliseconds. */
 export interface Latency {
@@ -135,3 +142,55 @@ export function usage(before: ProcSample[], after: ProcSample[], command: string
     privateMB: now.privateMB,
   };
 }
+
+/** A container's totals at one moment, from its cgroup: CPU time so far and memory in use. */
+export interface CgroupSample {
+  cpuMicros: number;
+  memoryBytes: number; // usage less inactive file pages, as `docker stats` counts it
+}
+
+/** cgroup v2's cpu.stat: its usage_usec line. */
+export const parseCpuStat = (text: string) => Number(/^usage_usec (\d+)$/m.exec(text)?.[1] ?? NaN);
+
+/** Memory in use: the cgroup's usage less its inactive file pages (v1: total_inactive_file, v2: inactive_file). */
+export function memoryInUse(usageBytes: number, stat: string): number {
+  // v1 lists the cgroup's own inactive_file (0 for a container's, whose pages sit in its
+  // children) before total_inactive_file: take the total where there is one.
+  const inactive = Number((/^total_inactive_file (\d+)$/m.exec(stat) ?? /^inactive_file (\d+)$/m.exec(stat))?.[1] ?? 0);
+  return Math.max(0, usageBytes - inactive);
+}
+
+// Where a container's cgroup files are: cgroup v2 under systemd, v2 under cgroupfs, or v1.
+const CGROUP_LAYOUTS = [
+  (id: string) => ({ cpu: `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, memory: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`, stat: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`, v1: false }),
+  (id: string) => ({ cpu: `/sys/fs/cgroup/docker/${id}/cpu.stat`, memory: `/sys/fs/cgroup/docker/${id}/memory.current`, stat: `/sys/fs/cgroup/docker/${id}/memory.stat`, v1: false }),
+  (id: string) => ({ cpu: `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, memory: `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`, stat: `/sys/fs/cgroup/memory/docker/${id}/memory.stat`, v1: true }),
+];
+
+/** A container's cgroup figures, read on this host (make bench runs beside the engine, as root). */
+export function readCgroup(id: string): CgroupSample {
+  for (const layout of CGROUP_LAYOUTS) {
+    const p = layout(id);
+    if (!existsSync(p.cpu)) continue;
+    const cpu = readFileSync(p.cpu, 'utf8');
+    return {
+      cpuMicros: p.v1 ? Number(cpu) / 1000 : parseCpuStat(cpu),
+      memoryBytes: memoryInUse(Number(readFileSync(p.memory, 'utf8')), readFileSync(p.stat, 'utf8')),
+    };
+  }
+  throw new Error(`no cgroup figures for container ${id} on this host: make bench runs on the Docker engine's own host`);
+}
+
+/** Every container's CPU (cores) between two samples of the same set, and their memory at the end (MB). */
+export function cgroupTotals(before: Map<string, CgroupSample>, after: Map<string, CgroupSample>, seconds: number): { cores: number; memoryMB: number } {
+  let cpu = 0, memory = 0;
+  for (const [id, now] of after) {
+    const was = before.get(id);
+    if (was) cpu += now.cpuMicros - was.cpuMicros;
+    memory += now.memoryBytes;
+  }
+  return { cores: Math.round((cpu / 1e6 / seconds) * 100) / 100, memoryMB: Math.round(memory / 2 ** 20) };
+}
+
+/** The processes of this host, for the docker-proxy in front of a published port. */
+export const readHostProcs = async () => parseProcs((await exec('sh', ['-c', PROCS_SCRIPT], { maxBuffer: 16 * 2 ** 20 })).stdout);

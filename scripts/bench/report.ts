@@ -6,7 +6,7 @@ import type { Usage } from './measure.js';
 
 // Published figures we compare with (istio.io performance pages).
 export const ISTIO = { version: '1.20', rate: 1000, p90: 0.228, p99: 0.298, sidecarMBPer1000Rps: 60, sidecarCoresPer1000Rps: 0.2 };
-export const TARGETS = { p99OverheadMs: 1, throughputRatio: 0.5, sidecarRssMB: 60, mtlsThroughputCost: 0.1, mtlsP50Ms: 0.2 };
+export const TARGETS = { p99OverheadMs: 1, throughputRatio: 0.5, scalingRatio: 0.8, sidecarPrivateMB: 20, mtlsThroughputCost: 0.1, mtlsP50Ms: 0.2 };
 
 const ENDPOINT_LABEL: Record<EndpointName, string> = { health: 'GET /user/health', read: 'GET /user/<name>' };
 const f = (n: number, digits = 2) => n.toFixed(digits);
@@ -26,6 +26,7 @@ export interface Verdicts {
   throughputRatio: number | null; // mesh / direct on /user/health
   sidecarRssMB: number | null; // the most the sidecar held in any run (VmRSS)
   sidecarPrivateMB: number | null; // and of that, its own (RssAnon)
+  scalingRatio: { replicas: number; ratio: number } | null; // throughput at the most replicas / at the fewest
 }
 
 export function verdicts(results: Results): Verdicts {
@@ -36,7 +37,8 @@ export function verdicts(results: Results): Verdicts {
   const meshMax = results.runs.find((r) => r.path === 'mesh' && r.endpoint === 'health' && !isRate(r));
   const directMax = meshMax && directOf(results, meshMax);
   const most = (pick: (u: Usage) => number) => {
-    const values = results.runs.flatMap((r) => (r.usage.sidecar ? [pick(r.usage.sidecar)] : []));
+    // The shipped sidecar's: the floor path's sidecar is a minimal Envoy of the bench's own.
+    const values = results.runs.flatMap((r) => (r.usage.sidecar && r.path !== 'floor' ? [pick(r.usage.sidecar)] : []));
     return values.length ? Math.max(...values) : null;
   };
   return {
@@ -44,7 +46,14 @@ export function verdicts(results: Results): Verdicts {
     throughputRatio: meshMax && directMax ? meshMax.result.rps / directMax.result.rps : null,
     sidecarRssMB: most((u) => u.rssMB),
     sidecarPrivateMB: most((u) => u.privateMB),
+    scalingRatio: scalingRatio(results),
   };
+}
+
+function scalingRatio(results: Results): Verdicts['scalingRatio'] {
+  const first = results.scaling[0];
+  const last = results.scaling.at(-1);
+  return first && last && last !== first ? { replicas: last.replicas, ratio: last.result.rps / first.result.rps } : null;
 }
 
 export interface TlsCost {
@@ -80,6 +89,57 @@ export function tlsCosts(results: Results): TlsCost[] {
 const proxiesPerRequest = (run: Run) =>
   ((['edge', 'sidecar', 'dbproxy'] as const).reduce((sum, k) => sum + (run.usage[k]?.cores ?? 0), 0) / run.result.rps) * 1e6;
 
+/** The host path next to the mesh path: what the published port and docker-proxy add. */
+function renderHostPath(results: Results): string[] {
+  const hosts = results.runs.filter((r) => r.path === 'host');
+  if (hosts.length === 0) return [];
+  const out = ['', 'The host path: the same mesh from the host, through the published port (docker-proxy), next to the mesh path'];
+  out.push(formatTable(['endpoint', 'load', 'mesh rps', 'host rps', 'host x mesh', 'mesh p99 ms', 'host p99 ms', 'docker-proxy cpu', 'docker-proxy us/req'], hosts.flatMap((h) => {
+    const m = results.runs.find((r) => r.path === 'mesh' && r.endpoint === h.endpoint && JSON.stringify(r.load) === JSON.stringify(h.load));
+    if (!m) return [];
+    const proxy = h.usage.hostProxy;
+    return [[
+      ENDPOINT_LABEL[h.endpoint], isRate(h) ? `${h.load.rate} rps` : `max, ${(h.load as { connections: number }).connections} conns`,
+      m.result.rps.toFixed(0), h.result.rps.toFixed(0), f(h.result.rps / m.result.rps), f(m.result.latencyMs.p99, 3), f(h.result.latencyMs.p99, 3),
+      proxy ? f(proxy.cores) : 'none', proxy ? perRequest(proxy, h) : '-',
+    ]];
+  })));
+  return out;
+}
+
+/**
+ * Where the mesh's cost comes from, at the highest throughput: Envoy itself (floor over
+ * direct), our configuration (the plaintext mesh over floor, when measured) and mutual TLS
+ * (mesh over plaintext); CPU per request of the two proxies in the request's path.
+ */
+export function costSplit(results: Results): { endpoint: EndpointName; steps: { name: string; rps: number; proxiesUs: number | null; p99: number }[] }[] {
+  return results.settings.endpoints.flatMap((endpoint) => {
+    const most = (runs: Run[] | undefined, path: PathName) => runs?.find((r) => r.endpoint === endpoint && r.path === path && !isRate(r));
+    const two = (r: Run) => (r.usage.edge && r.usage.sidecar ? ((r.usage.edge.cores + r.usage.sidecar.cores) / r.result.rps) * 1e6 : null);
+    const named: [string, Run | undefined][] = [
+      ['direct', most(results.runs, 'direct')], ['floor', most(results.runs, 'floor')],
+      ['plaintext mesh', most(results.plaintext, 'mesh')], ['mesh', most(results.runs, 'mesh')],
+    ];
+    const steps = named.flatMap(([name, r]) => (r ? [{ name, rps: r.result.rps, proxiesUs: name === 'direct' ? 0 : two(r), p99: r.result.latencyMs.p99 }] : []));
+    return steps.some((x) => x.name === 'floor') ? [{ endpoint, steps }] : [];
+  });
+}
+
+function renderCostSplit(results: Results): string[] {
+  const split = costSplit(results);
+  if (split.length === 0) return [];
+  const out = ['', 'What the mesh\'s cost is made of, at the highest throughput: Envoy itself (floor), our configuration (plaintext mesh over floor),',
+    'mutual TLS (mesh over plaintext); proxies us/req = CPU of the two Envoys in the path per request'];
+  out.push(formatTable(['endpoint', 'path', 'rps', 'rps x direct', 'p99 ms', 'proxies us/req', 'added us/req'], split.flatMap(({ endpoint, steps }) => steps.map((x, i) => {
+    const prev = steps[i - 1];
+    return [
+      ENDPOINT_LABEL[endpoint], x.name, x.rps.toFixed(0), f(x.rps / steps[0]!.rps), f(x.p99, 3), x.proxiesUs === null ? '-' : x.proxiesUs.toFixed(0),
+      prev && x.proxiesUs !== null && prev.proxiesUs !== null ? signed(x.proxiesUs - prev.proxiesUs).replace(/\.\d+$/, '') : '-',
+    ];
+  }))));
+  return out;
+}
+
 function renderTlsCost(results: Results): string[] {
   const costs = tlsCosts(results);
   if (costs.length === 0) return [];
@@ -111,7 +171,9 @@ export function renderResults(results: Results): string {
     `machine: ${m.cores} cores (${m.cpu}), kernel ${m.kernel}, Docker ${m.docker}. The load generator, both Envoys, Node`,
     `and PostgreSQL all share these ${m.cores} cores: every figure includes that contention.`,
     `load: ${s.loadgen}; vegeta ${v.vegeta}, wrk ${v.wrk}.`,
-    'paths: direct = Node on 127.0.0.1:5000, sidecar = its Envoy on :8080 (mutual TLS, as the edge), mesh = edge:8000 -> sidecar (mutual TLS) -> Node.',
+    'paths: direct = Node on 127.0.0.1:5000, floor = two minimal Envoys (router only, no TLS) -> Node, sidecar = its Envoy on :8080',
+    '(mutual TLS, as the edge), mesh = edge:8000 -> sidecar (mutual TLS) -> Node; all four from inside the replica\'s network namespace.',
+    'host = the mesh from the host, through the published 127.0.0.1 port (Docker\'s userland proxy, where the engine runs one).',
     'cpu/MB: CPU in cores over the run (1.00 = one core busy) / RSS in MB at its end (in brackets: private',
     'memory, RssAnon; the rest of RSS is the binary\'s pages, shared with the page cache).',
     '',
@@ -143,8 +205,11 @@ export function renderResults(results: Results): string {
   if (results.scaling.length) {
     const one = results.scaling[0]!.result.rps;
     out.push('', `Full mesh throughput by number of replicas (GET /user/health, wrk -t1 -c${s.connections}; ${m.cores} cores for all of them)`);
-    out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %'], results.scaling.map((x) => [
+    out.push('(mesh cpu and memory: every container of the mesh together, from their cgroups; the load generator apart)');
+    out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %', 'mesh cpu', 'cpu us/req', 'memory MB', 'wrk cpu'], results.scaling.map((x) => [
       String(x.replicas), x.result.rps.toFixed(0), f(x.result.rps / one), f(x.result.latencyMs.p50, 3), f(x.result.latencyMs.p99, 3), (x.result.ok * 100).toFixed(1),
+      x.cores === undefined ? '-' : f(x.cores), x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
+      x.memoryMB === undefined ? '-' : String(x.memoryMB), f(x.result.loadgenCores ?? 0),
     ])));
   }
 
@@ -156,6 +221,7 @@ export function renderResults(results: Results): string {
     out.push(`${share('node', u.node)}, wrk ${f(meshMax.result.loadgenCores ?? 0)} cores: per request, edge ${perRequest(u.edge, meshMax)} us, sidecar ${perRequest(u.sidecar, meshMax)} us, node ${perRequest(u.node, meshMax)} us of CPU.`);
   }
 
+  out.push(...renderHostPath(results), ...renderCostSplit(results));
   out.push(...renderTlsCost(results));
 
   const vd = verdicts(results);
@@ -176,14 +242,15 @@ export function renderResults(results: Results): string {
   }
   out.push(`  Istio ${ISTIO.version} publishes +${ISTIO.p90} ms p90, +${ISTIO.p99} ms p99 for its two proxies at ${ISTIO.rate} rps (its own hardware).`);
   if (vd.throughputRatio !== null) out.push(`- full mesh throughput on GET /user/health: ${f(vd.throughputRatio)} x direct (target >= ${TARGETS.throughputRatio}: ${met(vd.throughputRatio >= TARGETS.throughputRatio)})`);
+  if (vd.scalingRatio) out.push(`- full mesh throughput at ${vd.scalingRatio.replicas} replicas: ${f(vd.scalingRatio.ratio)} x ${results.scaling[0]!.replicas} (target >= ${TARGETS.scalingRatio}: ${met(vd.scalingRatio.ratio >= TARGETS.scalingRatio)})`);
   if (vd.sidecarRssMB !== null && vd.sidecarPrivateMB !== null) {
-    out.push(`- sidecar RSS, the most in any run: ${vd.sidecarRssMB.toFixed(1)} MB, of which private ${vd.sidecarPrivateMB.toFixed(1)} MB (target < ${TARGETS.sidecarRssMB} MB: RSS ${met(vd.sidecarRssMB < TARGETS.sidecarRssMB)}, private ${met(vd.sidecarPrivateMB < TARGETS.sidecarRssMB)})`);
+    out.push(`- sidecar private memory (RssAnon), the most in any run: ${vd.sidecarPrivateMB.toFixed(1)} MB (target < ${TARGETS.sidecarPrivateMB} MB: ${met(vd.sidecarPrivateMB < TARGETS.sidecarPrivateMB)}); RSS with the binary's shared pages ${vd.sidecarRssMB.toFixed(1)} MB`);
     out.push(`  Istio: about ${ISTIO.sidecarMBPer1000Rps} MB and ${ISTIO.sidecarCoresPer1000Rps} cores per sidecar per 1000 rps.`);
   }
   return out.join('\n');
 }
 
-const COLORS: Record<PathName, string> = { direct: '#4c78a8', sidecar: '#f58518', mesh: '#54a24b' };
+const COLORS: Record<PathName, string> = { direct: '#4c78a8', floor: '#9d755d', sidecar: '#f58518', mesh: '#54a24b', host: '#e45756' };
 
 /** Latency by path: one panel per endpoint and rate, bars for p50, p90 and p99. */
 export function renderChart(results: Results): string {
@@ -214,7 +281,7 @@ export function renderChart(results: Results): string {
       const gx = x0 + 10 + qi * 80;
       panel.runs.forEach((r, ri) => {
         const v = r.result.latencyMs[q];
-        parts.push(`<rect x="${gx + ri * 22}" y="${y(v)}" width="20" height="${y0 + plotH - y(v)}" fill="${COLORS[r.path]}"><title>${r.path} ${q}: ${v} ms</title></rect>`);
+        parts.push(`<rect x="${gx + ri * 15}" y="${y(v)}" width="13" height="${y0 + plotH - y(v)}" fill="${COLORS[r.path]}"><title>${r.path} ${q}: ${v} ms</title></rect>`);
       });
       parts.push(`<text x="${gx + 32}" y="${y0 + plotH + 14}" text-anchor="middle">${q}</text>`);
     });

@@ -1,13 +1,16 @@
 // make bench's parsers and report, on output captured from the real tools in the real mesh
 // (fixtures/: vegeta and wrk as bench.ts runs them, /proc as measure.ts reads it, and the
 // results of a smoke run). The bench itself runs in compose/test/bench.test.ts.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse } from 'yaml';
-import type { Results } from '../bench.js';
-import { parseProcs, parseVegeta, parseWrk, splitTimes, usage } from '../measure.js';
+import { envoyValidate } from '../../../envoy/test/edge-static.js';
+import type { Results, Run } from '../bench.js';
+import { floorConfig } from '../floor.js';
+import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseVegeta, parseWrk, splitTimes, usage } from '../measure.js';
 import { withoutTls } from '../plaintext.js';
-import { renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
+import { costSplit, renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
 
 const fixture = (name: string) => readFileSync(new URL(`fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -86,7 +89,7 @@ test('report: every run in a table, each against the direct path, and the target
 test('chart: an SVG with a bar per path and percentile in each panel', (t) => {
   const svg = renderChart(smoke());
   t.true(svg.startsWith('<svg') && svg.endsWith('</svg>'));
-  t.is((svg.match(/<rect x="[\d.]+" y="[\d.]+" width="20"/g) ?? []).length, 2 * 3 * 3); // 2 panels x 3 percentiles x 3 paths
+  t.is((svg.match(/<rect x="[\d.]+" y="[\d.]+" width="13"/g) ?? []).length, 2 * 3 * 3); // 2 panels x 3 percentiles x 3 paths
   t.regex(svg, /GET \/user\/&lt;name&gt; at 100 rps/);
 });
 
@@ -121,4 +124,79 @@ test('report: mutual TLS against plaintext, paired by endpoint and load, with th
   t.regex(text, /mTLS over plaintext, GET \/user\/health at the highest throughput: 16\.7 % less throughput \(target: at most 10 % less: MISSED\)/);
   t.regex(text, /mTLS over plaintext, GET \/user\/health at \d+ rps: p50 \+0\.100 ms \(target <= 0\.2 ms: met\)/);
   t.notRegex(renderResults(smoke()), /What mutual TLS costs/, 'no section when there was no plaintext pass');
+});
+
+test('floor configs: one listener, the router alone (no TLS, access log, request id, health check or admin), and envoy --mode validate accepts them', (t) => {
+  const edge = floorConfig('0.0.0.0', 8100, { address: '172.30.0.2', port: 8090, http2: true });
+  const sidecar = floorConfig('172.30.0.2', 8090, { address: '127.0.0.1', port: 5000, http2: false });
+  const dir = mkdtempSync(`${tmpdir()}/floor-`);
+  for (const [name, text] of [['edge', edge], ['sidecar', sidecar]] as const) {
+    writeFileSync(`${dir}/${name}.yaml`, text);
+    const result = envoyValidate(`${dir}/${name}.yaml`);
+    t.is(result.status, 0, result.stderr + result.stdout);
+    for (const absent of ['transport_socket', 'access_log', 'health_check', 'admin', 'rbac', 'local_ratelimit', 'tracing']) t.false(text.includes(absent), `${name}: ${absent}`);
+  }
+  // The parsed configs, walked as plain data: a missing key fails the test.
+  /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
+  const [e, s]: any[] = [parse(edge), parse(sidecar)];
+  const hcm = e.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+  t.deepEqual(hcm.http_filters.map((f: { name: string }) => f.name), ['envoy.filters.http.router']);
+  t.false(hcm.generate_request_id);
+  const protocols = (c: typeof e) => c.static_resources.clusters[0].typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config;
+  t.truthy(protocols(e).http2_protocol_options, 'edge to sidecar over HTTP/2, as the shipped edge');
+  t.truthy(protocols(s).http_protocol_options, 'sidecar to Node over HTTP/1.1, as the shipped sidecar');
+  t.is(s.static_resources.listeners[0].address.socket_address.address, '172.30.0.2', 'the sidecar listens on the private network only');
+  /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
+});
+
+test('cgroups: CPU from v2 cpu.stat or v1 (ns), memory in use less inactive file pages, totals over containers', (t) => {
+  t.is(parseCpuStat('usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\n'), 123456);
+  t.true(Number.isNaN(parseCpuStat('nothing here')));
+  t.is(memoryInUse(100 * 2 ** 20, 'cache 0\nrss 0\ninactive_file 0\ntotal_cache 40\ntotal_inactive_file 20971520\n'), 80 * 2 ** 20, 'v1: total_inactive_file');
+  t.is(memoryInUse(100 * 2 ** 20, 'anon 1000\nfile 500\ninactive_file 10485760\nactive_file 2\n'), 90 * 2 ** 20, 'v2: inactive_file');
+  const before = new Map([['a', { cpuMicros: 1_000_000, memoryBytes: 0 }], ['b', { cpuMicros: 0, memoryBytes: 0 }]]);
+  const after = new Map([
+    ['a', { cpuMicros: 3_000_000, memoryBytes: 50 * 2 ** 20 }],
+    ['b', { cpuMicros: 2_000_000, memoryBytes: 30 * 2 ** 20 }],
+    ['c', { cpuMicros: 9_000_000, memoryBytes: 20 * 2 ** 20 }], // started during the run: its memory counts, its CPU cannot be split
+  ]);
+  t.deepEqual(cgroupTotals(before, after, 10), { cores: 0.4, memoryMB: 100 });
+});
+
+// The smoke fixture with a floor and a host path, and the scaling runs' cgroup figures, made
+// up from its own mesh runs: the report's new sections, on known numbers.
+function withNewPaths(): Results {
+  const results = smoke();
+  const mesh = results.runs.filter((r) => r.path === 'mesh');
+  const scaled = (r: Run, path: Run['path'], k: number, extra: Partial<Run['usage']> = {}): Run => ({
+    ...r, path, result: { ...r.result, rps: r.result.rps * k }, usage: { ...r.usage, ...extra },
+  });
+  const proxy = { cores: 0.2, kernelShare: 0.5, rssMB: 5, privateMB: 2 };
+  results.runs.push(...mesh.map((r) => scaled(r, 'floor', 1.5)), ...mesh.map((r) => scaled(r, 'host', 0.5, { hostProxy: proxy })));
+  results.scaling = [
+    { ...results.scaling[0]!, replicas: 1, result: { ...results.scaling[0]!.result, rps: 1000 }, cores: 1.5, memoryMB: 300 },
+    { ...results.scaling[0]!, replicas: 10, result: { ...results.scaling[0]!.result, rps: 700 }, cores: 1.8, memoryMB: 1200 },
+  ];
+  return results;
+}
+
+test('report: the floor and host paths, the cost split, the scaling curve\'s CPU and memory, and the targets', (t) => {
+  const results = withNewPaths();
+  const text = renderResults(results);
+  for (const path of ['floor', 'host']) t.regex(text, new RegExp(`GET /user/health +100 +${path} `));
+  t.regex(text, /The host path: the same mesh from the host/);
+  t.regex(text, /GET \/user\/health +max, 8 conns +\d+ +\d+ +0\.50 +[\d.]+ +[\d.]+ +0\.20 +\d+/, 'host x mesh 0.50, docker-proxy 0.20 cores');
+  t.regex(text, /What the mesh's cost is made of/);
+  const split = costSplit(results);
+  t.deepEqual(split.map((x) => x.endpoint), ['health', 'read']);
+  t.deepEqual(split[0]!.steps.map((x) => x.name), ['direct', 'floor', 'mesh'], 'no plaintext pass in this run');
+  t.is(split[0]!.steps[0]!.proxiesUs, 0);
+  t.true(split[0]!.steps[1]!.rps > split[0]!.steps[2]!.rps);
+  // 1.5 cores at 1000 rps = 1500 us per request; 1.8 at 700 = 2571.
+  t.regex(text, /\n1 +1000 +1\.00 .* +1\.50 +1500 +300 /);
+  t.regex(text, /\n10 +700 +0\.70 .* +1\.80 +2571 +1200 /);
+  t.regex(text, /full mesh throughput at 10 replicas: 0\.70 x 1 \(target >= 0\.8: MISSED\)/);
+  t.regex(text, /sidecar private memory \(RssAnon\), the most in any run: [\d.]+ MB \(target < 20 MB: (met|MISSED)\)/);
+  t.is(verdicts(results).scalingRatio?.ratio, 0.7);
+  t.is((renderChart(results).match(/<rect x="[\d.]+" y="[\d.]+" width="13"/g) ?? []).length, 2 * 3 * 5, 'a bar for each of 5 paths');
 });

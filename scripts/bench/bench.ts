@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, PROJECT, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, FLOOR_SIDECAR, startFloor, stopFloor } from './floor.js';
-import { cgroupTotals, parseVegeta, parseWrk, readCgroup, readHostProcs, readProcs, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
+import { cgroupTotals, parseVegeta, parseWrk, perRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 
 const exec = promisify(execFile);
@@ -56,6 +56,8 @@ export interface Run {
   // the Envoy beside PostgreSQL; hostProxy the docker-proxy in front of the published edge
   // port (host path only; none where the engine runs with userland-proxy false).
   usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null; dbproxy?: Usage | null; hostProxy?: Usage | null };
+  // The whole machine's context switches and interrupts per request over the run.
+  perRequest?: { switches: number; interrupts: number };
 }
 
 export interface Results {
@@ -77,6 +79,7 @@ export interface Scaling {
   result: LoadResult;
   cores?: number;
   memoryMB?: number;
+  perRequest?: { switches: number; interrupts: number };
 }
 
 const LOADGEN = 'usermesh_bench_loadgen';
@@ -202,7 +205,9 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       // Let the previous run's aftermath (garbage collection, closing connections) pass.
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
       const a = await sample(path);
+      const counted = readSystemCounters();
       const result = await go();
+      const counts = perRequest(counted, readSystemCounters(), result.requests);
       const b = await sample(path);
       const run: Run = {
         endpoint, path, load, result,
@@ -211,6 +216,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
           node: usage(a.r, b.r, 'node', result.seconds), dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
           ...(path === 'host' ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
         },
+        perRequest: counts,
       };
       into.push(run);
       const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
@@ -271,10 +277,12 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
       const start = await cgroups();
+      const counted = readSystemCounters();
       const result = await wrk(url, settings.connections, settings.seconds);
+      const counts = perRequest(counted, readSystemCounters(), result.requests);
       const { cores, memoryMB } = cgroupTotals(start, await cgroups(), result.seconds);
-      results.scaling.push({ replicas: n, result, cores, memoryMB });
-      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB`);
+      results.scaling.push({ replicas: n, result, cores, memoryMB, perRequest: counts });
+      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${counts.switches} context switches per request`);
     }
     return results;
   } finally {

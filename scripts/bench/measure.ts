@@ -192,5 +192,24 @@ export function cgroupTotals(before: Map<string, CgroupSample>, after: Map<strin
   return { cores: Math.round((cpu / 1e6 / seconds) * 100) / 100, memoryMB: Math.round(memory / 2 ** 20) };
 }
 
+/** The whole machine's context switches and interrupts so far (/proc/stat's ctxt and intr). */
+export interface SystemCounters {
+  switches: number;
+  interrupts: number;
+}
+
+export function parseProcStat(text: string): SystemCounters {
+  const field = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { switches: field('ctxt'), interrupts: field('intr') };
+}
+
+export const readSystemCounters = () => parseProcStat(readFileSync('/proc/stat', 'utf8'));
+
+/** Context switches and interrupts per request between two readings, the whole machine's. */
+export function perRequest(before: SystemCounters, after: SystemCounters, requests: number): { switches: number; interrupts: number } {
+  const per = (n: number) => Math.round((n / Math.max(1, requests)) * 10) / 10;
+  return { switches: per(after.switches - before.switches), interrupts: per(after.interrupts - before.interrupts) };
+}
+
 /** The processes of this host, for the docker-proxy in front of a published port. */
 export const readHostProcs = async () => parseProcs((await exec('sh', ['-c', PROCS_SCRIPT], { maxBuffer: 16 * 2 ** 20 })).stdout);

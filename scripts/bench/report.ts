@@ -13,6 +13,7 @@ const f = (n: number, digits = 2) => n.toFixed(digits);
 const signed = (n: number) => `${n < 0 ? '-' : '+'}${Math.abs(n).toFixed(3)}`;
 const use = (u: Usage | null) => (u ? `${f(u.cores)} / ${u.rssMB.toFixed(0)} (${u.privateMB.toFixed(0)})` : '-');
 
+const counted = (c: Run['perRequest'], key: 'switches' | 'interrupts') => (c ? c[key].toFixed(1) : '-');
 const perRequest = (u: Usage | null, run: Run) => (u ? ((u.cores / run.result.rps) * 1e6).toFixed(0) : '-');
 
 const isRate = (r: Run): r is Run & { load: { rate: number } } => 'rate' in r.load;
@@ -197,19 +198,20 @@ export function renderResults(results: Results): string {
     const lat = r.result.latencyMs;
     return [
       ENDPOINT_LABEL[r.endpoint], r.path, r.result.rps.toFixed(0), f(r.result.rps / d.result.rps), f(lat.p50, 3), f(lat.p99, 3), f(lat.p99 / d.result.latencyMs.p99),
-      (r.result.ok * 100).toFixed(1), use(r.usage.edge), use(r.usage.sidecar), use(r.usage.node), f(r.result.loadgenCores ?? 0),
+      (r.result.ok * 100).toFixed(1), use(r.usage.edge), use(r.usage.sidecar), use(r.usage.node), f(r.result.loadgenCores ?? 0), counted(r.perRequest, 'switches'),
     ];
   });
-  out.push(formatTable(['endpoint', 'path', 'rps', 'rps x direct', 'p50 ms', 'p99 ms', 'p99 x direct', 'ok %', 'edge cpu/MB', 'sidecar cpu/MB', 'node cpu/MB', 'wrk cpu'], maxRows));
+  out.push(formatTable(['endpoint', 'path', 'rps', 'rps x direct', 'p50 ms', 'p99 ms', 'p99 x direct', 'ok %', 'edge cpu/MB', 'sidecar cpu/MB', 'node cpu/MB', 'wrk cpu', 'switches/req'], maxRows));
 
   if (results.scaling.length) {
     const one = results.scaling[0]!.result.rps;
     out.push('', `Full mesh throughput by number of replicas (GET /user/health, wrk -t1 -c${s.connections}; ${m.cores} cores for all of them)`);
-    out.push('(mesh cpu and memory: every container of the mesh together, from their cgroups; the load generator apart)');
-    out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %', 'mesh cpu', 'cpu us/req', 'memory MB', 'wrk cpu'], results.scaling.map((x) => [
+    out.push('(mesh cpu and memory: every container of the mesh together, from their cgroups; the load generator apart.',
+      ' switches and irq: the whole machine\'s context switches and interrupts per request, /proc/stat)');
+    out.push(formatTable(['replicas', 'rps', `x ${results.scaling[0]!.replicas}`, 'p50 ms', 'p99 ms', 'ok %', 'mesh cpu', 'cpu us/req', 'memory MB', 'switches/req', 'irq/req', 'wrk cpu'], results.scaling.map((x) => [
       String(x.replicas), x.result.rps.toFixed(0), f(x.result.rps / one), f(x.result.latencyMs.p50, 3), f(x.result.latencyMs.p99, 3), (x.result.ok * 100).toFixed(1),
       x.cores === undefined ? '-' : f(x.cores), x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
-      x.memoryMB === undefined ? '-' : String(x.memoryMB), f(x.result.loadgenCores ?? 0),
+      x.memoryMB === undefined ? '-' : String(x.memoryMB), counted(x.perRequest, 'switches'), counted(x.perRequest, 'interrupts'), f(x.result.loadgenCores ?? 0),
     ])));
   }
 

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { envoyValidate } from '../../../envoy/test/edge-static.js';
 import type { Results, Run } from '../bench.js';
 import { floorConfig } from '../floor.js';
-import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseVegeta, parseWrk, splitTimes, usage } from '../measure.js';
+import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseProcStat, parseVegeta, parseWrk, perRequest, splitTimes, usage } from '../measure.js';
 import { withoutTls } from '../plaintext.js';
 import { costSplit, renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
 
@@ -163,6 +163,13 @@ test('cgroups: CPU from v2 cpu.stat or v1 (ns), memory in use less inactive file
   t.deepEqual(cgroupTotals(before, after, 10), { cores: 0.4, memoryMB: 100 });
 });
 
+test('/proc/stat: the machine\'s context switches and interrupts, per request between two readings', (t) => {
+  const text = 'cpu  201019 0 89567 249591 4040 0 11765 22517 0 0\ncpu0 1 2 3\nintr 5000 12 0 7\nctxt 90000\nbtime 1764678000\n';
+  t.deepEqual(parseProcStat(text), { switches: 90000, interrupts: 5000 });
+  t.deepEqual(perRequest({ switches: 90000, interrupts: 5000 }, { switches: 120000, interrupts: 6500 }, 10000), { switches: 3, interrupts: 0.2 });
+  t.deepEqual(perRequest({ switches: 1, interrupts: 1 }, { switches: 5, interrupts: 1 }, 0), { switches: 4, interrupts: 0 }, 'no division by zero');
+});
+
 // The smoke fixture with a floor and a host path, and the scaling runs' cgroup figures, made
 // up from its own mesh runs: the report's new sections, on known numbers.
 function withNewPaths(): Results {
@@ -175,7 +182,7 @@ function withNewPaths(): Results {
   results.runs.push(...mesh.map((r) => scaled(r, 'floor', 1.5)), ...mesh.map((r) => scaled(r, 'host', 0.5, { hostProxy: proxy })));
   results.scaling = [
     { ...results.scaling[0]!, replicas: 1, result: { ...results.scaling[0]!.result, rps: 1000 }, cores: 1.5, memoryMB: 300 },
-    { ...results.scaling[0]!, replicas: 10, result: { ...results.scaling[0]!.result, rps: 700 }, cores: 1.8, memoryMB: 1200 },
+    { ...results.scaling[0]!, replicas: 10, result: { ...results.scaling[0]!.result, rps: 700 }, cores: 1.8, memoryMB: 1200, perRequest: { switches: 10.1, interrupts: 2.7 } },
   ];
   return results;
 }
@@ -194,7 +201,7 @@ test('report: the floor and host paths, the cost split, the scaling curve\'s CPU
   t.true(split[0]!.steps[1]!.rps > split[0]!.steps[2]!.rps);
   // 1.5 cores at 1000 rps = 1500 us per request; 1.8 at 700 = 2571.
   t.regex(text, /\n1 +1000 +1\.00 .* +1\.50 +1500 +300 /);
-  t.regex(text, /\n10 +700 +0\.70 .* +1\.80 +2571 +1200 /);
+  t.regex(text, /\n10 +700 +0\.70 .* +1\.80 +2571 +1200 +10\.1 +2\.7 /);
   t.regex(text, /full mesh throughput at 10 replicas: 0\.70 x 1 \(target >= 0\.8: MISSED\)/);
   t.regex(text, /sidecar private memory \(RssAnon\), the most in any run: [\d.]+ MB \(target < 20 MB: (met|MISSED)\)/);
   t.is(verdicts(results).scalingRatio?.ratio, 0.7);

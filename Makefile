@@ -107,7 +107,7 @@ bench: export EDGE_LIMIT_HASH_PER_S = 1000000
 bench: export EDGE_LIMIT_HASH_BURST = 1000000
 bench: export EDGE_LIMIT_READ_PER_S = 1000000
 bench: export EDGE_LIMIT_READ_BURST = 1000000
-bench: node_modules ## what the mesh costs: direct vs sidecar vs full mesh (ARGS=--smoke for a quick check)
+bench: node_modules ## what the mesh costs: direct, floor, sidecar, full mesh and host paths, scaling to 10 (ARGS=--smoke for a quick check)
 	scripts/up.sh
 	scripts/bench/loadgen.sh
 	@node --import tsx scripts/bench/main.ts $(ARGS)

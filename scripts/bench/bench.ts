@@ -18,7 +18,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, PROJECT, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, FLOOR_SIDECAR, startFloor, stopFloor } from './floor.js';
-import { cgroupTotals, parseVegeta, parseWrk, perRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
+import { cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 
 const exec = promisify(execFile);
@@ -207,7 +207,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       const a = await sample(path);
       const counted = readSystemCounters();
       const result = await go();
-      const counts = perRequest(counted, readSystemCounters(), result.requests);
+      const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
       const b = await sample(path);
       const run: Run = {
         endpoint, path, load, result,
@@ -279,7 +279,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       const start = await cgroups();
       const counted = readSystemCounters();
       const result = await wrk(url, settings.connections, settings.seconds);
-      const counts = perRequest(counted, readSystemCounters(), result.requests);
+      const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
       const { cores, memoryMB } = cgroupTotals(start, await cgroups(), result.seconds);
       results.scaling.push({ replicas: n, result, cores, memoryMB, perRequest: counts });
       progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${counts.switches} context switches per request`);

@@ -206,7 +206,7 @@ export function parseProcStat(text: string): SystemCounters {
 export const readSystemCounters = () => parseProcStat(readFileSync('/proc/stat', 'utf8'));
 
 /** Context switches and interrupts per request between two readings, the whole machine's. */
-export function perRequest(before: SystemCounters, after: SystemCounters, requests: number): { switches: number; interrupts: number } {
+export function countsPerRequest(before: SystemCounters, after: SystemCounters, requests: number): { switches: number; interrupts: number } {
   const per = (n: number) => Math.round((n / Math.max(1, requests)) * 10) / 10;
   return { switches: per(after.switches - before.switches), interrupts: per(after.interrupts - before.interrupts) };
 }

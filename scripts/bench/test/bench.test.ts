@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { envoyValidate } from '../../../envoy/test/edge-static.js';
 import type { Results, Run } from '../bench.js';
 import { floorConfig } from '../floor.js';
-import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseProcStat, parseVegeta, parseWrk, perRequest, splitTimes, usage } from '../measure.js';
+import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseProcStat, parseVegeta, parseWrk, countsPerRequest, splitTimes, usage } from '../measure.js';
 import { withoutTls } from '../plaintext.js';
 import { costSplit, renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
 
@@ -166,8 +166,8 @@ test('cgroups: CPU from v2 cpu.stat or v1 (ns), memory in use less inactive file
 test('/proc/stat: the machine\'s context switches and interrupts, per request between two readings', (t) => {
   const text = 'cpu  201019 0 89567 249591 4040 0 11765 22517 0 0\ncpu0 1 2 3\nintr 5000 12 0 7\nctxt 90000\nbtime 1764678000\n';
   t.deepEqual(parseProcStat(text), { switches: 90000, interrupts: 5000 });
-  t.deepEqual(perRequest({ switches: 90000, interrupts: 5000 }, { switches: 120000, interrupts: 6500 }, 10000), { switches: 3, interrupts: 0.2 });
-  t.deepEqual(perRequest({ switches: 1, interrupts: 1 }, { switches: 5, interrupts: 1 }, 0), { switches: 4, interrupts: 0 }, 'no division by zero');
+  t.deepEqual(countsPerRequest({ switches: 90000, interrupts: 5000 }, { switches: 120000, interrupts: 6500 }, 10000), { switches: 3, interrupts: 0.2 });
+  t.deepEqual(countsPerRequest({ switches: 1, interrupts: 1 }, { switches: 5, interrupts: 1 }, 0), { switches: 4, interrupts: 0 }, 'no division by zero');
 });
 
 // The smoke fixture with a floor and a host path, and the scaling runs' cgroup figures, made

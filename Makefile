@@ -13,7 +13,7 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit e2e e2e-v1 doc-test e2e-swarm test ci dev dev-local images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
+.PHONY: help install build typecheck lint unit checks e2e e2e-v1 e2e-v1-if-both doc-test e2e-swarm test ci dev dev-local images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,12 +49,16 @@ doc-test: node_modules ## run the README's walk-through, Inspecting and API comm
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
 	npx ava --timeout 10m --concurrency 1 compose/test-swarm
 
-test: node_modules ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
+# Each suite is a prerequisite, run in this order: `make -k test` (what CI runs) goes on past a
+# failed one, so its count covers every suite.
+test: checks e2e e2e-v1-if-both e2e-swarm ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
+
+checks: node_modules ## typecheck, lint, then the service's, Envoy configs' and scripts' tests (npm test)
 	npm test
-	$(MAKE) e2e
+
+e2e-v1-if-both:
 	@if command -v docker-compose >/dev/null && docker compose version >/dev/null 2>&1; then $(MAKE) e2e-v1; \
 	 else echo "make test: make e2e-v1 needs both compose CLIs; make e2e ran with the one here"; fi
-	$(MAKE) e2e-swarm
 
 ci: ## on a fresh Debian machine, as root: install and start what the tests need, then make test (what CI runs)
 	scripts/ci.sh

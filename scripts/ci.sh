@@ -65,12 +65,14 @@ npm ci --no-audit --no-fund
 phase "make test"
 log=$(mktemp)
 status=0
-make test 2>&1 | tee "$log" || status=$?
+# -k: a failed suite does not stop the ones after it, so the count below covers them all.
+make -k test 2>&1 | tee "$log" || status=$?
 
 phase "done"
 count() { { grep -aoE "^ +[0-9]+ $1" "$log" || true; } | awk '{s += $1} END {print s + 0}'; }
-passed=$(count 'tests? passed')
-failed=$(( $(count 'tests? failed') + $(count 'uncaught exceptions?') + $(count 'unhandled rejections?') ))
+# ava prints a line per passed test, but its "N tests passed" only when none failed.
+passed=$(grep -acE '^ +✔ ' "$log" || true)
+failed=$(( $(count 'tests? failed') + $(count 'hooks? failed') + $(count 'uncaught exceptions?') + $(count 'unhandled rejections?') ))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # e.g. lint or typecheck failed
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -12,10 +12,10 @@ import { call, containers, EDGE, make, makeWith, rawCall, sh, sleep, type RawRep
 const DEFAULT_LIMITS = { EDGE_LIMIT_HASH_PER_S: '', EDGE_LIMIT_HASH_BURST: '', EDGE_LIMIT_READ_PER_S: '', EDGE_LIMIT_READ_BURST: '' };
 const HASHING_UNLIMITED = { ...DEFAULT_LIMITS, EDGE_LIMIT_HASH_PER_S: '1000000', EDGE_LIMIT_HASH_BURST: '1000000' };
 
-// GET /user/health's p99 through the edge while 200 logins are in flight: measured 53 to
-// 275 ms on the 2-core CI machine (README "An edge that withstands abuse"). The bound leaves
-// room for a noisy neighbour, and still fails if health checks queue behind the hashing.
-const HEALTH_P99_BOUND_MS = 750;
+// Health checks must not wait for the hashing. Not an absolute bound (CI's 2 shared cores once
+// stalled a p99 to 1,026 ms that reads 89 to 275 ms here): the same run's medians are compared.
+// A health check queued behind a hash would take about as long as a login that hashed.
+const HEALTH_UNDER_LOGIN = 4;
 const USER = 'flooded';
 const PASSWORD = 'flood-password-1';
 
@@ -127,7 +127,12 @@ async function peakResidentMiB(container: string): Promise<number> {
   return Math.round(Number(kib.trim()) / 1024);
 }
 
-/** 200 logins at once (half with the right password), with GET /user/health sampled meanwhile. */
+const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Infinity;
+
+/**
+ * 200 logins at once (half with the right password), with GET /user/health sampled meanwhile;
+ * the time of each health check, and of each login that was hashed (answered 200 or 401).
+ */
 async function flood() {
   let flooding = true;
   const healthMs: number[] = [];
@@ -144,18 +149,29 @@ async function flood() {
   })();
   const replies = await Promise.all(
     Array.from({ length: 200 }, async (_, i) => {
+      const started = performance.now();
       const r = await fetch(`${EDGE}/user/${USER}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: i % 2 ? PASSWORD : 'wrong password' }) });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      return { status: r.status, body: (await r.json()) as Record<string, unknown>, ms: performance.now() - started };
     }),
   );
   flooding = false;
   await sampler;
   healthMs.sort((a, b) => a - b);
-  const p99 = healthMs[Math.min(healthMs.length - 1, Math.floor(healthMs.length * 0.99))] ?? Infinity;
+  const hashedMs = replies.filter((r) => r.status === 200 || r.status === 401).map((r) => r.ms).sort((a, b) => a - b);
+  const health = { p50: percentile(healthMs, 0.5), p99: percentile(healthMs, 0.99) };
   const byStatus: Record<number, number> = {};
   for (const r of replies) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
   const otherErrors = replies.filter((r) => r.status >= 500 && !(r.status === 503 && /password checks/.test(String(r.body.error))));
-  return { byStatus, otherErrors, p99, samples: healthMs.length, healthFailures };
+  return { byStatus, otherErrors, health, hashedP50: percentile(hashedMs, 0.5), samples: healthMs.length, healthFailures };
+}
+
+function healthNotBehindHashing(t: ExecutionContext, round: Awaited<ReturnType<typeof flood>>, what: string) {
+  const { health, hashedP50, samples } = round;
+  t.log(`${what}: ${JSON.stringify(round.byStatus)}; health p50 ${Math.round(health.p50)} ms, p99 ${Math.round(health.p99)} ms over ${samples} samples; hashed logins p50 ${Math.round(hashedP50)} ms`);
+  t.deepEqual(round.otherErrors, []);
+  t.deepEqual(round.healthFailures, [], 'every health check answered 200');
+  t.true(samples >= 10, `${samples} health checks during the flood`);
+  t.true(health.p50 * HEALTH_UNDER_LOGIN < hashedP50, `health p50 ${health.p50} ms vs hashed logins' p50 ${hashedP50} ms`);
 }
 
 test.serial('a flood of 200 logins: 429s from the edge, then the hashing cap; no other 5xx, nothing restarted, health answered', async (t) => {
@@ -164,21 +180,15 @@ test.serial('a flood of 200 logins: 429s from the edge, then the hashing cap; no
   const [replica] = await containers('usersvc');
 
   const limitedRound = await flood();
-  t.log('default limits:', JSON.stringify(limitedRound.byStatus), `health p99 ${Math.round(limitedRound.p99)} ms over ${limitedRound.samples} samples`);
+  healthNotBehindHashing(t, limitedRound, 'default limits');
   t.true((limitedRound.byStatus[429] ?? 0) > 0, 'the rate limit answered some');
-  t.deepEqual(limitedRound.otherErrors, []);
-  t.deepEqual(limitedRound.healthFailures, []);
-  t.true(limitedRound.p99 < HEALTH_P99_BOUND_MS, `health p99 ${limitedRound.p99} ms`);
 
   // Now let every login through the edge: the service's cap is what holds.
   await makeWith(HASHING_UNLIMITED, 'up');
   const cappedRound = await flood();
-  t.log('creates and logins unlimited:', JSON.stringify(cappedRound.byStatus), `health p99 ${Math.round(cappedRound.p99)} ms over ${cappedRound.samples} samples`);
+  healthNotBehindHashing(t, cappedRound, 'creates and logins unlimited');
   t.true((cappedRound.byStatus[503] ?? 0) > 0, 'the hashing cap answered some');
   t.is(cappedRound.byStatus[429], undefined);
-  t.deepEqual(cappedRound.otherErrors, []);
-  t.deepEqual(cappedRound.healthFailures, []);
-  t.true(cappedRound.p99 < HEALTH_P99_BOUND_MS, `health p99 ${cappedRound.p99} ms`);
 
   const peak = await peakResidentMiB(replica!);
   t.log(`usersvc processes' peak resident memory ${peak} MiB, in a 512 MiB container`);

@@ -59,6 +59,23 @@ wait_for_replicas() {
   echo "the edge sees $want healthy usersvc replica(s)"
 }
 
+# Waits until Prometheus and Zipkin answer on the host's loopback, through their proxy, for up
+# to 3 minutes (Zipkin, a JVM, takes a minute on 2 busy cores). If they do not, shows their
+# containers and the end of their logs, and fails.
+wait_for_observability() {
+  local deadline=$((SECONDS + 180))
+  local urls=("127.0.0.1:${PROMETHEUS_PORT:-9090}/-/ready" "127.0.0.1:${ZIPKIN_PORT:-9411}/health")
+  until curl -fsS --max-time 5 -o /dev/null "${urls[0]}" 2>/dev/null && curl -fsS --max-time 5 -o /dev/null "${urls[1]}" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "Prometheus or Zipkin did not answer (${urls[*]}) within 180s:" >&2
+      COMPOSE_PROFILES=observe compose ps observe prometheus zipkin >&2 || true
+      COMPOSE_PROFILES=observe compose logs --tail 30 observe prometheus zipkin >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 # The serial number of the certificate the edge presents to the sidecars (empty if not up).
 edge_cert_serial() {
   { curl -fsS --max-time 2 "$EDGE_ADMIN/certs" 2>/dev/null || true; } |

@@ -23,6 +23,7 @@ build_images
 node --import tsx scripts/rollout/main.ts up
 if [ "$OBSERVE" = 1 ]; then
   COMPOSE_PROFILES=observe compose up -d observe prometheus zipkin
+  wait_for_observability
   echo "observability: Prometheus on http://127.0.0.1:${PROMETHEUS_PORT:-9090}, Zipkin on http://127.0.0.1:${ZIPKIN_PORT:-9411}"
 elif observing; then
   COMPOSE_PROFILES=observe compose rm --stop --force observe prometheus zipkin

@@ -55,6 +55,13 @@ test.serial('every answer the edge makes itself is JSON in the service\'s error 
   t.like(json(trace), { ok: false, error: 'method not allowed on this resource' });
 });
 
+test.serial('no answer carries Envoy\'s own x-envoy-* headers (route names, clusters, timings)', async (t) => {
+  for (const [method, path] of [['GET', '/user/health'], ['GET', `/user/${USER}`], ['GET', '/user/nobody-here'], ['GET', '/nowhere'], ['DELETE', `/user/${USER}`]] as const) {
+    const r = await rawCall(method, path);
+    t.deepEqual(Object.keys(r.headers).filter((h) => h.startsWith('x-envoy')), [], `${method} ${path} (${r.status})`);
+  }
+});
+
 test.serial('paths are normalised before routing: no spelling routes around /user', async (t) => {
   const same = async (raw: string, normal: string) => {
     const a = await rawCall('GET', raw);
@@ -170,7 +177,7 @@ function healthNotBehindHashing(t: ExecutionContext, round: Awaited<ReturnType<t
   t.log(`${what}: ${JSON.stringify(round.byStatus)}; health p50 ${Math.round(health.p50)} ms, p99 ${Math.round(health.p99)} ms over ${samples} samples; hashed logins p50 ${Math.round(hashedP50)} ms`);
   t.deepEqual(round.otherErrors, []);
   t.deepEqual(round.healthFailures, [], 'every health check answered 200');
-  t.true(samples >= 10, `${samples} health checks during the flood`);
+  t.true(samples >= 5, `${samples} health checks during the flood: enough for a median`);
   t.true(health.p50 * HEALTH_UNDER_LOGIN < hashedP50, `health p50 ${health.p50} ms vs hashed logins' p50 ${hashedP50} ms`);
 }
 

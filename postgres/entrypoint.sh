@@ -24,6 +24,13 @@ if [ -d "$PGDATA" ]; then
     rm -f "$PGDATA/postmaster.pid"
   fi
 fi
+# The socket's lock file has the same flaw, and lives in this container's own filesystem,
+# which a restart keeps. No server of this container runs before this line: any found is stale.
+for lock in /var/run/postgresql/.s.PGSQL.*.lock; do
+  [ -e "$lock" ] || continue
+  echo "entrypoint: removing $lock left by a server that did not shut down (PID $(head -1 "$lock"))" >&2
+  rm -f "$lock" "${lock%.lock}"
+done
 
 envoy -c /etc/envoy/postgres-sidecar.yaml --disable-hot-restart --concurrency 1 \
       --log-level "${ENVOY_LOG_LEVEL:-warn}" &

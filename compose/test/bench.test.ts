@@ -10,7 +10,7 @@ test.after.always(async () => {
   await make('clean');
 });
 
-test('make bench --smoke measures the five paths, both endpoints, and scaling with its CPU and memory, and writes its files', async (t) => {
+test('make bench --smoke measures the five paths, both endpoints, and scaling with its CPU and memory (with the floor, and the load per replica), and writes its files', async (t) => {
   const out = mkdtempSync(`${tmpdir()}/bench-`);
   const printed = await make('bench', `ARGS=--smoke --out ${out}`);
   const results = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as Results;
@@ -64,6 +64,14 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
   t.deepEqual(results.scaling.map((s) => s.replicas), [1, 2]);
   t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0 && s.cores! > 0 && s.memoryMB! > 0));
   t.true(results.scaling[1]!.memoryMB! > results.scaling[0]!.memoryMB!, 'a second replica holds memory of its own');
+  // The floor over the same replicas (a floor sidecar in each)
+  // and the mesh with the load grown per replica: every answer a 2xx, with CPU counted.
+  for (const s of results.scaling) t.true(s.floor!.result.ok === 1 && s.floor!.result.rps > 0 && s.floor!.cores > 0, `floor over ${s.replicas}`);
+  t.is(results.scaling[0]!.perReplica, undefined, '1 replica: the fixed load already is the load per replica');
+  t.is(results.scaling[1]!.perReplica!.connections, 2 * results.settings.connections);
+  t.true(results.scaling[1]!.perReplica!.result.ok === 1 && results.scaling[1]!.perReplica!.cores > 0);
+  t.regex(printed, /The floor \(two minimal Envoys/);
+  t.regex(printed, /connections per replica \(the load grows with the replicas\)/);
 
   t.regex(printed, /Latency at a fixed request rate/);
   t.regex(printed, /Targets/);

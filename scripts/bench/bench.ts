@@ -13,11 +13,14 @@
 // sidecar and Node meanwhile (and of docker-proxy, on the host path). Then the full mesh once
 // more with mutual TLS taken out (plaintext.ts), the same loads side by side: what mTLS costs.
 // Then the full mesh's throughput with 1, 2, 3, 5, 10 replicas, with the CPU and memory of every
-// container of the mesh, from their cgroups.
+// container of the mesh, from their cgroups; and, when the floor path is measured, the floor's
+// two hops over the same replicas next to it: does Envoy itself lose as much as replicas grow?
+// And the mesh once more with as many connections per replica as the 1-replica run had in all:
+// with the load growing as the replicas do, is what the fixed load loses only batching?
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, PROJECT, serviceContainers } from '../lib/docker.js';
-import { FLOOR_EDGE, FLOOR_SIDECAR, startFloor, stopFloor } from './floor.js';
+import { FLOOR_EDGE, floorSidecar, startFloor, stopFloor } from './floor.js';
 import { cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 
@@ -80,6 +83,16 @@ export interface Scaling {
   cores?: number;
   memoryMB?: number;
   perRequest?: { switches: number; interrupts: number };
+  /** The floor's two hops over the same replicas (a floor sidecar in each), the same load; CPU of the floor proxies and the replicas. */
+  floor?: ScalingRun;
+  /** The full mesh again with `connections` per replica (the load grows with the replicas): is what is lost batching? */
+  perReplica?: ScalingRun & { connections: number };
+}
+
+export interface ScalingRun {
+  result: LoadResult;
+  cores: number;
+  perRequest: { switches: number; interrupts: number };
 }
 
 const LOADGEN = 'usermesh_bench_loadgen';
@@ -145,11 +158,17 @@ async function wrk(url: string, connections: number, seconds: number, from = LOA
 
 export type Progress = (line: string) => void;
 
-/** Every running container of the mesh, by id, with its cgroup's CPU and memory now. */
-async function cgroups(): Promise<Map<string, CgroupSample>> {
-  const ids = (await docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`])).split('\n').filter(Boolean);
-  return new Map(ids.map((id) => [id, readCgroup(id)]));
-}
+// Full container ids (their cgroups are named by them), of the running containers that match every filter.
+const ids = async (...filters: string[]) => (await docker(['ps', '-q', '--no-trunc', ...filters.flatMap((f) => ['--filter', f])])).split('\n').filter(Boolean);
+// Every running container of the mesh; the replicas and the floor's proxies. Compose's images carry
+// its project label too (so the floor's proxies, run from the edge's image, do): container-number
+// is on compose's own containers only.
+const COMPOSED = [`label=com.docker.compose.project=${PROJECT}`, 'label=com.docker.compose.container-number'];
+const meshContainers = () => ids(...COMPOSED);
+const floorContainers = async () => [...(await ids(...COMPOSED, 'label=com.docker.compose.service=usersvc')), ...(await ids('name=usermesh_bench_floor_'))];
+
+/** These containers, by id, with their cgroups' CPU and memory now. */
+const cgroups = (containers: string[]): Map<string, CgroupSample> => new Map(containers.map((id) => [id, readCgroup(id)]));
 
 export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
   const edge = await one('edge');
@@ -196,7 +215,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
     const sample = async (path: PathName) => {
       const floor = path === 'floor';
       const [e, s, r, p, h] = await Promise.all([
-        readProcs(floor ? FLOOR_EDGE : mesh.edge), readProcs(floor ? FLOOR_SIDECAR : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
+        readProcs(floor ? FLOOR_EDGE : mesh.edge), readProcs(floor ? floorSidecar(0) : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
         path === 'host' ? readHostProcs() : Promise.resolve([] as ProcSample[]),
       ]);
       return { e, s, r, p, h };
@@ -225,7 +244,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
 
     const base: Record<PathName, string> = { ...PATHS };
     if (settings.paths.includes('floor')) {
-      base.floor = await startFloor(replica);
+      base.floor = await startFloor([replica]);
       await untilListening(base.floor);
     }
     if (settings.paths.includes('host')) await startLoadgen('host', HOST_LOADGEN);
@@ -239,7 +258,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
         await measure(results.runs, endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
       }
     }
-    await stopFloor(replica);
+    await stopFloor();
     await docker(['rm', '-f', HOST_LOADGEN]).catch(() => '');
 
     // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
@@ -270,23 +289,41 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
 
     // Scaling: a load generator of its own on appmesh, as any client of the edge would be;
     // every container of the mesh's CPU and memory from its cgroup (the load generator's apart).
+    // Then the floor over the same replicas, from the same load generator.
     await startLoadgen('appmesh');
+    const throughput = async (url: string, containers: () => Promise<string[]>, connections = settings.connections) => {
+      if (settings.warmupSeconds > 0) await wrk(url, connections, settings.warmupSeconds);
+      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
+      const start = cgroups(await containers());
+      const counted = readSystemCounters();
+      const result = await wrk(url, connections, settings.seconds);
+      const perRequest = countsPerRequest(counted, readSystemCounters(), result.requests);
+      return { result, perRequest, ...cgroupTotals(start, cgroups(await containers()), result.seconds) };
+    };
     for (const n of settings.replicas) {
       await scale(n);
-      const url = `${PATHS.mesh}${ENDPOINTS.health}`;
-      if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
-      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
-      const start = await cgroups();
-      const counted = readSystemCounters();
-      const result = await wrk(url, settings.connections, settings.seconds);
-      const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
-      const { cores, memoryMB } = cgroupTotals(start, await cgroups(), result.seconds);
-      results.scaling.push({ replicas: n, result, cores, memoryMB, perRequest: counts });
-      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${counts.switches} context switches per request`);
+      const { result, cores, memoryMB, perRequest } = await throughput(`${PATHS.mesh}${ENDPOINTS.health}`, meshContainers);
+      const point: Scaling = { replicas: n, result, cores, memoryMB, perRequest };
+      results.scaling.push(point);
+      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${perRequest.switches} context switches per request`);
+      if (n > 1) {
+        const connections = settings.connections * n;
+        const more = await throughput(`${PATHS.mesh}${ENDPOINTS.health}`, meshContainers, connections);
+        point.perReplica = { connections, result: more.result, cores: more.cores, perRequest: more.perRequest };
+        progress(`scaling: ${n} replica(s), ${connections} connections: ${more.result.rps} rps, p99 ${more.result.latencyMs.p99} ms, mesh ${more.cores} cores, ${more.perRequest.switches} context switches per request`);
+      }
+      if (!settings.paths.includes('floor')) continue;
+      const replicas = await serviceContainers('usersvc');
+      const url = await startFloor(replicas, [LOADGEN]);
+      await untilListening(url);
+      const floor = await throughput(`${url}${ENDPOINTS.health}`, floorContainers);
+      await stopFloor();
+      point.floor = { result: floor.result, cores: floor.cores, perRequest: floor.perRequest };
+      progress(`scaling: the floor over ${n} replica(s): ${floor.result.rps} rps, p99 ${floor.result.latencyMs.p99} ms, ${floor.cores} cores, ${floor.perRequest.switches} context switches per request`);
     }
     return results;
   } finally {
-    await stopFloor(replica);
+    await stopFloor();
     await docker(['rm', '-f', LOADGEN, HOST_LOADGEN]).catch(() => '');
     await scale(Math.max(1, before));
   }

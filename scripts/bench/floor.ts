@@ -2,28 +2,33 @@
 // TLS, access log, health-check filter, request id, limits, tracing or admin), with the same
 // worker counts and protocols as the shipped edge and sidecar (h2 between them, HTTP/1.1 to
 // Node). Next to `direct` and `mesh` it splits the mesh's cost in two: what Envoy itself costs
-// (floor over direct) and what our configuration adds (mesh over floor).
+// (floor over direct) and what our configuration adds (mesh over floor). With several replicas
+// (the scaling curve) each gets a floor sidecar of its own, and the floor edge balances over them
+// round robin, as the mesh's edge does.
 //   load generator (replica's namespace) -> floor edge (a container of its own) -> floor
 //   sidecar (in the replica's namespace) -> Node on 127.0.0.1:5000
-// The two floor proxies talk over a private network that only they and the replica join
-// (--internal, created and removed by the bench), so nothing on appmesh can reach Node past
-// its real sidecar meanwhile.
+// The floor proxies talk over a private network that only they, the replicas and the load
+// generator join (--internal, created and removed by the bench), so nothing on appmesh can reach
+// Node past its real sidecar meanwhile.
 import { docker } from '../lib/docker.js';
 
 export const FLOOR_NETWORK = 'usermesh_bench_floor';
 export const FLOOR_EDGE = 'usermesh_bench_floor_edge';
-export const FLOOR_SIDECAR = 'usermesh_bench_floor_sidecar';
+const FLOOR_SIDECAR = 'usermesh_bench_floor_sidecar';
+/** The floor sidecar beside the `i`th replica given to startFloor (from 0). */
+export const floorSidecar = (i: number) => `${FLOOR_SIDECAR}_${i + 1}`;
 export const FLOOR_EDGE_PORT = 8100;
 export const FLOOR_SIDECAR_PORT = 8090;
 
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 
 /**
- * One HTTP listener that routes everything to one upstream address: nothing else. As one line
+ * One HTTP listener that routes everything to one cluster, round robin over its addresses:
+ * nothing else. As one line
  * of JSON (which is YAML): it goes in Envoy's command line (--config-yaml), and make bench reads
  * the processes' command lines a line each.
  */
-export function floorConfig(listen: string, port: number, upstream: { address: string; port: number; http2: boolean }): string {
+export function floorConfig(listen: string, port: number, upstream: { addresses: string[]; port: number; http2: boolean }): string {
   return JSON.stringify({
     static_resources: {
       listeners: [{
@@ -53,7 +58,10 @@ export function floorConfig(listen: string, port: number, upstream: { address: s
             explicit_http_config: upstream.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
           },
         },
-        load_assignment: { cluster_name: 'next', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: upstream.address, port_value: upstream.port } } } }] }] },
+        load_assignment: {
+          cluster_name: 'next',
+          endpoints: [{ lb_endpoints: upstream.addresses.map((address) => ({ endpoint: { address: { socket_address: { address, port_value: upstream.port } } } })) }],
+        },
       }],
     },
   });
@@ -66,21 +74,28 @@ const envoyRun = (name: string, network: string, config: string, workers: string
 const address = async (container: string) =>
   (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${FLOOR_NETWORK}").IPAddress}}`, container])).trim();
 
-/** Starts the two floor proxies beside `replica`; the URL the load generator (in its namespace) uses. */
-export async function startFloor(replica: string): Promise<string> {
-  await stopFloor(replica);
+/**
+ * Starts a floor sidecar beside each of `replicas` and the floor edge in front of them, and
+ * connects `also` (a load generator outside the replicas' namespaces) to their network; the URL
+ * the load generator uses.
+ */
+export async function startFloor(replicas: string[], also: string[] = []): Promise<string> {
+  await stopFloor();
   await docker(['network', 'create', '--internal', FLOOR_NETWORK]);
-  await docker(['network', 'connect', FLOOR_NETWORK, replica]);
-  const sidecarAddress = await address(replica);
+  for (const c of [...replicas, ...also]) await docker(['network', 'connect', FLOOR_NETWORK, c]);
+  const addresses = await Promise.all(replicas.map(address));
   // The sidecar's worker count as the shipped sidecar's (1); the edge's as the shipped edge's (one per core).
-  await envoyRun(FLOOR_SIDECAR, `container:${replica}`, floorConfig(sidecarAddress, FLOOR_SIDECAR_PORT, { address: '127.0.0.1', port: 5000, http2: false }), ['--concurrency', '1']);
-  await envoyRun(FLOOR_EDGE, FLOOR_NETWORK, floorConfig('0.0.0.0', FLOOR_EDGE_PORT, { address: sidecarAddress, port: FLOOR_SIDECAR_PORT, http2: true }), []);
+  await Promise.all(replicas.map((replica, i) =>
+    envoyRun(floorSidecar(i), `container:${replica}`, floorConfig(addresses[i]!, FLOOR_SIDECAR_PORT, { addresses: ['127.0.0.1'], port: 5000, http2: false }), ['--concurrency', '1'])));
+  await envoyRun(FLOOR_EDGE, FLOOR_NETWORK, floorConfig('0.0.0.0', FLOOR_EDGE_PORT, { addresses, port: FLOOR_SIDECAR_PORT, http2: true }), []);
   return `http://${await address(FLOOR_EDGE)}:${FLOOR_EDGE_PORT}`;
 }
 
-/** Removes the floor proxies and their network (whatever of them exists). */
-export async function stopFloor(replica: string): Promise<void> {
-  await docker(['rm', '-f', FLOOR_EDGE, FLOOR_SIDECAR]).catch(() => '');
-  await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, replica]).catch(() => '');
+/** Removes the floor proxies and their network (whatever of them exists), first disconnecting whoever joined it. */
+export async function stopFloor(): Promise<void> {
+  const proxies = (await docker(['ps', '-aq', '--filter', 'name=usermesh_bench_floor_'])).split('\n').filter(Boolean);
+  if (proxies.length) await docker(['rm', '-f', ...proxies]);
+  const joined = await docker(['network', 'inspect', '-f', '{{range $id, $c := .Containers}}{{$id}} {{end}}', FLOOR_NETWORK]).catch(() => '');
+  for (const c of joined.split(' ').filter(Boolean)) await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, c]).catch(() => '');
   await docker(['network', 'rm', FLOOR_NETWORK]).catch(() => '');
 }

@@ -27,7 +27,8 @@ export interface Verdicts {
   throughputRatio: number | null; // mesh / direct on /user/health
   sidecarRssMB: number | null; // the most the sidecar held in any run (VmRSS)
   sidecarPrivateMB: number | null; // and of that, its own (RssAnon)
-  scalingRatio: { replicas: number; ratio: number } | null; // throughput at the most replicas / at the fewest
+  // Throughput at the most replicas / at the fewest; the floor's too, and the mesh's with the load grown per replica, where measured.
+  scalingRatio: { replicas: number; ratio: number; floor: number | null; perReplica: number | null } | null;
 }
 
 export function verdicts(results: Results): Verdicts {
@@ -54,7 +55,10 @@ export function verdicts(results: Results): Verdicts {
 function scalingRatio(results: Results): Verdicts['scalingRatio'] {
   const first = results.scaling[0];
   const last = results.scaling.at(-1);
-  return first && last && last !== first ? { replicas: last.replicas, ratio: last.result.rps / first.result.rps } : null;
+  if (!first || !last || last === first) return null;
+  const floor = first.floor && last.floor ? last.floor.result.rps / first.floor.result.rps : null;
+  const perReplica = last.perReplica ? last.perReplica.result.rps / first.result.rps : null;
+  return { replicas: last.replicas, ratio: last.result.rps / first.result.rps, floor, perReplica };
 }
 
 export interface TlsCost {
@@ -213,6 +217,27 @@ export function renderResults(results: Results): string {
       x.cores === undefined ? '-' : f(x.cores), x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
       x.memoryMB === undefined ? '-' : String(x.memoryMB), counted(x.perRequest, 'switches'), counted(x.perRequest, 'interrupts'), f(x.result.loadgenCores ?? 0),
     ])));
+    const grown = results.scaling.filter((x) => x.perReplica);
+    if (grown.length) {
+      out.push('', `The full mesh again with ${s.connections} connections per replica (the load grows with the replicas), right after each run above:`);
+      out.push('with as many requests in flight per replica as at 1 replica, is what the fixed load lost only batching?');
+      out.push(formatTable(['replicas', 'connections', 'rps', `x ${results.scaling[0]!.replicas}`, 'p99 ms', 'ok %', 'mesh cpu', 'cpu us/req', 'switches/req', 'irq/req'], grown.map((x) => {
+        const g = x.perReplica!;
+        return [String(x.replicas), String(g.connections), g.result.rps.toFixed(0), f(g.result.rps / one), f(g.result.latencyMs.p99, 3), (g.result.ok * 100).toFixed(1),
+          f(g.cores), ((g.cores / g.result.rps) * 1e6).toFixed(0), counted(g.perRequest, 'switches'), counted(g.perRequest, 'interrupts')];
+      })));
+    }
+    const floors = results.scaling.filter((x) => x.floor);
+    if (floors.length) {
+      const floorOne = floors[0]!.floor!.result.rps;
+      out.push('', `The floor (two minimal Envoys, router only, no TLS) over the same replicas, the same load, right after each mesh run above:`);
+      out.push('does Envoy itself lose as much as the mesh when replicas are added? (cpu: the floor\'s proxies and the replicas, from their cgroups)');
+      out.push(formatTable(['replicas', 'floor rps', `x ${floors[0]!.replicas}`, 'mesh x floor', 'p99 ms', 'ok %', 'cpu', 'cpu us/req', 'switches/req', 'irq/req'], floors.map((x) => {
+        const fl = x.floor!;
+        return [String(x.replicas), fl.result.rps.toFixed(0), f(fl.result.rps / floorOne), f(x.result.rps / fl.result.rps), f(fl.result.latencyMs.p99, 3), (fl.result.ok * 100).toFixed(1),
+          f(fl.cores), ((fl.cores / fl.result.rps) * 1e6).toFixed(0), counted(fl.perRequest, 'switches'), counted(fl.perRequest, 'interrupts')];
+      })));
+    }
   }
 
   const meshMax = results.runs.find((r) => r.endpoint === 'health' && r.path === 'mesh' && !isRate(r));
@@ -221,6 +246,12 @@ export function renderResults(results: Results): string {
     const u = meshMax.usage;
     out.push('', `Where the CPU went at the full mesh's highest throughput on GET /user/health: ${share('edge', u.edge)}, ${share('sidecar', u.sidecar)},`);
     out.push(`${share('node', u.node)}, wrk ${f(meshMax.result.loadgenCores ?? 0)} cores: per request, edge ${perRequest(u.edge, meshMax)} us, sidecar ${perRequest(u.sidecar, meshMax)} us, node ${perRequest(u.node, meshMax)} us of CPU.`);
+  }
+  // The same process and request at each load: what a wake-up for few requests costs here.
+  const direct = results.runs.filter((r) => r.endpoint === 'health' && r.path === 'direct' && r.usage.node);
+  if (direct.length > 1) {
+    const at = (r: Run) => ('rate' in r.load ? `${r.load.rate} rps` : 'the highest throughput');
+    out.push('', `Node's CPU per request on the direct path, GET /user/health, by load (the fewer requests per wake-up, the more each costs): ${direct.map((r) => `${perRequest(r.usage.node, r)} us at ${at(r)}`).join(', ')}.`);
   }
 
   out.push(...renderHostPath(results), ...renderCostSplit(results));
@@ -244,7 +275,12 @@ export function renderResults(results: Results): string {
   }
   out.push(`  Istio ${ISTIO.version} publishes +${ISTIO.p90} ms p90, +${ISTIO.p99} ms p99 for its two proxies at ${ISTIO.rate} rps (its own hardware).`);
   if (vd.throughputRatio !== null) out.push(`- full mesh throughput on GET /user/health: ${f(vd.throughputRatio)} x direct (target >= ${TARGETS.throughputRatio}: ${met(vd.throughputRatio >= TARGETS.throughputRatio)})`);
-  if (vd.scalingRatio) out.push(`- full mesh throughput at ${vd.scalingRatio.replicas} replicas: ${f(vd.scalingRatio.ratio)} x ${results.scaling[0]!.replicas} (target >= ${TARGETS.scalingRatio}: ${met(vd.scalingRatio.ratio >= TARGETS.scalingRatio)})`);
+  if (vd.scalingRatio) {
+    const ratio = vd.scalingRatio;
+    out.push(`- full mesh throughput at ${ratio.replicas} replicas: ${f(ratio.ratio)} x ${results.scaling[0]!.replicas} (target >= ${TARGETS.scalingRatio}: ${met(ratio.ratio >= TARGETS.scalingRatio)})`);
+    if (ratio.floor !== null) out.push(`  the floor's two minimal Envoys over the same replicas: ${f(ratio.floor)} x ${results.scaling[0]!.replicas}`);
+    if (ratio.perReplica !== null) out.push(`  the full mesh with ${s.connections} connections per replica: ${f(ratio.perReplica)} x ${results.scaling[0]!.replicas}`);
+  }
   if (vd.sidecarRssMB !== null && vd.sidecarPrivateMB !== null) {
     out.push(`- sidecar private memory (RssAnon), the most in any run: ${vd.sidecarPrivateMB.toFixed(1)} MB (target < ${TARGETS.sidecarPrivateMB} MB: ${met(vd.sidecarPrivateMB < TARGETS.sidecarPrivateMB)}); RSS with the binary's shared pages ${vd.sidecarRssMB.toFixed(1)} MB`);
     out.push(`  Istio: about ${ISTIO.sidecarMBPer1000Rps} MB and ${ISTIO.sidecarCoresPer1000Rps} cores per sidecar per 1000 rps.`);

@@ -126,9 +126,9 @@ test('report: mutual TLS against plaintext, paired by endpoint and load, with th
   t.notRegex(renderResults(smoke()), /What mutual TLS costs/, 'no section when there was no plaintext pass');
 });
 
-test('floor configs: one listener, the router alone (no TLS, access log, request id, health check or admin), and envoy --mode validate accepts them', (t) => {
-  const edge = floorConfig('0.0.0.0', 8100, { address: '172.30.0.2', port: 8090, http2: true });
-  const sidecar = floorConfig('172.30.0.2', 8090, { address: '127.0.0.1', port: 5000, http2: false });
+test('floor configs: one listener, the router alone (no TLS, access log, request id, health check or admin), one endpoint per replica, and envoy --mode validate accepts them', (t) => {
+  const edge = floorConfig('0.0.0.0', 8100, { addresses: ['172.30.0.2', '172.30.0.3'], port: 8090, http2: true });
+  const sidecar = floorConfig('172.30.0.2', 8090, { addresses: ['127.0.0.1'], port: 5000, http2: false });
   const dir = mkdtempSync(`${tmpdir()}/floor-`);
   for (const [name, text] of [['edge', edge], ['sidecar', sidecar]] as const) {
     writeFileSync(`${dir}/${name}.yaml`, text);
@@ -146,6 +146,9 @@ test('floor configs: one listener, the router alone (no TLS, access log, request
   t.truthy(protocols(e).http2_protocol_options, 'edge to sidecar over HTTP/2, as the shipped edge');
   t.truthy(protocols(s).http_protocol_options, 'sidecar to Node over HTTP/1.1, as the shipped sidecar');
   t.is(s.static_resources.listeners[0].address.socket_address.address, '172.30.0.2', 'the sidecar listens on the private network only');
+  const endpoints = (c: typeof e) => c.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints.map((x: any) => `${x.endpoint.address.socket_address.address}:${x.endpoint.address.socket_address.port_value}`);
+  t.deepEqual(endpoints(e), ['172.30.0.2:8090', '172.30.0.3:8090'], 'the edge balances over every replica\'s floor sidecar');
+  t.deepEqual(endpoints(s), ['127.0.0.1:5000']);
   /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
 });
 
@@ -184,6 +187,10 @@ function withNewPaths(): Results {
     { ...results.scaling[0]!, replicas: 1, result: { ...results.scaling[0]!.result, rps: 1000 }, cores: 1.5, memoryMB: 300 },
     { ...results.scaling[0]!, replicas: 10, result: { ...results.scaling[0]!.result, rps: 700 }, cores: 1.8, memoryMB: 1200, perRequest: { switches: 10.1, interrupts: 2.7 } },
   ];
+  const floor = (rps: number, cores: number) => ({ result: { ...results.scaling[0]!.result, rps }, cores, perRequest: { switches: 4, interrupts: 1 } });
+  results.scaling[0]!.floor = floor(2000, 1.6);
+  results.scaling[1]!.floor = floor(1000, 1.7);
+  results.scaling[1]!.perReplica = { ...floor(900, 1.8), connections: 80 };
   return results;
 }
 
@@ -205,5 +212,19 @@ test('report: the floor and host paths, the cost split, the scaling curve\'s CPU
   t.regex(text, /full mesh throughput at 10 replicas: 0\.70 x 1 \(target >= 0\.8: MISSED\)/);
   t.regex(text, /sidecar private memory \(RssAnon\), the most in any run: [\d.]+ MB \(target < 20 MB: (met|MISSED)\)/);
   t.is(verdicts(results).scalingRatio?.ratio, 0.7);
+  // The floor over the same replicas: 2000 -> 1000 rps is 0.50 x 1; the mesh at 10 is 0.70 of the floor at 10; 1.7 cores at 1000 rps = 1700 us.
+  t.regex(text, /The floor \(two minimal Envoys/);
+  t.regex(text, /\n10 +1000 +0\.50 +0\.70 +[\d.]+ +[\d.]+ +1\.70 +1700 +4\.0 +1\.0\s/);
+  t.regex(text, /the floor's two minimal Envoys over the same replicas: 0\.50 x 1/);
+  t.is(verdicts(results).scalingRatio?.floor, 0.5);
+  t.is(verdicts(smoke()).scalingRatio?.floor, null, 'no floor over the replicas, no floor ratio');
+  // 80 connections over 10 replicas: 900 rps is 0.90 of the 1-replica run's 1000; 1.8 cores at 900 rps = 2000 us.
+  t.regex(text, /with 8 connections per replica \(the load grows with the replicas\)/);
+  t.regex(text, /\n10 +80 +900 +0\.90 +[\d.]+ +[\d.]+ +1\.80 +2000 +4\.0 +1\.0\s/);
+  t.regex(text, /the full mesh with 8 connections per replica: 0\.90 x 1/);
+  t.is(verdicts(results).scalingRatio?.perReplica, 0.9);
+  // Node on the direct path, by load: the fixture's own figures, one per run.
+  const direct = results.runs.filter((r) => r.endpoint === 'health' && r.path === 'direct');
+  t.regex(text, new RegExp(`Node's CPU per request on the direct path, GET /user/health, by load .*: ${direct.map((r) => `${Math.round((r.usage.node!.cores / r.result.rps) * 1e6)} us at `).join('.*')}`));
   t.is((renderChart(results).match(/<rect x="[\d.]+" y="[\d.]+" width="13"/g) ?? []).length, 2 * 3 * 5, 'a bar for each of 5 paths');
 });

@@ -1,5 +1,5 @@
 // make bench: what the mesh costs per request, five paths side by side in one run, and the scaling curve.
-//   make bench                     the full bench (about 16 minutes), results in bench-results/
+//   make bench                     the full bench (about 20 minutes), results in bench-results/
 //   make bench ARGS=--smoke        a few seconds per figure: checks the bench works, not the mesh's speed
 //   make bench ARGS='--out DIR'    write the results somewhere else
 // To compare a config change quickly, narrow the run (the defaults are the full bench's):

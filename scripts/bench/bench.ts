@@ -19,8 +19,8 @@
 // with the load growing as the replicas do, is what the fixed load loses only batching?
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { docker, PROJECT, serviceContainers } from '../lib/docker.js';
-import { FLOOR_EDGE, floorSidecar, startFloor, stopFloor } from './floor.js';
+import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
+import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import { cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 
@@ -158,14 +158,9 @@ async function wrk(url: string, connections: number, seconds: number, from = LOA
 
 export type Progress = (line: string) => void;
 
-// Full container ids (their cgroups are named by them), of the running containers that match every filter.
-const ids = async (...filters: string[]) => (await docker(['ps', '-q', '--no-trunc', ...filters.flatMap((f) => ['--filter', f])])).split('\n').filter(Boolean);
-// Every running container of the mesh; the replicas and the floor's proxies. Compose's images carry
-// its project label too (so the floor's proxies, run from the edge's image, do): container-number
-// is on compose's own containers only.
-const COMPOSED = [`label=com.docker.compose.project=${PROJECT}`, 'label=com.docker.compose.container-number'];
-const meshContainers = () => ids(...COMPOSED);
-const floorContainers = async () => [...(await ids(...COMPOSED, 'label=com.docker.compose.service=usersvc')), ...(await ids('name=usermesh_bench_floor_'))];
+// Every running container of the mesh; the replicas and the floor's proxies (full ids: cgroups are named by them).
+const meshContainers = () => composeContainers({ full: true });
+const floorContainers = async () => [...(await composeContainers({ service: 'usersvc', full: true })), ...(await floorProxies())];
 
 /** These containers, by id, with their cgroups' CPU and memory now. */
 const cgroups = (containers: string[]): Map<string, CgroupSample> => new Map(containers.map((id) => [id, readCgroup(id)]));

@@ -91,9 +91,13 @@ export async function startFloor(replicas: string[], also: string[] = []): Promi
   return `http://${await address(FLOOR_EDGE)}:${FLOOR_EDGE_PORT}`;
 }
 
+/** Full ids of the floor's proxies (running, or all of them with { all: true }). */
+export const floorProxies = async ({ all = false } = {}) =>
+  (await docker(['ps', '-q', '--no-trunc', ...(all ? ['-a'] : []), '--filter', 'name=usermesh_bench_floor_'])).split('\n').filter(Boolean);
+
 /** Removes the floor proxies and their network (whatever of them exists), first disconnecting whoever joined it. */
 export async function stopFloor(): Promise<void> {
-  const proxies = (await docker(['ps', '-aq', '--filter', 'name=usermesh_bench_floor_'])).split('\n').filter(Boolean);
+  const proxies = await floorProxies({ all: true });
   if (proxies.length) await docker(['rm', '-f', ...proxies]);
   const joined = await docker(['network', 'inspect', '-f', '{{range $id, $c := .Containers}}{{$id}} {{end}}', FLOOR_NETWORK]).catch(() => '');
   for (const c of joined.split(' ').filter(Boolean)) await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, c]).catch(() => '');

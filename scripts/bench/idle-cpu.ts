@@ -2,16 +2,14 @@
 // DNS refreshes), over SECONDS, from their cgroups (measure.ts reads them, as make bench does):
 // percent of one core, per container and all together.
 //   npx tsx scripts/bench/idle-cpu.ts [SERVICE] [SECONDS]      (defaults: usersvc, 60)
-import { docker, PROJECT } from '../lib/docker.js';
+import { composeContainers, docker } from '../lib/docker.js';
 import { readCgroup } from './measure.js';
 
 async function main(): Promise<void> {
   const [service = 'usersvc', secondsText = '60'] = process.argv.slice(2);
   const seconds = Number(secondsText);
   if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`SECONDS is a whole number above 0 (got ${secondsText})`);
-  // compose's own containers only (its images carry the project label too).
-  const filters = [`label=com.docker.compose.project=${PROJECT}`, 'label=com.docker.compose.container-number', `label=com.docker.compose.service=${service}`];
-  const ids = (await docker(['ps', '-q', '--no-trunc', ...filters.flatMap((f) => ['--filter', f])])).split('\n').filter(Boolean);
+  const ids = await composeContainers({ service, full: true });
   if (!ids.length) throw new Error(`no running ${service} container`);
 
   const before = new Map(ids.map((id) => [id, readCgroup(id).cpuMicros]));

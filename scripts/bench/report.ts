@@ -1,7 +1,7 @@
 // make bench's results as text tables (each row also as a ratio to the direct path), the
 // targets the issue set, and an SVG chart of latency by path. Pure functions of Results.
 import { formatTable } from '../lib/table.js';
-import type { EndpointName, PathName, Results, Run } from './bench.js';
+import type { EndpointName, PathName, Results, Run, ScalingRun } from './bench.js';
 import type { Usage } from './measure.js';
 
 // Published figures we compare with (istio.io performance pages).
@@ -217,14 +217,16 @@ export function renderResults(results: Results): string {
       x.cores === undefined ? '-' : f(x.cores), x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
       x.memoryMB === undefined ? '-' : String(x.memoryMB), counted(x.perRequest, 'switches'), counted(x.perRequest, 'interrupts'), f(x.result.loadgenCores ?? 0),
     ])));
+    // p99 ms, ok %, cpu, cpu us/req, switches/req, irq/req: the tail of both tables below.
+    const scalingColumns = (r: ScalingRun) => [f(r.result.latencyMs.p99, 3), (r.result.ok * 100).toFixed(1), f(r.cores), ((r.cores / r.result.rps) * 1e6).toFixed(0),
+      counted(r.perRequest, 'switches'), counted(r.perRequest, 'interrupts')];
     const grown = results.scaling.filter((x) => x.perReplica);
     if (grown.length) {
       out.push('', `The full mesh again with ${s.connections} connections per replica (the load grows with the replicas), right after each run above:`);
       out.push('with as many requests in flight per replica as at 1 replica, is what the fixed load lost only batching?');
       out.push(formatTable(['replicas', 'connections', 'rps', `x ${results.scaling[0]!.replicas}`, 'p99 ms', 'ok %', 'mesh cpu', 'cpu us/req', 'switches/req', 'irq/req'], grown.map((x) => {
         const g = x.perReplica!;
-        return [String(x.replicas), String(g.connections), g.result.rps.toFixed(0), f(g.result.rps / one), f(g.result.latencyMs.p99, 3), (g.result.ok * 100).toFixed(1),
-          f(g.cores), ((g.cores / g.result.rps) * 1e6).toFixed(0), counted(g.perRequest, 'switches'), counted(g.perRequest, 'interrupts')];
+        return [String(x.replicas), String(g.connections), g.result.rps.toFixed(0), f(g.result.rps / one), ...scalingColumns(g)];
       })));
     }
     const floors = results.scaling.filter((x) => x.floor);
@@ -234,8 +236,7 @@ export function renderResults(results: Results): string {
       out.push('does Envoy itself lose as much as the mesh when replicas are added? (cpu: the floor\'s proxies and the replicas, from their cgroups)');
       out.push(formatTable(['replicas', 'floor rps', `x ${floors[0]!.replicas}`, 'mesh x floor', 'p99 ms', 'ok %', 'cpu', 'cpu us/req', 'switches/req', 'irq/req'], floors.map((x) => {
         const fl = x.floor!;
-        return [String(x.replicas), fl.result.rps.toFixed(0), f(fl.result.rps / floorOne), f(x.result.rps / fl.result.rps), f(fl.result.latencyMs.p99, 3), (fl.result.ok * 100).toFixed(1),
-          f(fl.cores), ((fl.cores / fl.result.rps) * 1e6).toFixed(0), counted(fl.perRequest, 'switches'), counted(fl.perRequest, 'interrupts')];
+        return [String(x.replicas), fl.result.rps.toFixed(0), f(fl.result.rps / floorOne), f(x.result.rps / fl.result.rps), ...scalingColumns(fl)];
       })));
     }
   }

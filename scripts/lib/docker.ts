@@ -35,14 +35,20 @@ export async function containerLogs(id: string, lines = 5): Promise<string> {
 export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
 
 /**
- * Ids of a compose service's containers: running ones, or all of them with { all: true }.
- * Compose v2 also puts the project and service labels on the images it builds, so a Swarm
- * task made from such an image carries them too; container-number is compose's alone.
+ * Ids of the compose project's containers: running ones, or all of them with { all: true }; of
+ * one service, or of every one; full ids with { full: true } (a container's cgroup is named by
+ * its full id). Compose v2 also puts the project and service labels on the images it builds, so
+ * a Swarm task made from such an image carries them too, and so does any container run from
+ * one (make bench's floor proxies); container-number is compose's alone.
  */
-export async function serviceContainers(service: string, { all = false } = {}): Promise<string[]> {
-  const filters = ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`, '--filter', 'label=com.docker.compose.container-number'];
-  return (await docker(['ps', '-q', ...(all ? ['-a'] : []), ...filters])).split('\n').filter(Boolean);
+export async function composeContainers({ service, all = false, full = false }: { service?: string; all?: boolean; full?: boolean } = {}): Promise<string[]> {
+  const labels = [`com.docker.compose.project=${PROJECT}`, ...(service ? [`com.docker.compose.service=${service}`] : []), 'com.docker.compose.container-number'];
+  const flags = [...(all ? ['-a'] : []), ...(full ? ['--no-trunc'] : []), ...labels.flatMap((l) => ['--filter', `label=${l}`])];
+  return (await docker(['ps', '-q', ...flags])).split('\n').filter(Boolean);
 }
+
+/** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
+export const serviceContainers = (service: string, { all = false } = {}) => composeContainers({ service, all });
 
 /**
  * `compose ARGS` from the repository root, through scripts/lib.sh (v2 where installed, else v1,

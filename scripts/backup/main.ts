@@ -1,0 +1,86 @@
+// make backup FILE=path: a consistent dump of the users database (pg_dump, inside the postgres
+// container, as one snapshot) into FILE, mode 0600: it holds every password hash.
+// make restore FILE=path: checks FILE whole (archive.ts) before touching anything, then loads
+// it into the running mesh's database in one transaction (pg_restore --single-transaction):
+// all of it or, on any error, nothing. It refuses a database that has users unless FORCE=1,
+// since the backup replaces them. The install's secrets (secrets/) are not in the file: the
+// password hashes are, so every user logs in again as before; tokens need the same token secret.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { runningOf } from '../lib/containers.js';
+import { docker, dockerBytes, DockerError } from '../lib/docker.js';
+import { UsageError } from '../lib/errors.js';
+import { BadBackup, headerFor, openBackup } from './archive.js';
+
+const DATABASE = 'users';
+
+async function database(): Promise<string> {
+  const [postgres] = await runningOf('postgres');
+  if (!postgres) throw new UsageError('the mesh\'s database is not running: make up first');
+  return postgres.id;
+}
+
+/** Rows in users now (PostgreSQL's own psql, as its superuser, inside the container). */
+async function users(postgres: string): Promise<number> {
+  const out = await docker(['exec', postgres, 'psql', '-U', 'postgres', '-d', DATABASE, '-Atc', 'SELECT count(*) FROM users']);
+  return Number(out.trim());
+}
+
+function target(): string {
+  const file = process.env.FILE?.trim();
+  if (!file) throw new UsageError('which file? make backup FILE=backups/users.backup (make restore FILE=... reads one)');
+  return file;
+}
+
+async function backup(): Promise<void> {
+  const file = target();
+  const postgres = await database();
+  const count = await users(postgres);
+  const dump = await dockerBytes(['exec', postgres, 'pg_dump', '-U', 'postgres', '-d', DATABASE, '--format=custom']);
+  const version = (await docker(['inspect', '-f', '{{index .Config.Labels "org.opencontainers.image.revision"}}', (await runningOf('usersvc'))[0]?.id ?? postgres])).trim();
+  const header = headerFor(dump, { created: new Date().toISOString(), database: DATABASE, users: count, serviceVersion: version || '-' });
+  writeFileSync(`${file}.partial`, Buffer.concat([header, dump]), { mode: 0o600 });
+  renameSync(`${file}.partial`, file);
+  console.log(`backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`);
+}
+
+async function restore(): Promise<void> {
+  const file = target();
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { header, dump } = openBackup(bytes);
+  const postgres = await database();
+  const before = await users(postgres);
+  if (before > 0 && process.env.FORCE !== '1') {
+    throw new UsageError(`the database holds ${before} users, and a restore replaces them all with the backup's ${header.users}: FORCE=1 make restore FILE=${file}`);
+  }
+  await dockerBytes(['exec', '-i', postgres, 'pg_restore', '-U', 'postgres', '-d', DATABASE, '--clean', '--if-exists', '--single-transaction', '--exit-on-error'], { input: dump });
+  console.log(`restore: ${await users(postgres)} users from ${file} (made ${header.created}, with ${header.users} users)`);
+}
+
+const verbs: Record<string, () => Promise<void>> = { backup, restore };
+const verb = verbs[process.argv[2] ?? ''];
+if (!verb) {
+  console.error('usage: backup/main.ts backup|restore (FILE=path)');
+  process.exit(2);
+}
+verb().catch((err: unknown) => {
+  const name = process.argv[2];
+  if (err instanceof UsageError) {
+    console.error(`${name}: ${err.message}`);
+    process.exit(2);
+  }
+  if (err instanceof BadBackup) {
+    console.error(`${name}: ${process.env.FILE} is refused, and the database was not touched: ${err.message}`);
+    process.exit(1);
+  }
+  if (err instanceof DockerError) {
+    console.error(`${name} failed: ${err.message}`);
+    process.exit(1);
+  }
+  console.error(`${name}:`, err);
+  process.exit(1);
+});

@@ -13,7 +13,7 @@ export PGHOST ?= 127.0.0.1
 export PGPORT ?= 5432
 export PGUSER ?= postgres
 
-.PHONY: help install build typecheck lint unit checks e2e e2e-v1 e2e-v1-if-both doc-test e2e-swarm test ci dev dev-local images secrets rotate-certs up canary promote rollback down clean scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
+.PHONY: help install build typecheck lint unit checks e2e e2e-v1 e2e-v1-if-both doc-test e2e-swarm test ci dev dev-local images secrets rotate-certs up canary promote rollback down clean backup restore check scale ps logs stats bench fuzz swarm-up swarm-down swarm-lab swarm-lab-down kubernetes kubernetes-check
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -93,11 +93,20 @@ rollback: node_modules ## send nothing more to the canary and remove it
 down: ## stop and remove the containers (a canary's and OBSERVE=1's too); the data volume stays
 	. scripts/lib.sh && COMPOSE_PROFILES=canary,observe compose down --timeout 20
 
-clean: ## remove the mesh's containers, network and data volume
+clean: ## remove the mesh's containers, network and data volume, and its settings (.env); make backup first
 	scripts/clean.sh
 
-scale: ## run N user-service replicas: make scale N=3
-	scripts/scale.sh $(or $(N),$(error usage: make scale N=3))
+backup: node_modules ## save the database, consistent, to a file: make backup FILE=backups/users.backup
+	@node --import tsx scripts/backup/main.ts backup
+
+restore: node_modules ## load a backup into the running mesh's empty database (FORCE=1 replaces its users): make restore FILE=...
+	@node --import tsx scripts/backup/main.ts restore
+
+check: node_modules ## is the mesh up as declared: every service running, and a request through the published port answered
+	@node --import tsx scripts/rollout/main.ts check
+
+scale: node_modules ## run N user-service replicas, drained as they go (stopped and unhealthy ones first): make scale N=3
+	node --import tsx scripts/rollout/main.ts scale $(or $(N),$(error usage: make scale N=3))
 
 ps: ## the mesh's containers
 	. scripts/lib.sh && compose ps
@@ -142,7 +151,7 @@ swarm-lab-down: ## remove the lab swarm: its engines, namespaces, bridge and dat
 
 # Kubernetes (README "Kubernetes"): manifests in kubernetes/, checked with no cluster.
 kubernetes: node_modules ## write the edge's routes and clusters for kubernetes/ from the templates in envoy/
-	node --import tsx scripts/rollout/main.ts edge-files kubernetes/base/edge
+	node --import tsx scripts/rollout/main.ts edge-files kubernetes/base/edge 2  # the edge Deployment's replicas
 
 kubernetes-check: ## build kubernetes/ with kustomize and validate every object (strict); installs both tools on first use
 	scripts/kubernetes/check.sh

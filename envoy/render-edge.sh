@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Renders the edge's static config: envoy/edge.yaml on stdin, the config Envoy reads on stdout.
-# Fills in HOST_GATEWAY, the one address let into the read-only admin window, and ADMIN_PORT,
-# where the admin listens on loopback (default 9901), and TRACE_PERCENT, the share of requests
-# it traces (default 0). The routes and clusters, rate limits included, are live files written
+# Fills in HOST_GATEWAY, the one address let into the read-only admin window, ADMIN_PORT,
+# where the admin listens on loopback (default 9901), METRICS_PORT, where Prometheus scrapes it
+# (default 9103), and TRACE_PERCENT, the share of requests it traces (default 0). The routes and clusters, rate limits included, are live files written
 # on the host (edge-routes.yaml).
 set -euo pipefail
 : "${HOST_GATEWAY:?must name the address that published ports arrive from}"
 : "${ADMIN_PORT:=9901}"
+: "${METRICS_PORT:=9103}"
 : "${TRACE_PERCENT:=0}"
-if ! [[ $ADMIN_PORT =~ ^[1-9][0-9]{0,4}$ ]]; then
-  echo "edge: ADMIN_PORT must be a port number, got \"$ADMIN_PORT\"" >&2
-  exit 2
-fi
+for port in ADMIN_PORT METRICS_PORT; do
+  if ! [[ ${!port} =~ ^[1-9][0-9]{0,4}$ ]]; then
+    echo "edge: $port must be a port number, got \"${!port}\"" >&2
+    exit 2
+  fi
+done
 if ! [[ $HOST_GATEWAY =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
   echo "edge: HOST_GATEWAY must be an IPv4 address, got \"$HOST_GATEWAY\"" >&2
   exit 2
@@ -21,4 +24,5 @@ if ! [[ $TRACE_PERCENT =~ ^([0-9]{1,2}(\.[0-9]+)?|100)$ ]]; then
   exit 2
 fi
 sed -e "s/HOST_GATEWAY/$HOST_GATEWAY/" -e "s/port_value: ADMIN_PORT/port_value: $ADMIN_PORT/" \
+  -e "s/port_value: METRICS_PORT/port_value: $METRICS_PORT/" \
   -e "s/value: TRACE_PERCENT/value: $TRACE_PERCENT/"

@@ -5,8 +5,10 @@
 # shellcheck disable=SC1091
 if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
 
-# make dev: the replicas run this checkout's sources, reloading on change (compose/dev.yml),
-# from make dev until the next make up.
+# Compose finds its file and project in .env, which make up writes (scripts/lib/settings.ts);
+# before the first make up, here. make dev: the replicas run this checkout's sources,
+# reloading on change (compose/dev.yml), from make dev until the next make up.
+if [ ! -f .env ]; then export COMPOSE_FILE=compose/docker-compose.yml COMPOSE_PROJECT_NAME=usermesh; fi
 if [ -f .mesh/dev ]; then export COMPOSE_FILE=compose/docker-compose.yml:compose/dev.yml; fi
 
 # The user service's version, built into its image (scripts/version.sh).
@@ -29,16 +31,10 @@ compose() {
 build_images() {
   local ca=${CA_FILE:-${NODE_EXTRA_CA_CERTS:-}}
   if [ -n "$ca" ]; then cmp -s "$ca" .extra-ca.pem || cp "$ca" .extra-ca.pem; fi
-  compose build postgres usersvc edge mesh-ca
+  compose build postgres usersvc edge mesh-ca mesh-keeper
 }
 
 EDGE_ADMIN="http://127.0.0.1:${EDGE_ADMIN_PORT:-8001}"
-
-# Whether the observability profile runs (make up OBSERVE=1): its proxy's container is up.
-observing() {
-  [ -n "$(docker ps -q --filter "label=com.docker.compose.project=${COMPOSE_PROJECT_NAME:-usermesh}" \
-    --filter label=com.docker.compose.service=observe)" ]
-}
 
 # How many usersvc hosts the edge currently counts as healthy (0 if the edge is not up).
 healthy_replicas() {
@@ -57,23 +53,6 @@ wait_for_replicas() {
     sleep 0.5
   done
   echo "the edge sees $want healthy usersvc replica(s)"
-}
-
-# Waits until Prometheus and Zipkin answer on the host's loopback, through their proxy, for up
-# to 3 minutes (Zipkin, a JVM, takes a minute on 2 busy cores). If they do not, shows their
-# containers and the end of their logs, and fails.
-wait_for_observability() {
-  local deadline=$((SECONDS + 180))
-  local urls=("127.0.0.1:${PROMETHEUS_PORT:-9090}/-/ready" "127.0.0.1:${ZIPKIN_PORT:-9411}/health")
-  until curl -fsS --max-time 5 -o /dev/null "${urls[0]}" 2>/dev/null && curl -fsS --max-time 5 -o /dev/null "${urls[1]}" 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "Prometheus or Zipkin did not answer (${urls[*]}) within 180s:" >&2
-      COMPOSE_PROFILES=observe compose ps observe prometheus zipkin >&2 || true
-      COMPOSE_PROFILES=observe compose logs --tail 30 observe prometheus zipkin >&2 || true
-      return 1
-    fi
-    sleep 0.5
-  done
 }
 
 # The serial number of the certificate the edge presents to the sidecars (empty if not up).

@@ -6,6 +6,8 @@ import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
+import { edgeAdmins } from '../../scripts/lib/edges.js';
+import { edgeHosts } from '../../scripts/rollout/mesh.js';
 
 const exec = promisify(execFile);
 export const root = new URL('../..', import.meta.url).pathname;
@@ -46,7 +48,7 @@ export const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it gives a value, for up to `timeoutMs`; else fails with `failure()`. */
-export { until } from '../../scripts/rollout/rollout.js';
+export { until } from '../../scripts/lib/wait.js';
 
 export interface Reply {
   status: number;
@@ -87,10 +89,16 @@ export function rawCall(method: string, path: string, headers: Record<string, st
 export const containers = async (service = 'usersvc') =>
   (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=${service}`)).split('\n').filter(Boolean);
 
-/** How many usersvc hosts the edge counts as healthy. */
+/** How many usersvc hosts every edge counts as healthy (each edge asked in its container). */
 export async function healthyInEdge(): Promise<number> {
-  const clusters = await (await fetch(`${ADMIN}/clusters`)).text();
-  return clusters.split('\n').filter((l) => /^usersvc::.*::health_flags::healthy$/.test(l)).length;
+  return (await edgeHosts('usersvc')).filter((h) => h.healthy).length;
+}
+
+/** One counter of the edges, summed over every running edge (0 where it does not exist yet). */
+export async function edgeStat(name: string): Promise<number> {
+  const filter = encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`);
+  const values = await Promise.all((await edgeAdmins()).map(async (e) => Number(/: (\d+)/.exec(await e.call(`/stats?filter=${filter}`))?.[1] ?? 0)));
+  return values.reduce((a, b) => a + b, 0);
 }
 
 /** One request of a steady load, and the status it must get. */

@@ -42,12 +42,13 @@ test.after.always(async () => {
   await make('clean');
 });
 
-test.serial('Prometheus scrapes the edge and the 3 replicas over mutual TLS: up == 1 for each', async (t) => {
+test.serial('Prometheus scrapes the two edges and the 3 replicas over mutual TLS: up == 1 for each', async (t) => {
   const jobs = await until(120_000, async () => {
     const j: Record<string, { up: number; targets: number } | undefined> = await upByJob().catch(() => ({}));
-    return j.edge?.up === 1 && j.usersvc?.up === 3 && j.usersvc.targets === 3 ? j : undefined;
+    return j.edge?.up === 2 && j.usersvc?.up === 3 && j.usersvc.targets === 3 ? j : undefined;
   }, async () => `Prometheus' up by job: ${JSON.stringify(await upByJob().catch((e) => String(e)))}`);
-  t.deepEqual(jobs, { edge: { up: 1, targets: 1 }, usersvc: { up: 3, targets: 3 } });
+  // Four edge slots, each with its metrics port; two edges hold two of them.
+  t.deepEqual(jobs, { edge: { up: 2, targets: 4 }, usersvc: { up: 3, targets: 3 } });
   // What it scrapes is the proxies' own figures, with the recording rules over them.
   for (let i = 0; i < 50; i++) await (await fetch(`${EDGE}/user/health?deep=1`)).arrayBuffer();
   const rate = await until(60_000, async () => {
@@ -59,6 +60,7 @@ test.serial('Prometheus scrapes the edge and the 3 replicas over mutual TLS: up 
   const all = rules.data.groups.flatMap((g) => g.rules);
   t.deepEqual(all.filter((r) => r.health !== 'ok').map((r) => r.name), [], 'every rule evaluates');
   t.like(all.find((r) => r.name === 'EdgeHasNoHealthyReplica'), { type: 'alerting', state: 'inactive' });
+  t.like(all.find((r) => r.name === 'EdgeDegraded'), { type: 'alerting', state: 'inactive' }, 'both edges answer');
   t.truthy(all.find((r) => r.name === 'usersvc:latency_ms:p99_1m'));
 });
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import test from 'ava';
 import type { Report } from '../../scripts/stats/report.js';
 import { issueToken } from '../../user-service/src/tokens.js';
-import { ADMIN, call, containers, fromNeighbour, healthyInEdge, HTTPS_PROBE, make, root, servingSerials, sh, statInside, steadyLoad } from './helpers.js';
+import { ADMIN, call, containers, edgeStat, fromNeighbour, healthyInEdge, HTTPS_PROBE, make, root, servingSerials, sh, statInside, steadyLoad } from './helpers.js';
 
 const secrets = `${root}secrets`;
 /** Certificates the mesh must refuse, made by the mesh's own CA tool: expired, and from another CA. */
@@ -15,7 +15,6 @@ const bad = mkdtempSync(`${tmpdir()}/bad-certs-`);
 
 /** A counter summed over every running usersvc sidecar. */
 const sidecarTotal = async (stat: string) => (await Promise.all((await containers()).map((c) => statInside(c, stat)))).reduce((a, b) => a + b, 0);
-const edgeStat = async (stat: string) => Number(/: (\d+)/.exec(await (await fetch(`${ADMIN}/stats?filter=^${stat.replaceAll('.', '\\.')}$`)).text())?.[1] ?? 0);
 
 test.before(async () => {
   await make('up', 'N=2');

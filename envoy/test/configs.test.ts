@@ -49,27 +49,38 @@ test('envoy --mode validate accepts the edge\'s live routes and clusters with a 
 
 test('the live routes: limits filled in from the environment, a bad limit refused with its name', (t) => {
   const limits = limitsFromEnv({ EDGE_LIMIT_HASH_PER_S: '3', EDGE_LIMIT_READ_BURST: '500', EDGE_LIMIT_READ_PER_S: '' });
-  const routes = routesFor(read('edge-routes.yaml'), { limits, canaryWeight: null });
-  t.false(JSON.stringify(routes).includes('${'), 'nothing left to fill in');
-  const buckets = (routes.resources[0].virtual_hosts[0].routes as Any[])
-    .map((r: Any) => r.typed_per_filter_config?.['envoy.filters.http.local_ratelimit']?.descriptors?.[0].token_bucket)
-    .filter(Boolean);
-  t.like(buckets[0], { tokens_per_fill: 100, max_tokens: 500 }, 'reads: the default rate, the burst given');
-  t.like(buckets[1], { tokens_per_fill: 3, max_tokens: 10 }, 'creates and logins: the rate given, the default burst');
+  const bucketsFor = (edges: number) => {
+    const routes = routesFor(read('edge-routes.yaml'), { limits, edges, canaryWeight: null });
+    t.false(JSON.stringify(routes).includes('${'), 'nothing left to fill in');
+    return (routes.resources[0].virtual_hosts[0].routes as Any[])
+      .map((r: Any) => r.typed_per_filter_config?.['envoy.filters.http.local_ratelimit']?.descriptors?.[0].token_bucket)
+      .filter(Boolean);
+  };
+  const one = bucketsFor(1);
+  t.like(one[0], { tokens_per_fill: 100, fill_interval: '1s', max_tokens: 500 }, 'reads: the default rate, the burst given');
+  t.like(one[1], { tokens_per_fill: 3, fill_interval: '1s', max_tokens: 10 }, 'creates and logins: the rate given, the default burst');
+  // Two edges share the clients: each enforces half, so that both together allow the limits.
+  const two = bucketsFor(2);
+  t.like(two[0], { tokens_per_fill: 100, fill_interval: '2s', max_tokens: 250 });
+  t.like(two[1], { tokens_per_fill: 3, fill_interval: '2s', max_tokens: 5 });
+  t.like(bucketsFor(3)[1], { tokens_per_fill: 3, fill_interval: '3s', max_tokens: 4 }, 'a burst share rounds up');
+  t.throws(() => bucketsFor(0), { instanceOf: UsageError });
   for (const bad of ['0', '-1', '1.5', 'lots', '1e3']) {
     t.throws(() => limitsFromEnv({ EDGE_LIMIT_READ_PER_S: bad }), { instanceOf: UsageError, message: /EDGE_LIMIT_READ_PER_S must be a whole number/ }, bad);
   }
   t.throws(() => renderedEdge('not-an-address'), { message: /HOST_GATEWAY must be an IPv4 address/ });
 });
 
-test('render-edge.sh puts the edge\'s admin on the port its entrypoint chose, and its read-only window with it', (t) => {
-  const render = (port: string) => spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ADMIN_PORT: port } });
+test('render-edge.sh puts the edge\'s admin and metrics on the ports of the slot its entrypoint claimed', (t) => {
+  const render = (port: string, metrics = '9104') => spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ADMIN_PORT: port, METRICS_PORT: metrics } });
   const edge = parse(render('9902').stdout) as Any;
   t.is(edge.admin.address.socket_address.port_value, 9902);
   t.is(cluster(edge, 'admin').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 9902);
+  t.is((edge.static_resources.listeners as Any[]).find((l) => l.name === 'metrics')!.address.socket_address.port_value, 9104);
   const bad = render('99x');
   t.is(bad.status, 2);
   t.regex(bad.stderr, /ADMIN_PORT must be a port number/);
+  t.regex(render('9902', 'x').stderr, /METRICS_PORT must be a port number/);
 });
 
 test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no canary, no trace of it', (t) => {

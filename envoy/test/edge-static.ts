@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { clustersFor, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/rollout/edge-config.js';
+import { clustersFor, COMPOSE_EDGES, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/rollout/edge-config.js';
 import { envoyBinary } from './envoy-binary.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- Envoy config as plain data */
@@ -29,7 +29,7 @@ export function renderedEdgeWith(vars: Record<string, string>): string {
   return rendered.stdout;
 }
 
-export const DEFAULT_SETTINGS: EdgeSettings = { limits: DEFAULT_LIMITS, canaryWeight: null };
+export const DEFAULT_SETTINGS: EdgeSettings = { limits: DEFAULT_LIMITS, edges: COMPOSE_EDGES, canaryWeight: null };
 
 /** The edge's config with its routes and clusters inline: what it runs, as data. */
 export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGateway?: string): Any {

@@ -71,7 +71,9 @@ test("the edge's config as its ConfigMap carries it passes envoy --mode validate
 
 test("the edge's ConfigMap files are what the templates render now (make kubernetes writes them)", (t) => {
   const dir = mkdtempSync(`${tmpdir()}/k8s-live-`);
-  writeEdgeFiles(dir, DEFAULT_SETTINGS);
+  // Each edge pod enforces its share of the per-client limits: as many shares as pods.
+  const deployment = documents(readFileSync(`${root}kubernetes/base/edge.yaml`, 'utf8')).find((d) => d.kind === 'Deployment')!;
+  writeEdgeFiles(dir, { ...DEFAULT_SETTINGS, edges: deployment.spec.replicas as number });
   for (const name of ['routes.yaml', 'clusters.yaml']) {
     t.is(readFileSync(`${root}kubernetes/base/edge/${name}`, 'utf8'), readFileSync(`${dir}/${name}`, 'utf8'), `kubernetes/base/edge/${name} is stale: make kubernetes`);
   }

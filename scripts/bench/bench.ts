@@ -23,6 +23,7 @@ import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import { cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
+import { untilHealthy } from '../rollout/mesh.js';
 
 const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -105,18 +106,19 @@ async function one(service: string): Promise<string> {
   return id;
 }
 
-// Scales the mesh and waits until the edge routes to every replica.
-const scale = (n: number) => exec('scripts/scale.sh', [String(n)], { cwd: root });
+// Scales the mesh (make scale) and waits until the edges route to every replica.
+const scale = (n: number) => exec('node', ['--import', 'tsx', 'scripts/rollout/main.ts', 'scale', String(n)], { cwd: root });
 
 // Recreates the mesh with one replica, from the compose file plus `override` (or alone), and
 // waits until the edge routes to it. The data volume and secrets/ stay.
 async function recreate(override?: string): Promise<void> {
   const files = ['compose/docker-compose.yml', ...(override ? [override] : [])].join(':');
-  await exec('bash', ['-c', '. scripts/lib.sh && compose up -d --no-build --scale usersvc=1 >/dev/null 2>&1 && wait_for_replicas 1'], {
+  await exec('bash', ['-c', '. scripts/lib.sh && compose up -d --no-build --scale usersvc=1 >/dev/null 2>&1'], {
     cwd: root,
     env: { ...process.env, COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' },
     timeout: 5 * 60_000,
   });
+  await untilHealthy('usersvc', 1);
 }
 
 // The load generator holds the edge's identity (secrets/edge, mounted as the edge mounts it),

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parse, stringify } from 'yaml';
-import { clustersFor, limitsFromEnv, liveFile, routesFor, writeLiveFile } from '../rollout/edge-config.js';
+import { clustersFor, COMPOSE_EDGES, limitsFromEnv, liveFile, routesFor, writeLiveFile } from '../rollout/edge-config.js';
 
 /** A config with no transport_socket anywhere and no RBAC filter that checks a peer's identity. */
 export function withoutTls(config: unknown): unknown {
@@ -36,7 +36,7 @@ export function writePlaintextOverride(root: string): string {
   }
   // The edge's live routes and clusters (as make up writes them, limits from the environment),
   // the clusters without TLS, in a live directory of their own.
-  const settings = { limits: limitsFromEnv(process.env), canaryWeight: null };
+  const settings = { limits: limitsFromEnv(process.env), edges: COMPOSE_EDGES, canaryWeight: null };
   const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
   writeLiveFile(`${dir}/live`, 'routes.yaml', liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml').text);
   writeLiveFile(`${dir}/live`, 'clusters.yaml', liveFile(withoutTls(clustersFor(template('edge-clusters.yaml'), settings)) as Record<string, unknown>, 'edge-clusters.yaml').text);

@@ -12,6 +12,10 @@ export interface ServiceContainer {
   state: string; // running, exited, paused, ...
   running: boolean;
   exitCode: number;
+  startedAt: number; // ms since the epoch (0: never started)
+  health: string; // its health check's verdict (healthy, unhealthy, starting), '' if it has none
+  number: number; // compose's container number (usersvc-3: 3), 0 if none
+  joins: string | null; // the container whose network namespace it shares (compose: network_mode: service:X)
   address: string | null; // ip:8080 on appmesh, null when not attached
   version: string; // the service version its image carries ('-' if none)
   revision: string; // the rollout's mesh.revision label ('' if none)
@@ -20,8 +24,9 @@ export interface ServiceContainer {
 interface Inspected {
   Id: string;
   Name: string;
-  State: { Status: string; Running: boolean; ExitCode: number };
+  State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string; Health?: { Status: string } };
   Config: { Labels: Record<string, string> | null };
+  HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, { IPAddress?: string }> };
 }
 
@@ -43,6 +48,10 @@ export async function inspectService(service: string, network = 'appmesh'): Prom
         state: c.State.Status,
         running: c.State.Running,
         exitCode: c.State.ExitCode,
+        startedAt: c.State.StartedAt.startsWith('0001-') ? 0 : Date.parse(c.State.StartedAt),
+        health: c.State.Health?.Status ?? '',
+        number: Number(labels['com.docker.compose.container-number'] ?? 0),
+        joins: c.HostConfig.NetworkMode.startsWith('container:') ? c.HostConfig.NetworkMode.slice('container:'.length) : null,
         address: ip ? `${ip}:8080` : null,
         version: labels['org.opencontainers.image.revision'] ?? '-',
         revision: labels[REVISION_LABEL] ?? '',
@@ -90,6 +99,10 @@ async function swarmTasks(service: string, network: string): Promise<ServiceCont
         state: t.Status.State,
         running: t.Status.State === 'running',
         exitCode: t.Status.ContainerStatus?.ExitCode ?? 0,
+        startedAt: 0,
+        health: '',
+        number: t.Slot ?? 0,
+        joins: null,
         address: ip ? `${ip}:8080` : null,
         version: versions.get(t.Spec.ContainerSpec.Image) ?? '-',
         revision: '',

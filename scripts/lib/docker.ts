@@ -22,6 +22,20 @@ export async function docker(args: string[], options: { input?: string; timeoutM
   }
 }
 
+/** A docker command whose output (or input) is bytes, not text: a database dump, say. */
+export async function dockerBytes(args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): Promise<Buffer> {
+  const child = exec('docker', args, { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000 });
+  child.child.stdin!.end(options.input);
+  try {
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as { code?: string; stderr?: Buffer; message: string };
+    if (e.code === 'ENOENT') throw new DockerError('docker is not installed or not on PATH');
+    const said = (e.stderr?.toString('utf8') || e.message).trim().split('\n').slice(-3).join(' ');
+    throw new DockerError(`docker ${args.slice(0, 3).join(' ')}: ${said}`);
+  }
+}
+
 /** The last lines a container wrote, stdout and stderr together ('' when there are none). */
 export async function containerLogs(id: string, lines = 5): Promise<string> {
   try {

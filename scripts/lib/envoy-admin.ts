@@ -1,5 +1,5 @@
-// Parsers for the three Envoy admin outputs `make stats` reads. Pure functions over text,
-// so the tests run them on output captured from the real Envoy (test/fixtures/).
+// Parsers for the three Envoy admin outputs the tools read (make stats, make up). Pure functions,
+// so the tests run them on output captured from the real Envoy (scripts/stats/test/fixtures/).
 //   /clusters?format=json   one entry per upstream host: address, health flags, counters
 //   /stats?format=json      counters and gauges, and histograms as Envoy's computed quantiles
 //   /stats/prometheus       the same counters, and histograms as cumulative buckets
@@ -154,4 +154,54 @@ export function histogramQuantile(buckets: Buckets, q: number): number | null {
     below = count;
   }
   return lower;
+}
+
+/**
+ * One view of a cluster's hosts from several edges' /clusters: counters summed; a host is
+ * healthy only if every edge lists it as healthy (flag `not_in_every_edge` while one has not
+ * found it yet), since any edge may take the next client.
+ */
+export function mergeHosts(perEdge: Host[][]): Host[] {
+  const merged = new Map<string, Host>();
+  for (const hosts of perEdge) {
+    for (const h of hosts) {
+      const m = merged.get(h.address) ?? { address: h.address, healthy: true, flags: [], counters: {} };
+      m.flags = [...new Set([...m.flags, ...h.flags])];
+      for (const [name, value] of Object.entries(h.counters)) m.counters[name] = (m.counters[name] ?? 0) + value;
+      merged.set(h.address, m);
+    }
+  }
+  for (const m of merged.values()) {
+    if (perEdge.some((hosts) => !hosts.some((h) => h.address === m.address))) m.flags.push('not_in_every_edge');
+    m.healthy = m.flags.length === 0;
+  }
+  // In the order the first edge lists them, then any it does not.
+  return [...merged.values()];
+}
+
+/**
+ * One view of several edges' /stats: counters and gauges summed, but for a certificate's
+ * expiry (the soonest); a histogram's quantiles are the highest of the edges' (Envoy's computed
+ * quantiles cannot be merged: this is the slower edge's view).
+ */
+export function mergeStats(perEdge: StatsJson[]): StatsJson {
+  const out: StatsJson = { values: new Map(), cumulative: new Map(), interval: new Map() };
+  for (const stats of perEdge) {
+    for (const [name, value] of stats.values) {
+      const was = out.values.get(name);
+      if (was === undefined) out.values.set(name, value);
+      else out.values.set(name, name.endsWith('expiration_unix_time_seconds') ? Math.min(was, value) : was + value);
+    }
+    for (const kind of ['cumulative', 'interval'] as const) {
+      for (const [name, quantiles] of stats[kind]) {
+        const was = out[kind].get(name) ?? new Map<number, number | null>();
+        for (const [q, v] of quantiles) {
+          const w = was.get(q) ?? null;
+          was.set(q, v === null ? w : w === null ? v : Math.max(v, w));
+        }
+        out[kind].set(name, was);
+      }
+    }
+  }
+  return out;
 }

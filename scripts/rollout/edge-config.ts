@@ -1,13 +1,14 @@
 // The edge's live configuration: its routes (RDS) and clusters (CDS), written from the templates
 // envoy/edge-routes.yaml and envoy/edge-clusters.yaml into .mesh/edge/, which the edge watches.
-// Fills in the rate limits, and while a canary runs adds its cluster and its routes (a weighted
-// split, and x-canary: 1 always to the canary). Pure but for writeLiveFile: the tests render it.
+// Fills in the rate limits (each edge process's share), and while a canary runs adds its
+// cluster and its routes (a weighted split, and x-canary: 1 always to the canary). Pure but for
+// writeLiveFile: the tests render it.
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
+import { UsageError } from '../lib/errors.js';
 
-/** A setting the user gave is not usable: one line for them, exit 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface Limits {
   EDGE_LIMIT_HASH_PER_S: number; // creates and logins per second and client address ...
@@ -21,6 +22,12 @@ export const DEFAULT_LIMITS: Limits = { EDGE_LIMIT_HASH_PER_S: 1, EDGE_LIMIT_HAS
 
 export interface EdgeSettings {
   limits: Limits;
+  /**
+   * How many edge processes share the clients (compose: 2, on one set of ports; Kubernetes: 2
+   * pods; Swarm: 1). Each enforces its share of the limits, so that a client whose connections
+   * land on several edges still gets no more than the limits say in all.
+   */
+  edges: number;
   /** null: no canary. Otherwise the percentage of traffic (0 to 100) it gets by weight. */
   canaryWeight: number | null;
 }
@@ -55,13 +62,26 @@ export const CANARY = 'usersvc_canary';
 /** The canary's replicas answer to this DNS name on appmesh (their compose service). */
 export const CANARY_HOST = 'usersvc-canary';
 
-/** Replaces every "${NAME}" string in the tree with the limit of that name. */
-function fillLimits(node: unknown, limits: Limits): unknown {
-  if (Array.isArray(node)) return node.map((n) => fillLimits(n, limits));
-  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fillLimits(v, limits)]));
+/** Compose's edge processes, on one set of ports (compose/docker-compose.yml: the edge's scale). */
+export const COMPOSE_EDGES = 2;
+
+/**
+ * One edge's share of the limits, as the template's placeholders: a bucket refills with the
+ * per-second rate once every `edges` seconds and holds 1/edges of the burst (rounded up).
+ */
+function perEdge(limits: Limits, edges: number): Record<string, number | string> {
+  if (!Number.isInteger(edges) || edges < 1) throw new UsageError(`the number of edges must be a whole number from 1, got ${edges}`);
+  const share = Object.fromEntries(Object.entries(limits).map(([name, value]) => [name, name.endsWith('_BURST') ? Math.ceil(value / edges) : value]));
+  return { ...share, EDGE_LIMIT_FILL_INTERVAL: `${edges}s` };
+}
+
+/** Replaces every "${NAME}" string in the tree with the value of that name. */
+function fill(node: unknown, values: Record<string, number | string>): unknown {
+  if (Array.isArray(node)) return node.map((n) => fill(n, values));
+  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v, values)]));
   const placeholder = typeof node === 'string' ? /^\$\{(\w+)\}$/.exec(node) : null;
   if (!placeholder) return node;
-  const value = limits[placeholder[1] as keyof Limits];
+  const value = values[placeholder[1]!];
   if (value === undefined) throw new Error(`the edge's template names an unknown setting: ${String(node)}`);
   return value;
 }
@@ -71,7 +91,7 @@ function fillLimits(node: unknown, limits: Limits): unknown {
  * plus `x-canary: 1` to the canary alone (first, so it wins), and the original split by weight.
  */
 export function routesFor(template: string, settings: EdgeSettings): Any {
-  const doc = fillLimits(parse(template), settings.limits) as Any;
+  const doc = fill(parse(template), perEdge(settings.limits, settings.edges)) as Any;
   const weight = settings.canaryWeight;
   if (weight === null) return doc;
   for (const host of doc.resources[0].virtual_hosts as Any[]) {

@@ -1,11 +1,13 @@
 // Applies the edge's live configuration: renders routes and clusters (edge-config.ts), writes
-// them into .mesh/edge/ (mounted into the edge at /etc/envoy/live), and, when the edge runs,
-// waits until it has taken both versions. Clusters go first when the new routes need a new
+// them into .mesh/edge/ (mounted into the edges at /etc/envoy/live), and waits until every
+// serving edge has taken both versions. Clusters go first when the new routes need a new
 // cluster, routes first when they stop using one, so no request meets a missing cluster.
 import { readFileSync } from 'node:fs';
 import { CANARY, clustersFor, liveFile, routesFor, writeLiveFile, type EdgeSettings } from './edge-config.js';
-import { edgeIsUp, edgeLiveVersions } from './mesh.js';
-import { RolloutFailed, until } from './rollout.js';
+import { edgeAdmins, isReady, type EdgeAdmin } from '../lib/edges.js';
+import { liveVersions } from './mesh.js';
+import { RolloutFailed } from '../lib/errors.js';
+import { until } from '../lib/wait.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const LIVE_DIR = `${root}.mesh/edge`;
@@ -16,19 +18,26 @@ export interface Applied {
   clusters: string;
 }
 
-/** Writes one file and, if the edge is up, waits until it serves that version (or rejects it). */
-async function apply(kind: 'routes' | 'clusters', text: string, version: string, live: boolean): Promise<void> {
-  const before = live ? await edgeLiveVersions() : undefined;
+/** The edges that serve now: they must take each new file before the next step. */
+async function servingEdges(): Promise<EdgeAdmin[]> {
+  const edges = await edgeAdmins().catch(() => [] as EdgeAdmin[]);
+  const ready = await Promise.all(edges.map(isReady));
+  return edges.filter((_, i) => ready[i]);
+}
+
+/** Writes one file and waits until every serving edge serves that version (or fails if one rejects it). */
+async function apply(kind: 'routes' | 'clusters', text: string, version: string, edges: EdgeAdmin[]): Promise<void> {
+  const before = await Promise.all(edges.map(liveVersions));
   writeLiveFile(LIVE_DIR, `${kind}.yaml`, text);
-  if (!before) return;
   await until(
     20_000,
     async () => {
-      const now = await edgeLiveVersions();
-      if (now.rejected > before.rejected) throw new RolloutFailed(`the edge rejected the new ${kind} (version ${version}); its log says why: make logs`);
-      return now[kind] === version ? true : undefined;
+      const now = await Promise.all(edges.map(liveVersions));
+      const rejecting = now.findIndex((v, i) => v.rejected > before[i]!.rejected);
+      if (rejecting >= 0) throw new RolloutFailed(`${edges[rejecting]!.name} rejected the new ${kind} (version ${version}); its log says why: make logs`);
+      return now.every((v) => v[kind] === version) ? true : undefined;
     },
-    () => `the edge did not take the new ${kind} (version ${version}) within 20 s`,
+    () => `the edges did not all take the new ${kind} (version ${version}) within 20 s`,
   );
 }
 
@@ -48,19 +57,19 @@ export function writeEdgeFiles(dir: string, settings: EdgeSettings): Applied {
 /** Only the routes: a rollback sends nothing more to the canary before its replicas go. */
 export async function applyRoutes(settings: EdgeSettings): Promise<void> {
   const { routes } = render(settings);
-  await apply('routes', routes.text, routes.version, await edgeIsUp());
+  await apply('routes', routes.text, routes.version, await servingEdges());
 }
 
 /** Renders and applies the edge's live config for these settings; the versions written. */
 export async function applyEdgeConfig(settings: EdgeSettings): Promise<Applied> {
   const { routes, clusters } = render(settings);
-  const live = await edgeIsUp();
+  const edges = await servingEdges();
   if (routes.text.includes(CANARY)) {
-    await apply('clusters', clusters.text, clusters.version, live);
-    await apply('routes', routes.text, routes.version, live);
+    await apply('clusters', clusters.text, clusters.version, edges);
+    await apply('routes', routes.text, routes.version, edges);
   } else {
-    await apply('routes', routes.text, routes.version, live);
-    await apply('clusters', clusters.text, clusters.version, live);
+    await apply('routes', routes.text, routes.version, edges);
+    await apply('clusters', clusters.text, clusters.version, edges);
   }
   return { routes: routes.version, clusters: clusters.version };
 }

@@ -1,28 +1,40 @@
 // Changing a running mesh without dropping a request (README "Changing a running mesh"):
 //   make up        start the mesh, or roll what changed onto it: replicas one at a time, the
-//                  edge's routes and limits live (N=replicas, default: as many as run now, or 1)
+//                  edge's routes and limits live, the edges handed over; start what is stopped;
+//                  end with a request through the published port (N=replicas, OBSERVE=1|0)
+//   make scale     N replicas: stopped and unhealthy ones go first, the rest drained (N=)
+//   make check     is every service running as declared, and does the edge answer through
+//                  the published port? (make up's last step, alone; nothing changes)
 //   make canary    replicas of the tree as it is now beside the stable ones; WEIGHT=10 percent
 //                  of traffic, and every request with x-canary: 1 (CANARY_N=1 replicas)
 //   make promote   roll the stable replicas onto the canary's image and environment, then
 //                  remove the canary
 //   make rollback  send nothing more to the canary, and remove it
 //   edge-config    only write the edge's live routes and clusters (scripts/docker-run.sh)
-//   edge-files DIR only render them into DIR, for a Swarm stack (scripts/swarm/up.sh)
-// The images are built before (scripts/up.sh, scripts/canary.sh); this drives compose and the edge.
+//   edge-files DIR EDGES   only render them into DIR, for EDGES edge processes (Swarm: 1, Kubernetes: 2)
+// Every verb reads the mesh's settings from .env and the environment (scripts/lib/settings.ts);
+// up, scale and canary write back what they ran. The images are built before (scripts/up.sh,
+// scripts/canary.sh); this drives compose and the edges.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { compose, docker, DockerError } from '../lib/docker.js';
-import { CANARY, limitsFromEnv, STABLE, UsageError, weightFrom, type EdgeSettings } from './edge-config.js';
-import { applyEdgeConfig, applyRoutes, LIVE_DIR, writeEdgeFiles } from './edge.js';
-import { handOverEdge } from './edge-handover.js';
 import { inspectService, runningOf } from '../lib/containers.js';
-import { edgeHosts, edgeIsUp } from './mesh.js';
-import { retire, revisionOf, roll, RolloutFailed, until } from './rollout.js';
+import { RolloutFailed, UsageError } from '../lib/errors.js';
+import { DEV_FILES, loadSettings, MAIN_FILE, saveSettings, useSettings, type Settings } from '../lib/settings.js';
+import { CANARY, COMPOSE_EDGES, limitsFromEnv, STABLE, weightFrom, type EdgeSettings } from './edge-config.js';
+import { applyEdgeConfig, applyRoutes, LIVE_DIR, writeEdgeFiles } from './edge.js';
+import { ensureEdges, handOverEdges } from './edge-handover.js';
+import { edgeIsUp, untilHealthy } from './mesh.js';
+import { observing, startObservability, stopObservability } from './observe.js';
+import { retire, revisionOf, roll, scaleTo } from './rollout.js';
+import { verifyMesh } from './verify.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
 /** The environment compose puts into the service: what a canary may change, and promote carries over. */
-const SERVICE_ENV = ['LOG_LEVEL', 'SCRYPT_COST', 'SCRYPT_CONCURRENCY', 'SCRYPT_QUEUE'];
+const SERVICE_ENV = ['LOG_LEVEL', 'SCRYPT_COST', 'SCRYPT_CONCURRENCY', 'SCRYPT_QUEUE'] as const;
 const STATE = `${LIVE_DIR}/../canary.json`;
+/** The services that are not scaled: each runs once, and make up starts it if it is not running. */
+const SINGLETONS = ['postgres', 'mesh-ca', 'mesh-keeper', 'edge-port'];
 
 interface CanaryState {
   weight: number;
@@ -31,10 +43,18 @@ interface CanaryState {
 
 const log = (line: string) => console.log(`rollout: ${line}`);
 
-function count(name: string, raw: string | undefined, fallback: number): number {
-  if (!raw?.trim()) return fallback;
+function count(name: string, raw: string | undefined): number | undefined {
+  if (!raw?.trim()) return undefined;
   if (!/^\d{1,3}$/.test(raw.trim()) || Number(raw) < 1) throw new UsageError(`${name} must be a whole number from 1 to 999, got "${raw}"`);
   return Number(raw);
+}
+
+/** The settings of this run, in the environment of every compose call from here on. */
+function settingsOfThisRun(): Settings {
+  const settings = loadSettings();
+  count('USERSVC_REPLICAS in .env', settings.USERSVC_REPLICAS);
+  useSettings(settings);
+  return settings;
 }
 
 /** The canary, if one runs: its weight and the environment it was started with. */
@@ -43,116 +63,160 @@ async function canaryState(): Promise<CanaryState | null> {
   return JSON.parse(readFileSync(STATE, 'utf8')) as CanaryState;
 }
 
-const settings = (canaryWeight: number | null): EdgeSettings => ({ limits: limitsFromEnv(process.env), canaryWeight });
-
-/** Waits until the edge has exactly `want` healthy hosts in `cluster`. */
-async function untilHealthy(cluster: string, want: number): Promise<void> {
-  await until(
-    90_000,
-    async () => ((await edgeHosts(cluster)).filter((h) => h.healthy).length === want ? true : undefined),
-    async () => `the edge sees ${(await edgeHosts(cluster)).filter((h) => h.healthy).length} healthy ${cluster} replicas, not ${want}, after 90 s`,
-  );
-  log(`the edge sees ${want} healthy ${cluster} replica(s)`);
-}
+const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings => ({ limits: limitsFromEnv(process.env), edges, canaryWeight });
 
 async function up(): Promise<void> {
+  const settings = settingsOfThisRun();
   const stable = await runningOf(SERVICE);
-  const want = count('N', process.env.N, stable.length || 1);
+  // The declared count (N=, else .env's), else as many as run, else 1.
+  const want = count('N', process.env.N) ?? count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? (stable.length || 1);
+  const observe = process.env.OBSERVE?.trim() || ((await observing()) ? '1' : '0');
+  Object.assign(settings, {
+    USERSVC_REPLICAS: String(want),
+    COMPOSE_FILE: existsSync(`${LIVE_DIR}/../dev`) ? DEV_FILES : MAIN_FILE,
+    // Every request traced while the observability profile runs, unless you say otherwise.
+    EDGE_TRACE_PERCENT: process.env.EDGE_TRACE_PERCENT?.trim() || (observe === '1' ? '100' : '0'),
+  } satisfies Settings);
+  useSettings(settings);
+  settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
+  settings.EDGE_REVISION = await revisionOf('edge', {});
+  useSettings(settings);
+  const env = { USERSVC_REVISION: settings.USERSVC_REVISION, EDGE_REVISION: settings.EDGE_REVISION };
   const canary = await canaryState();
-  const revision = await revisionOf(SERVICE, {});
-  const edgeRevision = await revisionOf('edge', {});
-  const env = { USERSVC_REVISION: revision, EDGE_REVISION: edgeRevision };
-  if (stable.length === 0 || !(await edgeIsUp())) {
+
+  if (stable.length === 0) {
     // Nothing serves yet: write the edge's live files and let compose start everything.
-    await applyEdgeConfig(settings(canary?.weight ?? null));
-    await compose(['up', '-d', '--scale', `${SERVICE}=${want}`, 'postgres', SERVICE, 'edge-port', 'edge', 'mesh-ca'], { env });
+    await applyEdgeConfig(edgeSettings(canary?.weight ?? null));
+    await compose(['up', '-d', SERVICE, 'edge', ...SINGLETONS], { env });
+    await ensureEdges(env, log);
   } else {
-    // A running mesh: the edge's routes and limits change live, the database and the CA's
-    // renewer only if their own configuration changed, then the replicas one at a time.
-    const applied = await applyEdgeConfig(settings(canary?.weight ?? null));
+    // A running mesh: the edge's routes and limits change live; anything stopped starts (the
+    // database and the singletons are recreated only if their own configuration changed), the
+    // edges are brought back to two; then the replicas one at a time, and the edges last.
+    const applied = await applyEdgeConfig(edgeSettings(canary?.weight ?? null));
     log(`the edge runs routes ${applied.routes} and clusters ${applied.clusters}`);
-    await compose(['up', '-d', '--no-deps', 'postgres', 'mesh-ca'], { env });
-    const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision, replicas: want, env, log });
-    log(replaced ? `replaced ${replaced} replica(s) with revision ${revision}` : `every replica runs revision ${revision}`);
-    // The edge last: a new one takes over from the old before it drains.
-    const edge = await handOverEdge(edgeRevision, env, log);
-    if (edge.replaced) log(`handed over to a new edge (revision ${edgeRevision})`);
+    await compose(['up', '-d', '--no-deps', ...SINGLETONS], { env });
+    await ensureEdges(env, log);
+    const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision: settings.USERSVC_REVISION, replicas: want, env, log });
+    log(replaced ? `replaced ${replaced} replica(s) with revision ${settings.USERSVC_REVISION}` : `every replica runs revision ${settings.USERSVC_REVISION}`);
+    // A new edge takes over from each old one before it drains.
+    const edges = await handOverEdges(settings.EDGE_REVISION, env, log);
+    if (edges.replaced) log(`handed over to ${edges.replaced} new edge(s) (revision ${settings.EDGE_REVISION})`);
   }
-  await untilHealthy(STABLE, want);
+  await untilHealthy(STABLE, want, log);
+  if (observe === '1') await startObservability();
+  else if (await observing()) await stopObservability();
+  saveSettings(settings);
+  await verifyMesh({ replicas: want, log: (line) => log(`checked: ${line}`) });
+  const dev = settings.COMPOSE_FILE === DEV_FILES;
+  const port = (settings.EDGE_PORT || '8000').split(':').at(-1);
+  console.log(
+    dev
+      ? 'the mesh is up in dev mode: edit user-service/src and each replica reloads it (make logs shows it); make up leaves dev mode'
+      : `the mesh is up (version ${settings.SERVICE_VERSION}, ${want} replica(s)): curl 127.0.0.1:${port}/user/health`,
+  );
+}
+
+async function scale(): Promise<void> {
+  const settings = settingsOfThisRun();
+  const want = count('N', process.env.N ?? process.argv[3]);
+  if (want === undefined) throw new UsageError('how many replicas? make scale N=3');
+  if ((await runningOf('edge')).length === 0 && !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
+  await scaleTo({ service: SERVICE, cluster: STABLE, replicas: want, env: {}, log });
+  await untilHealthy(STABLE, want, log);
+  saveSettings({ ...settings, USERSVC_REPLICAS: String(want) });
 }
 
 async function startCanary(): Promise<void> {
+  settingsOfThisRun();
   const weight = weightFrom(process.env.WEIGHT);
-  const replicas = count('CANARY_N', process.env.CANARY_N, 1);
+  const replicas = count('CANARY_N', process.env.CANARY_N) ?? 1;
   if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
   const revision = await revisionOf(CANARY_SERVICE, {});
-  const env = { CANARY_REVISION: revision };
+  const env = { CANARY_REVISION: revision, CANARY_REPLICAS: String(replicas) };
   if ((await runningOf(CANARY_SERVICE)).length > 0) {
     // A canary runs already: roll it onto this build, as make up rolls the stable set.
     await roll({ service: CANARY_SERVICE, cluster: CANARY, revision, replicas, env, log });
   } else {
     // Its cluster first, with only x-canary: 1 routed to it, until its replicas are healthy.
-    await applyEdgeConfig(settings(0));
+    await applyEdgeConfig(edgeSettings(0));
     try {
       await compose(['up', '-d', '--no-deps', '--scale', `${CANARY_SERVICE}=${replicas}`, CANARY_SERVICE], { env });
-      await untilHealthy(CANARY, replicas);
+      await untilHealthy(CANARY, replicas, log);
     } catch (err) {
       for (const r of await inspectService(CANARY_SERVICE)) await docker(['rm', '-f', r.id]);
-      await applyEdgeConfig(settings(null));
+      await applyEdgeConfig(edgeSettings(null));
       throw new RolloutFailed(`the canary did not start, and was removed: ${(err as Error).message}`);
     }
   }
-  const applied = await applyEdgeConfig(settings(weight));
+  const applied = await applyEdgeConfig(edgeSettings(weight));
   const canaryEnv = Object.fromEntries(SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
   writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
+  // Only the canary's own entries: its environment is not the stable set's.
+  saveSettings({ ...loadSettings({}), ...env });
   const version = (await runningOf(CANARY_SERVICE))[0]?.version;
   log(`canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`);
 }
 
 async function removeCanary(): Promise<void> {
-  await applyRoutes(settings(null));
+  await applyRoutes(edgeSettings(null));
   for (const r of await inspectService(CANARY_SERVICE)) await (r.running ? retire(r) : docker(['rm', r.id]));
-  await applyEdgeConfig(settings(null));
+  await applyEdgeConfig(edgeSettings(null));
   rmSync(STATE, { force: true });
+  const settings = loadSettings({});
+  delete settings.CANARY_REVISION;
+  delete settings.CANARY_REPLICAS;
+  saveSettings(settings);
 }
 
 async function rollback(): Promise<void> {
+  settingsOfThisRun();
   if ((await inspectService(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
   await removeCanary();
   log('the canary is gone; every request goes to the stable replicas');
 }
 
 async function promote(): Promise<void> {
+  const settings = settingsOfThisRun();
   const canary = await canaryState();
   if (!canary) throw new UsageError('no canary runs: start one with make canary');
   const image = (await docker(['inspect', '-f', '{{.Image}}', (await runningOf(CANARY_SERVICE))[0]!.id])).trim();
   await docker(['tag', image, 'usermesh/usersvc:latest']);
-  // The canary's environment becomes the stable set's (for this rollout: set it for later ones too).
-  Object.assign(process.env, canary.env);
-  const revision = await revisionOf(SERVICE, {});
+  // The canary's environment becomes the stable set's, kept in .env for later make ups.
+  Object.assign(settings, canary.env);
+  useSettings(settings);
+  settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
   const want = (await runningOf(SERVICE)).length;
-  const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision, replicas: want, env: { USERSVC_REVISION: revision }, log });
+  const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision: settings.USERSVC_REVISION, replicas: want, env: { USERSVC_REVISION: settings.USERSVC_REVISION }, log });
   log(`promoted: replaced ${replaced} stable replica(s) with the canary's image`);
+  saveSettings(settings);
   await removeCanary();
-  await untilHealthy(STABLE, want);
+  await untilHealthy(STABLE, want, log);
+}
+
+/** make check: make up's last step alone, on the mesh as it runs now (nothing is changed). */
+async function check(): Promise<void> {
+  const settings = settingsOfThisRun();
+  const replicas = count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? 1;
+  await verifyMesh({ replicas, log: (line) => console.log(`check: ${line}`) });
 }
 
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */
 async function edgeConfig(): Promise<void> {
-  const applied = await applyEdgeConfig(settings((await canaryState())?.weight ?? null));
+  const applied = await applyEdgeConfig(edgeSettings((await canaryState())?.weight ?? null));
   log(`the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`);
 }
 
-/** Only render the edge's live files into a directory of their own (scripts/swarm/up.sh). */
+/** Only render the edge's live files into a directory of their own (Swarm, Kubernetes). */
 function edgeFiles(): Promise<void> {
-  const dir = process.argv[3];
-  if (!dir) return Promise.reject(new UsageError('edge-files needs a directory'));
-  const written = writeEdgeFiles(dir, settings(null));
-  log(`the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir})`);
+  const [dir, edges] = process.argv.slice(3);
+  if (!dir || !edges) return Promise.reject(new UsageError('usage: edge-files DIR EDGES (how many edge processes share the clients)'));
+  const written = writeEdgeFiles(dir, edgeSettings(null, Number(edges)));
+  log(`the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${edges} edge(s))`);
   return Promise.resolve();
 }
 
-const verbs: Record<string, () => Promise<void>> = { up, canary: startCanary, promote, rollback, 'edge-config': edgeConfig, 'edge-files': edgeFiles };
+const verbs: Record<string, () => Promise<void>> = { up, scale, check, canary: startCanary, promote, rollback, 'edge-config': edgeConfig, 'edge-files': edgeFiles };
 const verb = verbs[process.argv[2] ?? ''];
 if (!verb) {
   console.error(`usage: rollout ${Object.keys(verbs).join('|')}`);
@@ -164,7 +228,7 @@ verb().catch((err: unknown) => {
     process.exit(2);
   }
   if (err instanceof RolloutFailed || err instanceof DockerError) {
-    console.error(`rollout failed: ${err.message}`);
+    console.error(`${process.argv[2] === 'check' ? 'check' : 'rollout failed'}: ${err.message}`);
     process.exit(1);
   }
   console.error('rollout:', err);

@@ -5,42 +5,14 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { compose, containerLogs, docker } from '../lib/docker.js';
+import { RolloutFailed } from '../lib/errors.js';
+import { until } from '../lib/wait.js';
 import { inspectService, REVISION_LABEL, runningOf, type ServiceContainer as Replica } from '../lib/containers.js';
 import { edgeHosts } from './mesh.js';
 
-/** The rollout stopped; the message says why, for the user. The mesh serves as before. */
-export class RolloutFailed extends Error {}
+export { RolloutFailed, until };
 
 export type Log = (line: string) => void;
-
-/**
- * Polls `probe` every 250 ms until it returns a value; throws `failure()` at the deadline. A
- * probe that throws RolloutFailed ends the wait; any other error (the edge not answering yet)
- * counts as "not yet", and is named at the deadline.
- */
-export async function until<T>(timeoutMs: number, probe: () => Promise<T | undefined>, failure: () => Promise<string> | string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      if (err instanceof RolloutFailed) throw err;
-      lastError = String((err as Error).message);
-    }
-    if (Date.now() > deadline) {
-      let said = lastError;
-      try {
-        said = await failure();
-      } catch {
-        // the failure message itself needs the edge; keep the last error
-      }
-      throw new RolloutFailed(lastError && said !== lastError ? `${said} (last error: ${lastError})` : said);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** JSON with its keys sorted, so that equal configurations hash alike. */
 const canonical = (value: unknown): string =>
@@ -58,10 +30,13 @@ const canonical = (value: unknown): string =>
 export async function revisionOf(service: string, env: Record<string, string>): Promise<string> {
   // The canary profile on, so that compose v2 shows the canary's service too (v1 always does).
   const config = parse(await compose(['config'], { env: { COMPOSE_PROFILES: 'canary', ...env } })) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
-  const spec = config.services[service];
+  const spec = config.services[service] as Record<string, unknown> & { labels?: Record<string, string> };
   if (!spec) throw new Error(`compose has no service ${service}`);
   delete spec.labels?.[REVISION_LABEL];
-  const image = await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.WorkingDir}}', spec.image]);
+  // How many there are is not what each one is: a new count must not roll every replica.
+  delete spec.scale;
+  delete (spec.deploy as { replicas?: unknown } | undefined)?.replicas;
+  const image = await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.WorkingDir}}', String(spec.image)]);
   return createHash('sha256').update(canonical(spec)).update(image).digest('hex').slice(0, 12);
 }
 
@@ -139,7 +114,7 @@ export interface RollOptions {
 /** Replaces every replica of another revision, one at a time, and leaves `replicas` running. */
 export async function roll(o: RollOptions): Promise<{ replaced: number }> {
   const timeoutMs = o.timeoutMs ?? 90_000;
-  for (const dead of (await inspectService(o.service)).filter((r) => !r.running)) await docker(['rm', dead.id]);
+  await removeStopped(o.service, o.log);
   let current = await runningOf(o.service);
   let outdated = current.filter((r) => r.revision !== o.revision);
   let replaced = 0;
@@ -158,11 +133,47 @@ export async function roll(o: RollOptions): Promise<{ replaced: number }> {
     await retire(old);
     replaced++;
   }
-  current = await runningOf(o.service);
-  if (current.length !== o.replicas) {
-    const before = new Set(current.map((r) => r.id));
-    await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${o.service}=${o.replicas}`, o.service], { env: o.env });
-    for (const fresh of (await runningOf(o.service)).filter((r) => !before.has(r.id))) await untilServing(o.service, fresh, o.cluster, timeoutMs);
-  }
+  await scaleTo(o);
   return { replaced };
+}
+
+/** Containers of `service` that do not run (exited, dead, created): a scale never starts them again. */
+async function removeStopped(service: string, log: Log): Promise<void> {
+  for (const stopped of (await inspectService(service)).filter((r) => !r.running && r.state !== 'restarting')) {
+    log(`removing ${stopped.name} (${stopped.state}${stopped.state === 'exited' ? `, code ${stopped.exitCode}` : ''})`);
+    await docker(['rm', '-f', stopped.id]);
+  }
+}
+
+/**
+ * Which replicas go when there are too many: those the edges do not count as healthy first
+ * (failing health checks, draining, still starting, or not found yet), then the newest by
+ * compose's number, as compose itself would.
+ */
+export function surplus(running: Replica[], healthy: Set<string>, keep: number): Replica[] {
+  const rank = (r: Replica) => (r.address && healthy.has(r.address) ? 1 : 0);
+  return [...running].sort((a, b) => rank(a) - rank(b) || b.number - a.number).slice(0, Math.max(0, running.length - keep));
+}
+
+/**
+ * Leaves `replicas` replicas of `service` running, every one routed by the edges: stopped ones
+ * are removed (compose would start them again at the expense of healthy ones), the surplus
+ * drained and removed (surplus() chooses), the missing ones started and waited for.
+ */
+export async function scaleTo(o: Omit<RollOptions, 'revision'>): Promise<void> {
+  const timeoutMs = o.timeoutMs ?? 90_000;
+  await removeStopped(o.service, o.log);
+  const running = await runningOf(o.service);
+  if (running.length > o.replicas) {
+    const healthy = new Set((await edgeHosts(o.cluster).catch(() => [])).filter((h) => h.healthy).map((h) => h.address));
+    const going = surplus(running, healthy, o.replicas);
+    o.log(`draining and removing ${going.map((r) => r.name).join(', ')} (${running.length} running, ${o.replicas} wanted)`);
+    await Promise.all(going.map(retire));
+  } else if (running.length < o.replicas) {
+    const before = new Set(running.map((r) => r.id));
+    await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${o.service}=${o.replicas}`, o.service], { env: o.env });
+    const fresh = (await runningOf(o.service)).filter((r) => !before.has(r.id));
+    o.log(`started ${fresh.map((r) => r.name).join(', ')}; waiting until the edges route to them`);
+    await Promise.all(fresh.map((r) => untilServing(o.service, r, o.cluster, timeoutMs)));
+  }
 }

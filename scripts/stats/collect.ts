@@ -1,13 +1,14 @@
-// Reads the running mesh once: the edge over its read-only admin port on the host, the
-// replicas' containers from Docker, and each sidecar's stats from inside its own container
-// (`docker exec`), so nothing but the edge's 127.0.0.1:8001 is published and the host never
-// needs to reach a container's address (it works the same on Docker Desktop).
+// Reads the running mesh once: every edge's admin (scripts/lib/edges.ts: inside each edge's
+// container, or the read-only window on the host), merged into one view, the replicas'
+// containers from Docker, and each sidecar's stats from inside its own container (`docker
+// exec`), so the host never needs to reach a container's address (the same on Docker Desktop).
 import { inspectService } from '../lib/containers.js';
 import { docker } from '../lib/docker.js';
-import { parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from './admin.js';
+import { AdminError, edgeAdmins } from '../lib/edges.js';
+import { mergeHosts, mergeStats, parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from '../lib/envoy-admin.js';
 
 export interface MeshAddress {
-  admin: string; // the edge's read-only admin, as the host sees it
+  admin: string; // the edge's read-only admin on the host (a swarm manager's; make stats reads compose's edges inside them)
   service: string; // compose service of the replicas
   cluster: string; // the edge's cluster for them
   network: string;
@@ -53,7 +54,7 @@ export interface Container {
 
 export interface Snapshot {
   takenAt: number; // ms since the epoch
-  admin: string;
+  admin: string; // which edges were read: their containers' names, or the window's URL
   cluster: string;
   hosts: Host[]; // the edge's view of the replicas
   canaryHosts: Host[]; // and of the canary's (make canary), if one runs
@@ -100,13 +101,29 @@ async function readSidecar(container: Container): Promise<Sample[] | { error: st
   }
 }
 
+/** Every edge's /clusters and /stats, read at once. */
+async function readEdges() {
+  try {
+    const edges = await edgeAdmins();
+    const read = await Promise.all(edges.map(async (e) => ({ clusters: await e.call('/clusters?format=json'), stats: await e.call(EDGE_STATS_PATH) })));
+    return { names: edges.map((e) => e.name).join(' + '), read };
+  } catch (err) {
+    if (err instanceof AdminError) throw new MeshDown(`the mesh is not up: ${err.message}. Start it with: make up`);
+    throw err;
+  }
+}
+
 export async function snapshot(mesh: MeshAddress = MESH): Promise<Snapshot> {
-  const [clusters, stats, containers] = await Promise.all([
-    get(`${mesh.admin}/clusters?format=json`),
-    get(`${mesh.admin}${EDGE_STATS_PATH}`),
-    listContainers(mesh),
-  ]);
+  const [edges, containers] = await Promise.all([readEdges(), listContainers(mesh)]);
   const replicas = await Promise.all(containers.map(async (container) => ({ container, sidecar: await readSidecar(container) })));
-  const canaryHosts = clusters.includes(`"${mesh.cluster}_canary"`) ? parseClusters(clusters, `${mesh.cluster}_canary`) : [];
-  return { takenAt: Date.now(), admin: mesh.admin, cluster: mesh.cluster, hosts: parseClusters(clusters, mesh.cluster), canaryHosts, edge: parseStatsJson(stats), replicas };
+  const hostsOf = (cluster: string) => mergeHosts(edges.read.map((e) => (e.clusters.includes(`"${cluster}"`) ? parseClusters(e.clusters, cluster) : [])));
+  return {
+    takenAt: Date.now(),
+    admin: edges.names,
+    cluster: mesh.cluster,
+    hosts: hostsOf(mesh.cluster),
+    canaryHosts: edges.read.some((e) => e.clusters.includes(`"${mesh.cluster}_canary"`)) ? hostsOf(`${mesh.cluster}_canary`) : [],
+    edge: mergeStats(edges.read.map((e) => parseStatsJson(e.stats))),
+    replicas,
+  };
 }

@@ -1,6 +1,6 @@
 // Turns snapshots of the mesh into the report `make stats` prints: totals since start from one
 // snapshot, or per-second rates between two (--watch). Pure: the tests feed it captured output.
-import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue, type Host, type Sample } from './admin.js';
+import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue, type Host, type Sample } from '../lib/envoy-admin.js';
 import type { Snapshot } from './collect.js';
 import { formatTable } from '../lib/table.js';
 

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { bucketsDelta, histogramBuckets, histogramQuantile, parseClusters, parsePrometheus, parseStatsJson, sampleValue, type Buckets } from '../admin.js';
+import { bucketsDelta, histogramBuckets, histogramQuantile, parseClusters, parsePrometheus, parseStatsJson, sampleValue, type Buckets } from '../../lib/envoy-admin.js';
 import type { Container, Snapshot } from '../collect.js';
 import { buildReport, expiresIn, renderReport } from '../report.js';
 

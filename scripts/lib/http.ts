@@ -1,0 +1,24 @@
+// One plain HTTP request from the tools, with a deadline that holds: node:http, not fetch,
+// whose unref'd AbortSignal.timeout let a process exit silently while a request hung on a
+// connection that Docker's port proxy accepted and reset (nothing listening behind it).
+import { request } from 'node:http';
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+export function httpRequest(url: string, { method = 'GET', timeoutMs = 5000 } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)), timeoutMs);
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end();
+  });
+}

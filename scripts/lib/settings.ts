@@ -1,0 +1,111 @@
+// The mesh's settings, in .env at the repository root: every variable compose reads when it
+// resolves compose/docker-compose.yml. make up, make scale and make canary write it with what
+// they ran, so that compose's own commands, run by hand from the repository root, resolve the
+// very configuration make created (nothing to recreate) and the declared replica count.
+// make reads it back as the defaults of the next run: a setting given to make
+// (LOG_LEVEL=warn make up) wins and is kept; an empty one returns to the compose file's default.
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+export const ENV_FILE = `${root}.env`;
+
+export const PROJECT_NAME = 'usermesh';
+export const MAIN_FILE = 'compose/docker-compose.yml';
+/** make dev's replicas run this checkout's sources (compose/dev.yml). */
+export const DEV_FILES = `${MAIN_FILE}:compose/dev.yml`;
+
+/** Every variable the compose files read, and compose's own two; nothing else goes in .env. */
+export const KEYS = [
+  'COMPOSE_FILE',
+  'COMPOSE_PROJECT_NAME',
+  // how many replicas (make up N=, make scale N=; make canary CANARY_N=)
+  'USERSVC_REPLICAS',
+  'CANARY_REPLICAS',
+  // the service's settings
+  'LOG_LEVEL',
+  'SCRYPT_COST',
+  'SCRYPT_CONCURRENCY',
+  'SCRYPT_QUEUE',
+  'CERT_DAYS',
+  // the edge's and the observability profile's
+  'EDGE_LOG_LEVEL',
+  'EDGE_TRACE_PERCENT',
+  'EDGE_PORT',
+  'EDGE_ADMIN_PORT',
+  'PROMETHEUS_PORT',
+  'ZIPKIN_PORT',
+  // what make built: base images (the offline kit's, or yours), the service's version
+  'NODE_IMAGE',
+  'ENVOY_IMAGE',
+  'POSTGRES_IMAGE',
+  'DEBIAN_IMAGE',
+  'PROMETHEUS_IMAGE',
+  'ZIPKIN_IMAGE',
+  'SERVICE_VERSION',
+  // which revision each set of containers was made from (scripts/rollout/rollout.ts)
+  'USERSVC_REVISION',
+  'EDGE_REVISION',
+  'CANARY_REVISION',
+  // make dev's sources
+  'DEV_SOURCES',
+] as const;
+export type Key = (typeof KEYS)[number];
+export type Settings = Partial<Record<Key, string>>;
+
+const HEADER = `# The mesh's settings: what compose reads when it resolves ${MAIN_FILE}.
+# Written by make up, make scale and make canary with what they ran, so that compose's own
+# commands run by hand from here (docker compose up -d --scale usersvc=4) change nothing else.
+# make reads it back: give a setting to make to change it (LOG_LEVEL=warn make up), or edit it
+# here and run make up; an empty value is the compose file's default. make clean removes it.
+`;
+
+/** KEY=value lines; comments and blank lines skipped. An unknown key or a malformed line is refused. */
+export function parseEnvFile(text: string): Settings {
+  const out: Settings = {};
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (!m) throw new UsageError(`.env line ${i + 1} is not KEY=value: ${line.slice(0, 60)}`);
+    if (!(KEYS as readonly string[]).includes(m[1]!)) throw new UsageError(`.env line ${i + 1}: ${m[1]} is not a setting of the mesh (compose/docker-compose.yml)`);
+    out[m[1] as Key] = m[2]!.replace(/^(["'])(.*)\1$/, '$2');
+  });
+  return out;
+}
+
+export function renderEnvFile(settings: Settings): string {
+  const lines = KEYS.filter((k) => settings[k] !== undefined).map((k) => {
+    const value = settings[k]!;
+    if (/[\n"'#\s]/.test(value)) throw new UsageError(`${k} may not contain spaces, quotes, # or newlines, got "${value}"`);
+    return `${k}=${value}`;
+  });
+  return `${HEADER}${lines.join('\n')}\n`;
+}
+
+/**
+ * The settings of this run: .env's, then any the environment sets (an empty value included:
+ * it returns the setting to its default). The project and file are always there.
+ */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const file = existsSync(ENV_FILE) ? parseEnvFile(readFileSync(ENV_FILE, 'utf8')) : {};
+  const settings: Settings = { COMPOSE_FILE: MAIN_FILE, COMPOSE_PROJECT_NAME: PROJECT_NAME, ...file };
+  for (const key of KEYS) if (env[key] !== undefined) settings[key] = env[key];
+  return settings;
+}
+
+/** Puts the settings into this process's environment: every compose call from here uses them. */
+export function useSettings(settings: Settings): void {
+  for (const key of KEYS) if (settings[key] !== undefined) process.env[key] = settings[key];
+}
+
+/** Writes .env whole (written beside it, then renamed over it). Empty values are left out. */
+export function saveSettings(settings: Settings): void {
+  const kept = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== '')) as Settings;
+  writeFileSync(`${ENV_FILE}.tmp`, renderEnvFile(kept), { mode: 0o644 });
+  renameSync(`${ENV_FILE}.tmp`, ENV_FILE);
+}
+
+export function removeSettings(): void {
+  rmSync(ENV_FILE, { force: true });
+}

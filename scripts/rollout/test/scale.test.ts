@@ -1,0 +1,38 @@
+// Which replicas a scale-down removes (make scale, make up N=): the ones the edges do not
+// route to go first, then the newest, as compose itself would.
+import test from 'ava';
+import type { ServiceContainer } from '../../lib/containers.js';
+import { surplus } from '../rollout.js';
+import { edgeUrl } from '../verify.js';
+
+const replica = (number: number, address: string | null): ServiceContainer => ({
+  id: `id${number}`,
+  name: `usermesh-usersvc-${number}`,
+  state: 'running',
+  running: true,
+  exitCode: 0,
+  startedAt: 0,
+  health: '',
+  number,
+  joins: null,
+  address,
+  version: 'v1',
+  revision: 'r1',
+});
+
+test('scale-down: unhealthy or unknown to the edges first, then the highest number', (t) => {
+  const running = [replica(1, '10.0.0.1:8080'), replica(2, '10.0.0.2:8080'), replica(3, '10.0.0.3:8080'), replica(4, null)];
+  const healthy = new Set(['10.0.0.2:8080', '10.0.0.3:8080']);
+  const names = (keep: number) => surplus(running, healthy, keep).map((r) => r.number);
+  t.deepEqual(names(1), [4, 1, 3], 'keeps 2: healthy, the lowest number');
+  t.deepEqual(names(2), [4, 1], 'replica 1, restarting after a crash, goes before healthy 2 and 3');
+  t.deepEqual(names(4), []);
+  t.deepEqual(names(9), []);
+  t.deepEqual(surplus(running, new Set(['10.0.0.1:8080', '10.0.0.2:8080', '10.0.0.3:8080']), 3).map((r) => r.number), [4]);
+});
+
+test('make up checks the edge where the host reaches it: EDGE_PORT as a port or ADDRESS:PORT', (t) => {
+  t.is(edgeUrl('8000'), 'http://127.0.0.1:8000');
+  t.is(edgeUrl('0.0.0.0:8080'), 'http://127.0.0.1:8080');
+  t.is(edgeUrl('127.0.0.2:8000'), 'http://127.0.0.2:8000');
+});

@@ -1,0 +1,61 @@
+// make up's last word: the mesh is what it says, checked the way its users reach it. Every
+// service runs as many containers as it should, and a request through the published port
+// (GET /user/health?deep=1: the edge, a replica, its sidecar, the database) answers 200.
+// Otherwise it fails, naming what is down.
+import { inspectService, type ServiceContainer } from '../lib/containers.js';
+import { RolloutFailed } from '../lib/errors.js';
+import { httpRequest } from '../lib/http.js';
+import { until } from '../lib/wait.js';
+import { EDGES } from './edge-handover.js';
+
+/** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
+export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
+  const [address, port] = edgePort.includes(':') ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)] : ['', edgePort];
+  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
+  return `http://${host}:${port}`;
+}
+
+const described = (cs: ServiceContainer[]) => cs.filter((c) => !c.running).map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
+
+/** What is missing of one service: '' when `want` of its containers run. */
+async function shortOf(service: string, want: number): Promise<string> {
+  const all = await inspectService(service);
+  const running = all.filter((c) => c.running).length;
+  if (running >= want) return '';
+  const stopped = described(all);
+  return `${service}: ${running} of ${want} running${stopped.length ? ` (${stopped.join(', ')})` : ''}`;
+}
+
+/** The path users take: one request through the published port; '' when it answers 200. */
+async function throughTheEdge(url: string, timeoutMs: number): Promise<string> {
+  try {
+    await until(
+      timeoutMs,
+      async () => {
+        const r = await httpRequest(url);
+        let body: { ok?: boolean; error?: string } = {};
+        try {
+          body = JSON.parse(r.body) as typeof body;
+        } catch {
+          // not JSON: named by its status below
+        }
+        if (r.status === 200 && body.ok) return true;
+        throw new Error(`it answered ${r.status}${body.error ? `: ${body.error}` : ''}`);
+      },
+      () => `${url} did not answer 200 within ${timeoutMs / 1000} s`,
+    );
+    return '';
+  } catch (err) {
+    return `through the published port: ${(err as Error).message}`;
+  }
+}
+
+export async function verifyMesh(o: { replicas: number; log: (line: string) => void }): Promise<void> {
+  const url = `${edgeUrl()}/user/health?deep=1`;
+  const wanted: [string, number][] = [['postgres', 1], ['usersvc', o.replicas], ['edge-port', 1], ['edge', EDGES], ['mesh-ca', 1], ['mesh-keeper', 1]];
+  const short = (await Promise.all(wanted.map(([s, n]) => shortOf(s, n)))).filter(Boolean);
+  // A mesh just started may take some seconds to answer; one with something down, not long.
+  const problems = [...short, await throughTheEdge(url, short.length ? 5_000 : 30_000)].filter(Boolean);
+  if (problems.length) throw new RolloutFailed(`the mesh is not up as it should be: ${problems.join('; ')}`);
+  o.log(`every service runs, and ${url} answers 200 through the published port`);
+}

@@ -5,7 +5,8 @@
 // all of it or, on any error, nothing. It refuses a database that has users unless FORCE=1,
 // since the backup replaces them. The install's secrets (secrets/) are not in the file: the
 // password hashes are, so every user logs in again as before; tokens need the same token secret.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runningOf } from '../lib/containers.js';
 import { docker, dockerBytes, DockerError } from '../lib/docker.js';
 import { UsageError } from '../lib/errors.js';
@@ -38,6 +39,8 @@ async function backup(): Promise<void> {
   const dump = await dockerBytes(['exec', postgres, 'pg_dump', '-U', 'postgres', '-d', DATABASE, '--format=custom']);
   const version = (await docker(['inspect', '-f', '{{index .Config.Labels "org.opencontainers.image.revision"}}', (await runningOf('usersvc'))[0]?.id ?? postgres])).trim();
   const header = headerFor(dump, { created: new Date().toISOString(), database: DATABASE, users: count, serviceVersion: version || '-' });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  rmSync(`${file}.partial`, { force: true }); // so that it is made anew, with mode 0600
   writeFileSync(`${file}.partial`, Buffer.concat([header, dump]), { mode: 0o600 });
   renameSync(`${file}.partial`, file);
   console.log(`backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`);

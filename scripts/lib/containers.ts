@@ -13,6 +13,7 @@ export interface ServiceContainer {
   running: boolean;
   exitCode: number;
   startedAt: number; // ms since the epoch (0: never started)
+  restarts: number; // how many times Docker's restart policy has restarted it
   health: string; // its health check's verdict (healthy, unhealthy, starting), '' if it has none
   number: number; // compose's container number (usersvc-3: 3), 0 if none
   joins: string | null; // the container whose network namespace it shares (compose: network_mode: service:X)
@@ -23,6 +24,7 @@ export interface ServiceContainer {
 
 interface Inspected {
   Id: string;
+  RestartCount: number;
   Name: string;
   State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string; Health?: { Status: string } };
   Config: { Labels: Record<string, string> | null };
@@ -49,6 +51,7 @@ export async function inspectService(service: string, network = 'appmesh'): Prom
         running: c.State.Running,
         exitCode: c.State.ExitCode,
         startedAt: c.State.StartedAt.startsWith('0001-') ? 0 : Date.parse(c.State.StartedAt),
+        restarts: c.RestartCount,
         health: c.State.Health?.Status ?? '',
         number: Number(labels['com.docker.compose.container-number'] ?? 0),
         joins: c.HostConfig.NetworkMode.startsWith('container:') ? c.HostConfig.NetworkMode.slice('container:'.length) : null,
@@ -100,6 +103,7 @@ async function swarmTasks(service: string, network: string): Promise<ServiceCont
         running: t.Status.State === 'running',
         exitCode: t.Status.ContainerStatus?.ExitCode ?? 0,
         startedAt: 0,
+        restarts: 0,
         health: '',
         number: t.Slot ?? 0,
         joins: null,

@@ -41,6 +41,13 @@ export async function revisionOf(service: string, env: Record<string, string>): 
 }
 
 
+/** The code a container last exited with, from the engine's events (its restart policy may have started it again since). */
+async function lastExitCode(id: string): Promise<string> {
+  const until = String(Math.ceil(Date.now() / 1000));
+  const codes = await docker(['events', '--since', '0', '--until', until, '--filter', `container=${id}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}']).catch(() => '');
+  return codes.trim().split('\n').at(-1) || '?';
+}
+
 /** The last lines a container wrote, on one line, for a message. */
 const lastWords = async (id: string) => (await containerLogs(id)).split('\n').join(' / ') || '(no logs)';
 
@@ -75,8 +82,9 @@ async function untilServing(service: string, replica: Replica, cluster: string, 
       timeoutMs,
       async () => {
         const now = (await inspectService(service)).find((r) => r.id === replica.id);
-        if (!now?.running) {
-          why = `it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(replica.id)}`;
+        // Exited, or exited and restarted by its restart policy: it fails at start-up.
+        if (!now?.running || now.restarts > 0 || now.state === 'restarting') {
+          why = `it exited with code ${now?.running ? await lastExitCode(replica.id) : (now?.exitCode ?? '?')}: ${await lastWords(replica.id)}`;
           throw new RolloutFailed(why);
         }
         const host = now.address ? (await edgeHosts(cluster)).find((h) => h.address === now.address) : undefined;

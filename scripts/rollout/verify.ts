@@ -15,12 +15,14 @@ export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
   return `http://${host}:${port}`;
 }
 
-const described = (cs: ServiceContainer[]) => cs.filter((c) => !c.running).map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
+/** Running for good: a container between two restarts of a crash loop is "running" to Docker. */
+const up = (c: ServiceContainer) => c.running && c.state !== 'restarting';
+const described = (cs: ServiceContainer[]) => cs.filter((c) => !up(c)).map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
 
 /** What is missing of one service: '' when `want` of its containers run. */
 async function shortOf(service: string, want: number): Promise<string> {
   const all = await inspectService(service);
-  const running = all.filter((c) => c.running).length;
+  const running = all.filter(up).length;
   if (running >= want) return '';
   const stopped = described(all);
   return `${service}: ${running} of ${want} running${stopped.length ? ` (${stopped.join(', ')})` : ''}`;

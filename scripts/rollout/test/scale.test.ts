@@ -12,6 +12,7 @@ const replica = (number: number, address: string | null): ServiceContainer => ({
   running: true,
   exitCode: 0,
   startedAt: 0,
+  restarts: 0,
   health: '',
   number,
   joins: null,

@@ -21,7 +21,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
-import { cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
+import { addUsage, cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 import { untilHealthy } from '../rollout/mesh.js';
 
@@ -168,7 +168,8 @@ const floorContainers = async () => [...(await composeContainers({ service: 'use
 const cgroups = (containers: string[]): Map<string, CgroupSample> => new Map(containers.map((id) => [id, readCgroup(id)]));
 
 export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
-  const edge = await one('edge');
+  const edges = await serviceContainers('edge');
+  if (edges.length === 0) throw new Error('no running edge container: bring the mesh up first (make up)');
   const postgres = await one('postgres');
   const before = (await serviceContainers('usersvc')).length;
   progress(`scaling usersvc to 1 replica (it runs ${before} now; put back at the end)`);
@@ -208,11 +209,13 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
     // CPU and RSS of the processes that matter, over one run: the containers of the moment
     // (the plaintext pass recreates them). On the floor path, the edge and the sidecar are the
     // floor's two proxies; on the host path, docker-proxy is sampled too.
-    let mesh = { edge, replica, postgres };
+    // Compose's two edges each have a container (a process namespace) of their own: each is
+    // sampled, and their usage added up.
+    let mesh = { edges, replica, postgres };
     const sample = async (path: PathName) => {
       const floor = path === 'floor';
       const [e, s, r, p, h] = await Promise.all([
-        readProcs(floor ? FLOOR_EDGE : mesh.edge), readProcs(floor ? floorSidecar(0) : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
+        Promise.all((floor ? [FLOOR_EDGE] : mesh.edges).map(readProcs)), readProcs(floor ? floorSidecar(0) : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
         path === 'host' ? readHostProcs() : Promise.resolve([] as ProcSample[]),
       ]);
       return { e, s, r, p, h };
@@ -228,7 +231,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
       const run: Run = {
         endpoint, path, load, result,
         usage: {
-          edge: usage(a.e, b.e, 'envoy', result.seconds), sidecar: usage(a.s, b.s, 'envoy', result.seconds),
+          edge: addUsage(a.e.map((before, i) => usage(before, b.e[i] ?? [], 'envoy', result.seconds))), sidecar: usage(a.s, b.s, 'envoy', result.seconds),
           node: usage(a.r, b.r, 'node', result.seconds), dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
           ...(path === 'host' ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
         },
@@ -261,7 +264,7 @@ export async function runBench(settings: Settings, progress: Progress): Promise<
     // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
     // mTLS: a drift of the machine between passes shows, rather than passing for a cost).
     const meshPass = async (into: Run[]) => {
-      mesh = { edge: await one('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
+      mesh = { edges: await serviceContainers('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
       await startLoadgen(`container:${mesh.replica}`);
       for (const endpoint of settings.endpoints) {
         const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;

@@ -143,6 +143,23 @@ export function usage(before: ProcSample[], after: ProcSample[], command: string
   };
 }
 
+/**
+ * Several processes' usage as one (compose's two edges, each in a container of its own):
+ * cores and memory added, the kernel's share weighted by cores. null when none was found.
+ */
+export function addUsage(parts: (Usage | null)[]): Usage | null {
+  const found = parts.filter((u): u is Usage => u !== null);
+  if (found.length === 0) return null;
+  const cores = found.reduce((sum, u) => sum + u.cores, 0);
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    cores: round(cores),
+    kernelShare: cores > 0 ? round(found.reduce((sum, u) => sum + u.kernelShare * u.cores, 0) / cores) : 0,
+    rssMB: round(found.reduce((sum, u) => sum + u.rssMB, 0)),
+    privateMB: round(found.reduce((sum, u) => sum + u.privateMB, 0)),
+  };
+}
+
 /** A container's totals at one moment, from its cgroup: CPU time so far and memory in use. */
 export interface CgroupSample {
   cpuMicros: number;

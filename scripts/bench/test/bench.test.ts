@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { envoyValidate } from '../../../envoy/test/edge-static.js';
 import type { Results, Run } from '../bench.js';
 import { floorConfig } from '../floor.js';
-import { cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseProcStat, parseVegeta, parseWrk, countsPerRequest, splitTimes, usage } from '../measure.js';
+import { addUsage, cgroupTotals, memoryInUse, parseCpuStat, parseProcs, parseProcStat, parseVegeta, parseWrk, countsPerRequest, splitTimes, usage } from '../measure.js';
 import { withoutTls } from '../plaintext.js';
 import { costSplit, renderChart, renderResults, tlsCosts, verdicts } from '../report.js';
 
@@ -67,6 +67,15 @@ test('usage: CPU in cores between two samples of the same process; RSS of the la
   const service = { pid: 9, command: 'node', cpuSeconds: 50, kernelSeconds: 10, rssMB: 100, privateMB: 50 };
   const check = { pid: 300, command: 'node', cpuSeconds: 0.1, kernelSeconds: 0, rssMB: 40, privateMB: 20 };
   t.deepEqual(usage([service], [check, { ...service, cpuSeconds: 55, kernelSeconds: 11 }], 'node', 10), { cores: 0.5, kernelShare: 0.2, rssMB: 100, privateMB: 50 });
+});
+
+test('usage of the two edges, each sampled in its own container: added up', (t) => {
+  const one = { cores: 0.3, kernelShare: 0.5, rssMB: 20, privateMB: 10 };
+  const other = { cores: 0.1, kernelShare: 0.1, rssMB: 18, privateMB: 9 };
+  t.deepEqual(addUsage([one, other]), { cores: 0.4, kernelShare: 0.4, rssMB: 38, privateMB: 19 });
+  t.deepEqual(addUsage([one, null]), one, 'an edge not found (restarting) counts for nothing');
+  t.is(addUsage([null]), null);
+  t.is(addUsage([]), null);
 });
 
 const smoke = () => JSON.parse(fixture('results-smoke.json')) as Results;

@@ -1,7 +1,7 @@
-// The README's doc-test: every shell command of its walk-through, Inspecting and API sections,
-// read from the README (scripts/doc-test/), run in order as a reader would, from the
-// repository root, against the mesh those commands bring up; each answer checked against what
-// the README shows. A README edit that breaks a command fails here.
+// The README's doc-test: every shell command of its walk-through, Keeping it running,
+// Inspecting and API sections, read from the README (scripts/doc-test/), run in order as a
+// reader would, from the repository root, against the mesh those commands bring up; each
+// answer checked against what the README shows. A README edit that breaks a command fails here.
 import { readFileSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import { jsonMismatch, linesMismatch, readmeBlocks, type Block } from '../../scripts/doc-test/readme.js';
@@ -63,5 +63,6 @@ async function runSection(t: ExecutionContext, section: string) {
 }
 
 test.serial('the walk-through, as written', (t) => runSection(t, 'The walk-through'));
+test.serial('Keeping it running, as written: compose by hand, make check, a backup restored after make clean', (t) => runSection(t, 'Keeping it running'));
 test.serial('Inspecting the mesh, as written', (t) => runSection(t, 'Inspecting the mesh'));
 test.serial('the API, as written', (t) => runSection(t, 'The API'));

@@ -12,7 +12,7 @@
 //   aside;
 // - a command whose comment says `(Ctrl-C ends)` runs until it has printed, then gets Ctrl-C.
 
-export const SECTIONS = ['The walk-through', 'The API', 'Inspecting the mesh'];
+export const SECTIONS = ['The walk-through', 'Keeping it running', 'The API', 'Inspecting the mesh'];
 
 /** Fields whose value differs from run to run: present, a string, value not compared. */
 export const RUN_DEPENDENT = new Set(['uuid', 'hostname', 'resolvedname', 'version', 'request_id', 'token']);

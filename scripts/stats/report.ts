@@ -212,7 +212,8 @@ export function renderReport(r: Report): string {
   const e = r.edge;
   const per = r.windowSeconds === null ? '' : '/s';
   const lines = [
-    `edge ${e.admin.replace(/^https?:\/\//, '')}, cluster ${e.cluster}: ${e.replicas.healthy} of ${e.replicas.total} replicas healthy` +
+    // One edge's window on the host (a swarm manager), or compose's edges by name: `a + b`.
+    `${/^https?:/.test(e.admin) ? 'edge' : 'edges'} ${e.admin.replace(/^https?:\/\//, '')}, cluster ${e.cluster}: ${e.replicas.healthy} of ${e.replicas.total} replicas healthy` +
       (r.windowSeconds === null ? '   (totals since each Envoy started)' : `   (per second, over the last ${r.windowSeconds} s)`),
     `  requests ${e.requests.total}${per}: 2xx ${e.requests['2xx']}, 4xx ${e.requests['4xx']}, 5xx ${e.requests['5xx']}` +
       `   retries ${e.retries} (${e.retriesSucceeded} succeeded, ${e.retriesRefused} refused)`,

@@ -49,7 +49,20 @@ async function lastExitCode(id: string): Promise<string> {
 }
 
 /** The last lines a container wrote, on one line, for a message. */
-const lastWords = async (id: string) => (await containerLogs(id)).split('\n').join(' / ') || '(no logs)';
+export async function lastWords(id: string): Promise<string> {
+  return lastRunWords((await containerLogs(id, 80)).split('\n')) || '(no logs)';
+}
+
+/**
+ * What a container said as its last run ended, on one line: the 5 lines up to its entrypoint's
+ * "exited unexpectedly" (a restart policy may have started it again since), without Envoy's
+ * deprecation warnings; else its last 5 lines.
+ */
+export function lastRunWords(lines: string[]): string {
+  const said = lines.filter((l) => l.trim() && !/\[warning\]\[misc\].*Deprecated field/.test(l));
+  const end = said.findLastIndex((l) => l.includes('exited unexpectedly'));
+  return (end >= 0 ? said.slice(Math.max(0, end - 4), end + 1) : said.slice(-5)).join(' / ');
+}
 
 /** Does the replica's service answer its readiness check (its database prepared), asked from inside it? */
 async function readyInside(id: string): Promise<boolean> {

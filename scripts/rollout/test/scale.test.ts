@@ -2,7 +2,7 @@
 // route to go first, then the newest, as compose itself would.
 import test from 'ava';
 import type { ServiceContainer } from '../../lib/containers.js';
-import { surplus } from '../rollout.js';
+import { lastRunWords, surplus } from '../rollout.js';
 import { edgeUrl } from '../verify.js';
 
 const replica = (number: number, address: string | null): ServiceContainer => ({
@@ -36,4 +36,13 @@ test('make up checks the edge where the host reaches it: EDGE_PORT as a port or 
   t.is(edgeUrl('8000'), 'http://127.0.0.1:8000');
   t.is(edgeUrl('0.0.0.0:8080'), 'http://127.0.0.1:8080');
   t.is(edgeUrl('127.0.0.2:8000'), 'http://127.0.0.2:8000');
+});
+
+test('a replica that failed at start-up: what it said as its last run ended, not its next run\'s first lines', (t) => {
+  const deprecation = '[2026-12-03 02:45:12.787][8][warning][misc] [source/common/protobuf/message_validator_impl.cc:23] Deprecated field: type envoy.config.cluster.v3.Cluster';
+  const run = ['[...][warning][main] There is no configured limit', 'user-service: invalid configuration: SCRYPT_COST must be between 10 and 20, got 99', 'entrypoint: a process exited unexpectedly (status 2); stopping the container', '[...][warning][main] caught ENVOY_SIGTERM'];
+  const logs = [deprecation, ...run, deprecation, '[...][warning][main] There is no configured limit'];
+  t.is(lastRunWords(logs), `${run.slice(0, 3).join(' / ')}`);
+  t.is(lastRunWords(['a', '', 'b']), 'a / b', 'no entrypoint line: the last lines');
+  t.is(lastRunWords([]), '');
 });

@@ -48,6 +48,7 @@ up() {
   # The edge's network and ports belong to a holder that only sleeps; two edges join its
   # namespace and share its ports, each in a slot of its own (the volume usermesh-edge-slots).
   docker run -d --init "${always[@]}" --name usermesh-edge-port --network appmesh --network-alias edge \
+    --sysctl net.ipv4.tcp_migrate_req=1 \
     -p 8000:8000 -p 127.0.0.1:8001:8001 "${DEBIAN_IMAGE:-debian:bookworm-slim}" sleep infinity
   for i in 1 2; do
     docker run -d "${always[@]}" --name "usermesh-edge-$i" --network container:usermesh-edge-port \

@@ -97,3 +97,10 @@ export async function isReady(edge: EdgeAdmin): Promise<boolean> {
     () => false,
   );
 }
+
+/** The edges that serve now; [] when none does (or Docker cannot say). */
+export async function servingEdges(): Promise<EdgeAdmin[]> {
+  const edges = await edgeAdmins().catch(() => [] as EdgeAdmin[]);
+  const ready = await Promise.all(edges.map(isReady));
+  return edges.filter((_, i) => ready[i]);
+}

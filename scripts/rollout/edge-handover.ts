@@ -8,16 +8,14 @@
 //                 healthy replica) the old one drains (POST /drain_listeners?graceful: for 5 s
 //                 it closes each connection after its current answer, then its listeners) and,
 //                 with no connection left, goes.
-import { compose, containerLogs, docker } from '../lib/docker.js';
+import { compose, docker } from '../lib/docker.js';
 import { inspectService, runningOf, type ServiceContainer } from '../lib/containers.js';
 import { edgeAdmin, isReady } from '../lib/edges.js';
 import { parseClusters } from '../lib/envoy-admin.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
-import type { Log } from './rollout.js';
-
-/** Compose runs this many edges (compose/docker-compose.yml: the edge's scale). */
-export const EDGES = 2;
+import { COMPOSE_EDGES } from './edge-config.js';
+import { lastWords, type Log } from './rollout.js';
 
 const adminOf = (edge: ServiceContainer) => edgeAdmin(edge.id, edge.name);
 
@@ -35,7 +33,7 @@ async function untilReady(edge: ServiceContainer): Promise<void> {
       60_000,
       async () => {
         const now = (await inspectService('edge')).find((e) => e.id === edge.id);
-        if (!now?.running) throw new RolloutFailed(`it exited with code ${now?.exitCode ?? '?'}: ${(await containerLogs(edge.id)).split('\n').join(' / ')}`);
+        if (!now?.running) throw new RolloutFailed(`it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(edge.id)}`);
         return (await ready(edge)) ? true : undefined;
       },
       () => 'it was not ready (serving, with a healthy replica) within 60 s',
@@ -99,9 +97,9 @@ export async function ensureEdges(env: Record<string, string>, log: Log): Promis
       await docker(['restart', '-t', '5', edge.id], { timeoutMs: 30_000 });
     }
   }
-  for (let running = (await runningOf('edge')).length; running < EDGES; running++) {
+  for (let running = (await runningOf('edge')).length; running < COMPOSE_EDGES; running++) {
     const fresh = await addEdge(env);
-    log(`started ${fresh.name} (${running} of ${EDGES} edges ran)`);
+    log(`started ${fresh.name} (${running} of ${COMPOSE_EDGES} edges ran)`);
   }
   for (const edge of await runningOf('edge')) {
     await until(60_000, async () => ((await isReady(adminOf(edge))) ? true : undefined), () => `${edge.name} was not serving (/ready LIVE) within 60 s`);

@@ -4,7 +4,7 @@
 // cluster, routes first when they stop using one, so no request meets a missing cluster.
 import { readFileSync } from 'node:fs';
 import { CANARY, clustersFor, liveFile, routesFor, writeLiveFile, type EdgeSettings } from './edge-config.js';
-import { edgeAdmins, isReady, type EdgeAdmin } from '../lib/edges.js';
+import { servingEdges, type EdgeAdmin } from '../lib/edges.js';
 import { liveVersions } from './mesh.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
@@ -16,13 +16,6 @@ const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
 export interface Applied {
   routes: string; // the version_info of each file
   clusters: string;
-}
-
-/** The edges that serve now: they must take each new file before the next step. */
-async function servingEdges(): Promise<EdgeAdmin[]> {
-  const edges = await edgeAdmins().catch(() => [] as EdgeAdmin[]);
-  const ready = await Promise.all(edges.map(isReady));
-  return edges.filter((_, i) => ready[i]);
 }
 
 /** Writes one file and waits until every serving edge serves that version (or fails if one rejects it). */

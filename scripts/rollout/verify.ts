@@ -6,7 +6,7 @@ import { inspectService, type ServiceContainer } from '../lib/containers.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { httpRequest } from '../lib/http.js';
 import { until } from '../lib/wait.js';
-import { EDGES } from './edge-handover.js';
+import { COMPOSE_EDGES } from './edge-config.js';
 
 /** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
 export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
@@ -54,7 +54,7 @@ async function throughTheEdge(url: string, timeoutMs: number): Promise<string> {
 
 export async function verifyMesh(o: { replicas: number; log: (line: string) => void }): Promise<void> {
   const url = `${edgeUrl()}/user/health?deep=1`;
-  const wanted: [string, number][] = [['postgres', 1], ['usersvc', o.replicas], ['edge-port', 1], ['edge', EDGES], ['mesh-ca', 1], ['mesh-keeper', 1]];
+  const wanted: [string, number][] = [['postgres', 1], ['usersvc', o.replicas], ['edge-port', 1], ['edge', COMPOSE_EDGES], ['mesh-ca', 1], ['mesh-keeper', 1]];
   const short = (await Promise.all(wanted.map(([s, n]) => shortOf(s, n)))).filter(Boolean);
   // A mesh just started may take some seconds to answer; one with something down, not long.
   const problems = [...short, await throughTheEdge(url, short.length ? 5_000 : 30_000)].filter(Boolean);

@@ -16,7 +16,7 @@ test('.env round trip: comments skipped, keys in a fixed order, quotes taken off
 });
 
 test('.env: a line that is not a setting of the mesh is refused, naming it', (t) => {
-  t.throws(() => parseEnvFile('LOG_LEVEL=info\nPASSWORD=hunter2\n'), { instanceOf: UsageError, message: /line 2: PASSWORD is not a setting of the mesh/ });
+  t.throws(() => parseEnvFile('LOG_LEVEL=info\nLOG_LEVLE=debug\n'), { instanceOf: UsageError, message: /line 2: LOG_LEVLE is not a setting of the mesh/ });
   t.throws(() => parseEnvFile('just words'), { instanceOf: UsageError, message: /line 1 is not KEY=value/ });
   t.throws(() => renderEnvFile({ LOG_LEVEL: 'two words' }), { instanceOf: UsageError, message: /LOG_LEVEL may not contain spaces/ });
 });

@@ -9,7 +9,10 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname } from 'node:path';
 import { runningOf } from '../lib/containers.js';
 import { docker, dockerBytes, DockerError } from '../lib/docker.js';
-import { UsageError } from '../lib/errors.js';
+import { edgeUrl } from '../lib/edges.js';
+import { RolloutFailed, UsageError } from '../lib/errors.js';
+import { httpRequest } from '../lib/http.js';
+import { until } from '../lib/wait.js';
 import { BadBackup, headerFor, openBackup } from './archive.js';
 
 const DATABASE = 'users';
@@ -43,6 +46,8 @@ async function backup(): Promise<void> {
   rmSync(`${file}.partial`, { force: true }); // so that it is made anew, with mode 0600
   writeFileSync(`${file}.partial`, Buffer.concat([header, dump]), { mode: 0o600 });
   renameSync(`${file}.partial`, file);
+  // What make restore will read: the file as it is on disk, checked whole.
+  openBackup(readFileSync(file));
   console.log(`backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`);
 }
 
@@ -62,6 +67,24 @@ async function restore(): Promise<void> {
   }
   await dockerBytes(['exec', '-i', postgres, 'pg_restore', '-U', 'postgres', '-d', DATABASE, '--clean', '--if-exists', '--single-transaction', '--exit-on-error'], { input: dump });
   console.log(`restore: ${await users(postgres)} users from ${file} (made ${header.created}, with ${header.users} users)`);
+  await throughTheEdge(postgres);
+}
+
+/** One restored user, read the way clients read it: through the edge's published port. */
+async function throughTheEdge(postgres: string): Promise<void> {
+  const row = (await docker(['exec', postgres, 'psql', '-U', 'postgres', '-d', DATABASE, '-Atc', 'SELECT username, uuid FROM users ORDER BY username LIMIT 1'])).trim();
+  if (!row) return;
+  const [name, uuid] = row.split('|');
+  const url = `${edgeUrl()}/user/${encodeURIComponent(name!)}`;
+  await until(
+    30_000,
+    async () => {
+      const r = await httpRequest(url);
+      return r.status === 200 && (JSON.parse(r.body) as { uuid?: string }).uuid === uuid ? true : undefined;
+    },
+    () => `the database holds the restored users, but GET ${url} did not answer with ${name} within 30 s: make check says why`,
+  );
+  console.log(`restore: checked: GET ${url} answers with the restored ${name}`);
 }
 
 const verbs: Record<string, () => Promise<void>> = { backup, restore };
@@ -80,7 +103,7 @@ verb().catch((err: unknown) => {
     console.error(`${name}: ${process.env.FILE} is refused, and the database was not touched: ${err.message}`);
     process.exit(1);
   }
-  if (err instanceof DockerError) {
+  if (err instanceof DockerError || err instanceof RolloutFailed) {
     console.error(`${name} failed: ${err.message}`);
     process.exit(1);
   }

@@ -3,8 +3,16 @@
 // from either of them: each edge is asked inside its own container instead, with
 // `docker exec <edge> edge-admin GET PATH` (envoy/edge-admin.sh). Where no compose edge runs (a
 // swarm manager), or EDGE_ADMIN_URL names one, the read-only window on the host is asked.
+// Also where the host reaches the edges' traffic port (EDGE_PORT).
 import { docker, serviceContainers } from './docker.js';
 import { httpRequest, type Answer } from './http.js';
+
+/** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
+export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
+  const [address, port] = edgePort.includes(':') ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)] : ['', edgePort];
+  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
+  return `http://${host}:${port}`;
+}
 
 export const EDGE_ADMIN_URL = `http://127.0.0.1:${process.env.EDGE_ADMIN_PORT ?? '8001'}`;
 

@@ -8,9 +8,15 @@ export interface Answer {
   body: string;
 }
 
-export function httpRequest(url: string, { method = 'GET', timeoutMs = 5000 } = {}): Promise<Answer> {
+export interface RequestOptions {
+  method?: string;
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export function httpRequest(url: string, { method = 'GET', timeoutMs = 5000, headers = {} }: RequestOptions = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false }, (res) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -26,7 +26,7 @@ import { ensureEdges, handOverEdges } from './edge-handover.js';
 import { edgeIsUp, untilHealthy } from './mesh.js';
 import { observing, startObservability, stopObservability } from './observe.js';
 import { retire, revisionOf, roll, scaleTo } from './rollout.js';
-import { verifyMesh } from './verify.js';
+import { verifyCanary, verifyMesh } from './verify.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
@@ -42,6 +42,8 @@ interface CanaryState {
 }
 
 const log = (line: string) => console.log(`rollout: ${line}`);
+/** Every verb that changes the mesh ends with make check's look at it (verify.ts). */
+const checked = (line: string) => log(`checked: ${line}`);
 
 function count(name: string, raw: string | undefined): number | undefined {
   if (!raw?.trim()) return undefined;
@@ -56,6 +58,9 @@ function settingsOfThisRun(): Settings {
   useSettings(settings);
   return settings;
 }
+
+/** How many stable replicas .env declares (1 where it says nothing). */
+const declared = () => count('USERSVC_REPLICAS', loadSettings().USERSVC_REPLICAS) ?? 1;
 
 /** The canary, if one runs: its weight and the environment it was started with. */
 async function canaryState(): Promise<CanaryState | null> {
@@ -107,7 +112,7 @@ async function up(): Promise<void> {
   if (observe === '1') await startObservability();
   else if (await observing()) await stopObservability();
   saveSettings(settings);
-  await verifyMesh({ replicas: want, log: (line) => log(`checked: ${line}`) });
+  await verifyMesh({ replicas: want, log: checked });
   const dev = settings.COMPOSE_FILE === DEV_FILES;
   const port = (settings.EDGE_PORT || '8000').split(':').at(-1);
   console.log(
@@ -125,6 +130,7 @@ async function scale(): Promise<void> {
   await scaleTo({ service: SERVICE, cluster: STABLE, replicas: want, env: {}, log });
   await untilHealthy(STABLE, want, log);
   saveSettings({ ...settings, USERSVC_REPLICAS: String(want) });
+  await verifyMesh({ replicas: want, log: checked });
 }
 
 async function startCanary(): Promise<void> {
@@ -154,7 +160,10 @@ async function startCanary(): Promise<void> {
   writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
   // Only the canary's own entries: its environment is not the stable set's.
   saveSettings({ ...loadSettings({}), ...env });
-  const version = (await runningOf(CANARY_SERVICE))[0]?.version;
+  const canaries = await runningOf(CANARY_SERVICE);
+  const version = canaries[0]?.version ?? '-';
+  await verifyMesh({ replicas: declared(), log: checked });
+  await verifyCanary(canaries, checked);
   log(`canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`);
 }
 
@@ -173,6 +182,7 @@ async function rollback(): Promise<void> {
   settingsOfThisRun();
   if ((await inspectService(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
   await removeCanary();
+  await verifyMesh({ replicas: declared(), log: checked });
   log('the canary is gone; every request goes to the stable replicas');
 }
 
@@ -192,13 +202,13 @@ async function promote(): Promise<void> {
   saveSettings(settings);
   await removeCanary();
   await untilHealthy(STABLE, want, log);
+  await verifyMesh({ replicas: declared(), log: checked });
 }
 
 /** make check: make up's last step alone, on the mesh as it runs now (nothing is changed). */
 async function check(): Promise<void> {
-  const settings = settingsOfThisRun();
-  const replicas = count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? 1;
-  await verifyMesh({ replicas, log: (line) => console.log(`check: ${line}`) });
+  settingsOfThisRun();
+  await verifyMesh({ replicas: declared(), log: (line) => console.log(`check: ${line}`) });
 }
 
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */

@@ -4,16 +4,10 @@
 // Otherwise it fails, naming what is down.
 import { inspectService, type ServiceContainer } from '../lib/containers.js';
 import { RolloutFailed } from '../lib/errors.js';
+import { edgeUrl } from '../lib/edges.js';
 import { httpRequest } from '../lib/http.js';
 import { until } from '../lib/wait.js';
 import { COMPOSE_EDGES } from './edge-config.js';
-
-/** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
-export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
-  const [address, port] = edgePort.includes(':') ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)] : ['', edgePort];
-  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
-  return `http://${host}:${port}`;
-}
 
 /** Running for good: a container between two restarts of a crash loop is "running" to Docker. */
 const up = (c: ServiceContainer) => c.running && c.state !== 'restarting';
@@ -50,6 +44,25 @@ async function throughTheEdge(url: string, timeoutMs: number): Promise<string> {
   } catch (err) {
     return `through the published port: ${(err as Error).message}`;
   }
+}
+
+/**
+ * A request with x-canary: 1 through the published port is answered by a canary replica (its
+ * `hostname` is the container's short id).
+ */
+export async function verifyCanary(canaries: ServiceContainer[], log: (line: string) => void): Promise<void> {
+  const url = `${edgeUrl()}/user/health`;
+  const ids = new Set(canaries.map((c) => c.id.slice(0, 12)));
+  const seen = await until(
+    30_000,
+    async () => {
+      const r = await httpRequest(url, { headers: { 'x-canary': '1' } });
+      const body = JSON.parse(r.body) as { hostname?: string; version?: string };
+      return r.status === 200 && ids.has(String(body.hostname)) ? body : undefined;
+    },
+    () => `GET ${url} with x-canary: 1 was not answered by a canary replica within 30 s`,
+  );
+  log(`GET ${url} with x-canary: 1 answers from canary replica ${seen.hostname}, version ${seen.version}`);
 }
 
 export async function verifyMesh(o: { replicas: number; log: (line: string) => void }): Promise<void> {

@@ -3,7 +3,7 @@
 import test from 'ava';
 import type { ServiceContainer } from '../../lib/containers.js';
 import { lastRunWords, surplus } from '../rollout.js';
-import { edgeUrl } from '../verify.js';
+import { edgeUrl } from '../../lib/edges.js';
 
 const replica = (number: number, address: string | null): ServiceContainer => ({
   id: `id${number}`,

@@ -3,23 +3,29 @@
 // what was in flight on its connections while the other edge takes every new one, and is back
 // by itself; make check names what is down and make up brings it back; a dead replica goes
 // first when scaling down; and after the engine itself restarts (a reboot), the mesh returns
-// with its declared replicas without any make.
+// with its declared replicas without any make. A client outside the host's loopback (a network
+// namespace of the test's own, outside.ts) is served through both as well.
 import test from 'ava';
 import { edgeAdmins, isReady } from '../../scripts/lib/edges.js';
 import { restartEngine } from './engine.js';
 import { call, containers, healthyInEdge, make, rawCall, sh, sleep, steadyLoad, until } from './helpers.js';
+import { outsideClient, type OutsideClient } from './outside.js';
 
 const restarts = async (id: string) => Number((await sh(`docker inspect -f '{{.RestartCount}}' ${id}`)).trim());
 /** How many edges serve (/ready LIVE), each asked in its container. */
 const readyEdges = async () => (await Promise.all((await edgeAdmins()).map(isReady))).filter(Boolean).length;
 
+let outside: OutsideClient;
+
 test.before(async () => {
+  outside = await outsideClient();
   await make('clean');
   await make('up', 'N=3');
   const alice = await call('/user/alice', { method: 'PUT', json: { fullname: 'Alice', password: 'alicerules' } });
   if (alice.status !== 201) throw new Error(`could not create alice: ${alice.status}`);
 });
 test.after.always(async () => {
+  await outside?.stop();
   await make('clean');
 });
 
@@ -60,6 +66,8 @@ test.serial('an edge process killed: only what was in flight on its connections 
       fresh.push({ at, ...r });
     }
   })();
+  // And a client from outside the host's loopback, through Docker's DNAT, for 6 s.
+  const remote = outside.load('/user/alice', 6);
   await sleep(1500);
   const killed = Date.now();
   process.kill(pid, 'SIGKILL');
@@ -70,12 +78,16 @@ test.serial('an edge process killed: only what was in flight on its connections 
   probing = false;
   await prober;
   const { total, failures } = await load.stop();
+  const far = await remote;
   const failedFresh = fresh.filter((f) => !f.ok);
   const lastFailure = Math.max(0, ...failedFresh.map((f) => f.at - killed));
   const afterKill = fresh.filter((f) => f.at > killed);
   t.log(`kept-alive: ${total} requests, ${failures.length} failed ${JSON.stringify(failures)}`);
   t.log(`new connections: ${fresh.length} requests, ${failedFresh.length} failed (the last sent ${lastFailure} ms after the kill); ${afterKill.length} sent after it`);
   t.log(`both edges ready again ${whole} ms after the kill`);
+  t.log(`from outside the host's loopback: ${far.total} requests, ${far.failures.length} failed ${JSON.stringify(far.failures)}`);
+  t.true(far.failures.length <= workers, `${far.failures.length} requests from outside failed`);
+  t.true(far.total > 100, `${far.total} requests from outside`);
   // At most one request in flight per client: on the killed edge's connections, no more can fail.
   t.true(failures.length <= workers, `${failures.length} kept-alive requests failed`);
   t.true(failedFresh.length <= 1, `${failedFresh.length} requests on new connections failed`);
@@ -139,5 +151,9 @@ test.serial('the engine restarts (a reboot): the mesh comes back by itself with 
   t.deepEqual(failures, []);
   t.true(total > 100);
   t.like((await call('/user/alice')).body, { ok: true, fullname: 'Alice' });
+  const far = await outside.load('/user/alice', 5);
+  t.log(`then from outside the host's loopback: ${far.total} reads, ${far.failures.length} failed`);
+  t.deepEqual(far.failures, []);
+  t.true(far.total > 50);
   t.regex(await make('check'), /check: every service runs/);
 });

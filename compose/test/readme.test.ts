@@ -1,14 +1,17 @@
-// The README's doc-test: every shell command of its walk-through, Keeping it running,
-// Inspecting and API sections, read from the README (scripts/doc-test/), run in order as a
-// reader would, from the repository root, against the mesh those commands bring up; each
+// The README's doc-test: every shell command of its walk-through, Inspecting and API sections,
+// and of the doc-tested pages of docs/ (Keeping it running), read from the pages themselves
+// (scripts/doc-test/), run in order as a reader would, from the repository root, against the mesh those commands bring up; each
 // answer checked against what the README shows. A README edit that breaks a command fails here.
 import { readFileSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
-import { jsonMismatch, linesMismatch, readmeBlocks, type Block } from '../../scripts/doc-test/readme.js';
+import { DOC_PAGES, jsonMismatch, linesMismatch, readmeBlocks, type Block } from '../../scripts/doc-test/readme.js';
 import { runCommands, type Result } from '../../scripts/doc-test/shell.js';
 import { make, root } from './helpers.js';
 
-const blocks = readmeBlocks(readFileSync(`${root}/README.md`, 'utf8'));
+const blocks = [
+  ...readmeBlocks(readFileSync(`${root}/README.md`, 'utf8')),
+  ...Object.entries(DOC_PAGES).flatMap(([page, sections]) => readmeBlocks(readFileSync(`${root}/${page}`, 'utf8'), sections)),
+];
 
 test.before(async () => {
   await make('clean');

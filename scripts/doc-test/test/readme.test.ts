@@ -2,7 +2,7 @@
 // shell runner on real bash.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { jsonMismatch, linePattern, linesMismatch, parseCommands, parseExpected, parseJsonSample, readmeBlocks, SECTIONS } from '../readme.js';
+import { DOC_PAGES, jsonMismatch, linePattern, linesMismatch, parseCommands, parseExpected, parseJsonSample, readmeBlocks, SECTIONS } from '../readme.js';
 import { runCommands } from '../shell.js';
 
 const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
@@ -62,6 +62,13 @@ test('the README: every doc-tested section has commands, and every answer it sho
   t.is(blocks[0]!.commands[0]!.text, 'make up');
   t.true(commands.filter((c) => c.expected.json).length >= 10, 'answers are shown, and so checked');
   t.true(commands.some((c) => c.expected.lines), 'a sample output block is checked');
+});
+
+test('the doc-tested pages of docs/: each section has commands', (t) => {
+  for (const [page, sections] of Object.entries(DOC_PAGES)) {
+    const blocks = readmeBlocks(readFileSync(new URL(`../../../${page}`, import.meta.url), 'utf8'), sections);
+    for (const section of sections) t.true(blocks.some((b) => b.section.startsWith(section) && b.commands.length > 0), `${page}: ${section}`);
+  }
 });
 
 test('the runner: one shell for a block, each command\'s output, exit status and curl statuses', async (t) => {

@@ -45,7 +45,10 @@ test.after.always(async () => {
 test.serial('Prometheus scrapes the two edges and the 3 replicas over mutual TLS: up == 1 for each', async (t) => {
   const jobs = await until(120_000, async () => {
     const j: Record<string, { up: number; targets: number } | undefined> = await upByJob().catch(() => ({}));
-    return j.edge?.up === 2 && j.usersvc?.up === 3 && j.usersvc.targets === 3 ? j : undefined;
+    // Every target is scraped at its own offset in the interval: an idle slot has no `up`
+    // sample until its first (failed) scrape, so wait for all four too.
+    const all = j.edge?.targets === 4 && j.usersvc?.targets === 3;
+    return all && j.edge?.up === 2 && j.usersvc?.up === 3 ? j : undefined;
   }, async () => `Prometheus' up by job: ${JSON.stringify(await upByJob().catch((e) => String(e)))}`);
   // Four edge slots, each with its metrics port; two edges hold two of them.
   t.deepEqual(jobs, { edge: { up: 2, targets: 4 }, usersvc: { up: 3, targets: 3 } });

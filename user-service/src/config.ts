@@ -3,7 +3,7 @@
 // Secrets may come from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE: compose secrets).
 // Every variable and its default is documented in the README's configuration table.
 import { readFileSync } from 'node:fs';
-import { defaultHashConcurrency } from './hash-limit.js';
+import { defaultHashConcurrency } from './hash-sizing.js';
 
 export interface Config {
   host: string;

@@ -1,7 +1,8 @@
 // What the service does under pressure and when its own code fails: password hashing is
 // bounded (503 with Retry-After past the queue), and a bug is a 500, never a 503 to retry.
 import test from 'ava';
-import { defaultHashConcurrency, HashLimit, scryptBytes } from '../src/hash-limit.js';
+import { HashLimit } from '../src/hash-limit.js';
+import { defaultHashConcurrency, scryptBytes } from '../src/hash-sizing.js';
 import type { Repository } from '../src/repository.js';
 import { call, createTestDatabase, startApp, type TestDatabase } from './helpers.js';
 

@@ -56,7 +56,7 @@ phase "base images: found, or built by the offline kit (no registry here)"
 scripts/base-images.sh
 
 # The image build's `npm ci` goes through this machine's TLS-intercepting proxy: hand it the
-# CAs the host trusts (scripts/lib.sh build_images copies CA_FILE into the build context).
+# CAs the host trusts (scripts/lib/compose.ts buildImages copies CA_FILE into the build context).
 export CA_FILE=${CA_FILE:-${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}}
 
 phase "npm ci"

@@ -14,7 +14,7 @@ S=$PWD/secrets
 
 up() {
   local replicas=${1:-1}
-  scripts/secrets.sh init
+  node bin/meshctl.js secrets init
   docker build -q -t usermesh/postgres:latest --build-arg POSTGRES_IMAGE="$POSTGRES_IMAGE" \
     --build-arg ENVOY_IMAGE="$ENVOY_IMAGE" -f postgres/Dockerfile .
   docker build -q -t usermesh/usersvc:latest --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg SERVICE_VERSION="$SERVICE_VERSION" \
@@ -44,7 +44,7 @@ up() {
   done
 
   # The edge's routes and clusters are live files: written on the host, watched by Envoy.
-  node --import tsx scripts/rollout/main.ts edge-config
+  node bin/meshctl.js edge-config
   # The edge's network and ports belong to a holder that only sleeps; two edges join its
   # namespace and share its ports, each in a slot of its own (the volume usermesh-edge-slots).
   docker run -d --init "${always[@]}" --name usermesh-edge-port --network appmesh --network-alias edge \

@@ -1,4 +1,6 @@
-# Sourced by the other scripts: the compose command, and waiting for the edge.
+# Sourced by the scripts that are still bash (scripts/swarm/, scripts/docker-run.sh) until
+# they move into meshctl: the compose command, the images, waiting for the edge. Everything
+# else runs compose through scripts/lib/compose.ts.
 # shellcheck shell=bash
 
 # The offline kit's base images, if it built them (the Makefile reads the same file).
@@ -53,11 +55,4 @@ wait_for_replicas() {
     sleep 0.5
   done
   echo "the edge sees $want healthy usersvc replica(s)"
-}
-
-# The serial number of the certificate the edge presents to the sidecars (empty if not up).
-edge_cert_serial() {
-  { curl -fsS --max-time 2 "$EDGE_ADMIN/certs" 2>/dev/null || true; } |
-    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      try { console.log(JSON.parse(s).certificates.flatMap((c) => c.cert_chain.map((x) => x.serial_number)).join(" ")); } catch { console.log(""); } })'
 }

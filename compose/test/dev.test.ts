@@ -5,7 +5,7 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
-import { call, make, makeWith, LIFTED_LIMITS, root, sh, steadyLoad, until, type LoadRequest } from './helpers.js';
+import { call, compose, make, makeWith, LIFTED_LIMITS, root, sh, steadyLoad, until, type LoadRequest } from './helpers.js';
 
 const sources = `${mkdtempSync(`${tmpdir()}/dev-sources-`)}/src`;
 const DEV = { ...LIFTED_LIMITS, DEV_SOURCES: sources };
@@ -32,7 +32,7 @@ test.serial('make dev: a changed response string reaches the edge within 10 s, 0
   t.is((await call('/user/devuser', { method: 'PUT', json: { fullname: 'Dev User', password: 'devuser-password' } })).status, 201);
   const app = `${sources}/app.ts`;
   const original = readFileSync(app, 'utf8');
-  const stopped = async () => (await sh('. scripts/lib.sh && compose logs --no-color usersvc')).split('"msg":"stopped"').length - 1;
+  const stopped = async () => (await compose('logs --no-color usersvc')).split('"msg":"stopped"').length - 1;
   const load = steadyLoad(LOAD);
   try {
     // Three edits in a row, each reloading both replicas under load.
@@ -58,7 +58,7 @@ test.serial('a change that does not start keeps the previous code serving', asyn
   const app = `${sources}/app.ts`;
   const good = readFileSync(app, 'utf8');
   writeFileSync(app, `${good}\nthis is not TypeScript (\n`);
-  const logs = async () => sh('. scripts/lib.sh && compose logs --no-color usersvc');
+  const logs = async () => compose('logs --no-color usersvc');
   await until(20_000, async () => ((await logs()).includes('the new code stopped before it was ready') ? true : undefined), async () => `no failed reload in the logs: ${(await logs()).slice(-2000)}`);
   t.is((await call('/user/health')).body.msg, 'user health check OK, edit 3');
   writeFileSync(app, good);

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { edgeAdmins } from '../../scripts/lib/edges.js';
-import { edgeHosts } from '../../scripts/rollout/mesh.js';
+import { compose as composeArgs } from '../../scripts/lib/compose.js';
+import { edgeHosts } from '../../scripts/lib/edge-hosts.js';
 
 const exec = promisify(execFile);
 export const root = new URL('../..', import.meta.url).pathname;
@@ -44,7 +45,8 @@ export async function makeWith(env: Record<string, string>, ...args: string[]): 
   return (await exec('make', ['--no-print-directory', ...args], options(20 * 60_000, env))).stdout;
 }
 
-export const compose = (args: string) => sh(`. scripts/lib.sh && compose ${args}`);
+/** compose as meshctl runs it (v1 or v2: COMPOSE_CLI), from the repository root; its stdout. */
+export const compose = (args: string) => composeArgs(args.split(' ').filter(Boolean));
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it gives a value, for up to `timeoutMs`; else fails with `failure()`. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse } from 'yaml';
-import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/rollout/edge-config.js';
+import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/lib/edge-config.js';
 import { DEFAULT_SETTINGS, deployedConfig, envoyPath, envoyValidate, renderedEdge, renderedEdgeWith, staticEdge } from './edge-static.js';
 
 const configs = ['sidecar.yaml', 'edge.yaml', 'postgres-sidecar.yaml'];

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { clustersFor, COMPOSE_EDGES, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/rollout/edge-config.js';
+import { clustersFor, COMPOSE_EDGES, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/lib/edge-config.js';
 import { envoyBinary } from './envoy-binary.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- Envoy config as plain data */

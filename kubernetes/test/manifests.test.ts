@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
 import { DEFAULT_SETTINGS, deployedConfig, envoyValidate, inlineLive, renderedEdge } from '../../envoy/test/edge-static.js';
-import { writeEdgeFiles } from '../../scripts/rollout/edge.js';
+import { writeEdgeFiles } from '../../scripts/lib/edge-config.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- Kubernetes objects as plain data */
 type Any = Record<string, any>;

@@ -17,15 +17,13 @@
 // two hops over the same replicas next to it: does Envoy itself lose as much as replicas grow?
 // And the mesh once more with as many connections per replica as the 1-replica run had in all:
 // with the load growing as the replicas do, is what the fixed load loses only batching?
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { compose } from '../lib/compose.js';
 import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import { addUsage, cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
-import { untilHealthy } from '../rollout/mesh.js';
+import { untilHealthy } from '../lib/edge-hosts.js';
 
-const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 
 export interface Settings {
@@ -106,18 +104,12 @@ async function one(service: string): Promise<string> {
   return id;
 }
 
-// Scales the mesh (make scale) and waits until the edges route to every replica.
-const scale = (n: number) => exec('node', ['--import', 'tsx', 'scripts/rollout/main.ts', 'scale', String(n)], { cwd: root });
 
 // Recreates the mesh with one replica, from the compose file plus `override` (or alone), and
 // waits until the edge routes to it. The data volume and secrets/ stay.
 async function recreate(override?: string): Promise<void> {
   const files = ['compose/docker-compose.yml', ...(override ? [override] : [])].join(':');
-  await exec('bash', ['-c', '. scripts/lib.sh && compose up -d --no-build --scale usersvc=1 >/dev/null 2>&1'], {
-    cwd: root,
-    env: { ...process.env, COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' },
-    timeout: 5 * 60_000,
-  });
+  await compose(['up', '-d', '--no-build', '--scale', 'usersvc=1'], { env: { COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' }, timeoutMs: 5 * 60_000 });
   await untilHealthy('usersvc', 1);
 }
 
@@ -167,7 +159,11 @@ const floorContainers = async () => [...(await composeContainers({ service: 'use
 /** These containers, by id, with their cgroups' CPU and memory now. */
 const cgroups = (containers: string[]): Map<string, CgroupSample> => new Map(containers.map((id) => [id, readCgroup(id)]));
 
-export async function runBench(settings: Settings, progress: Progress): Promise<Results> {
+/**
+ * Runs the bench. `scale` is meshctl scale's (the replicas drained as they go, the edges
+ * routing to every one before it returns): the command wires it in.
+ */
+export async function runBench(settings: Settings, progress: Progress, scale: (n: number) => Promise<void>): Promise<Results> {
   const edges = await serviceContainers('edge');
   if (edges.length === 0) throw new Error('no running edge container: bring the mesh up first (make up)');
   const postgres = await one('postgres');

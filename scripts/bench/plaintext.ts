@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parse, stringify } from 'yaml';
-import { clustersFor, COMPOSE_EDGES, limitsFromEnv, liveFile, routesFor, writeLiveFile } from '../rollout/edge-config.js';
+import { clustersFor, COMPOSE_EDGES, limitsFromEnv, liveFile, routesFor, writeLiveFile } from '../lib/edge-config.js';
 
 /** A config with no transport_socket anywhere and no RBAC filter that checks a peer's identity. */
 export function withoutTls(config: unknown): unknown {

@@ -122,7 +122,7 @@ export function jsonMismatch(expected: { fields: Record<string, unknown>; open: 
 /**
  * A sample output line as a pattern: numbers (and addresses, durations) may differ or be "-", runs of
  * spaces are any whitespace, `usermesh_usersvc_1` is any replica of compose v1 or v2, and a
- * git commit (a version: scripts/version.sh) any version.
+ * git commit (a version: scripts/lib/version.ts) any version.
  */
 export function linePattern(sample: string): RegExp {
   const parts = sample.trim().split(/(\s+|usermesh[-_]usersvc[-_]\d+|\b[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?\b|\d+(?:\.\d+)*(?::\d+)?(?: (?:ms|h))?)/);

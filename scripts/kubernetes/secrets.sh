@@ -19,8 +19,8 @@ secret() {
 }
 
 if [ -z "${SECRETS_DIR:-}" ]; then
-  scripts/secrets.sh init >&2
-  scripts/secrets.sh static "${STATIC_CERT_DAYS:-30}" >&2
+  node bin/meshctl.js secrets init >&2
+  node bin/meshctl.js secrets static "${STATIC_CERT_DAYS:-30}" >&2
 fi
 for service in edge usersvc postgres; do
   secret "$service-mesh" ca.pem="$S/static/$service/ca.pem" cert.pem="$S/static/$service/cert.pem" key.pem="$S/static/$service/key.pem"

@@ -63,23 +63,3 @@ export async function composeContainers({ service, all = false, full = false }: 
 
 /** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
 export const serviceContainers = (service: string, { all = false } = {}) => composeContainers({ service, all });
-
-/**
- * `compose ARGS` from the repository root, through scripts/lib.sh (v2 where installed, else v1,
- * with the offline images and the service's version in the environment); its stdout.
- */
-export async function compose(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
-  const root = new URL('../..', import.meta.url).pathname;
-  const child = exec('bash', ['-c', '. scripts/lib.sh && compose "$@"', 'compose', ...args], {
-    cwd: root,
-    env: { ...process.env, ...options.env },
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: options.timeoutMs ?? 10 * 60_000,
-  });
-  try {
-    return (await child).stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new DockerError(`compose ${args.join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' / ')}`);
-  }
-}

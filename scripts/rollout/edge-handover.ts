@@ -8,13 +8,14 @@
 //                 healthy replica) the old one drains (POST /drain_listeners?graceful: for 5 s
 //                 it closes each connection after its current answer, then its listeners) and,
 //                 with no connection left, goes.
-import { compose, docker } from '../lib/docker.js';
+import { compose } from '../lib/compose.js';
+import { docker } from '../lib/docker.js';
 import { inspectService, runningOf, type ServiceContainer } from '../lib/containers.js';
 import { edgeAdmin, isReady } from '../lib/edges.js';
 import { parseClusters } from '../lib/envoy-admin.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
-import { COMPOSE_EDGES } from './edge-config.js';
+import { COMPOSE_EDGES } from '../lib/edge-config.js';
 import { lastWords, type Log } from './rollout.js';
 
 const adminOf = (edge: ServiceContainer) => edgeAdmin(edge.id, edge.name);

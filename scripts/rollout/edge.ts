@@ -1,22 +1,15 @@
-// Applies the edge's live configuration: renders routes and clusters (edge-config.ts), writes
+// Applies the edge's live configuration: renders routes and clusters (lib/edge-config.ts), writes
 // them into .mesh/edge/ (mounted into the edges at /etc/envoy/live), and waits until every
 // serving edge has taken both versions. Clusters go first when the new routes need a new
 // cluster, routes first when they stop using one, so no request meets a missing cluster.
-import { readFileSync } from 'node:fs';
-import { CANARY, clustersFor, liveFile, routesFor, writeLiveFile, type EdgeSettings } from './edge-config.js';
+import { CANARY, renderEdgeFiles as render, writeLiveFile, type Applied, type EdgeSettings } from '../lib/edge-config.js';
 import { servingEdges, type EdgeAdmin } from '../lib/edges.js';
-import { liveVersions } from './mesh.js';
+import { liveVersions } from '../lib/edge-hosts.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 export const LIVE_DIR = `${root}.mesh/edge`;
-const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
-
-export interface Applied {
-  routes: string; // the version_info of each file
-  clusters: string;
-}
 
 /** Writes one file and waits until every serving edge serves that version (or fails if one rejects it). */
 async function apply(kind: 'routes' | 'clusters', text: string, version: string, edges: EdgeAdmin[]): Promise<void> {
@@ -32,19 +25,6 @@ async function apply(kind: 'routes' | 'clusters', text: string, version: string,
     },
     () => `the edges did not all take the new ${kind} (version ${version}) within 20 s`,
   );
-}
-
-const render = (settings: EdgeSettings) => ({
-  routes: liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml'),
-  clusters: liveFile(clustersFor(template('edge-clusters.yaml'), settings), 'edge-clusters.yaml'),
-});
-
-/** Only writes both files into `dir` (make swarm-up turns them into Swarm configs); their versions. */
-export function writeEdgeFiles(dir: string, settings: EdgeSettings): Applied {
-  const { routes, clusters } = render(settings);
-  writeLiveFile(dir, 'routes.yaml', routes.text);
-  writeLiveFile(dir, 'clusters.yaml', clusters.text);
-  return { routes: routes.version, clusters: clusters.version };
 }
 
 /** Only the routes: a rollback sends nothing more to the canary before its replicas go. */

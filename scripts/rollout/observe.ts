@@ -1,6 +1,7 @@
 // The observability profile (make up OBSERVE=1): Prometheus and Zipkin, behind their proxy
 // `observe`, on the host's loopback. make up starts it and returns once both answer there.
-import { compose, serviceContainers } from '../lib/docker.js';
+import { compose } from '../lib/compose.js';
+import { serviceContainers } from '../lib/docker.js';
 import { httpRequest } from '../lib/http.js';
 import { until } from '../lib/wait.js';
 

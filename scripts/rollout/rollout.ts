@@ -4,11 +4,12 @@
 // A new replica that exits or never turns healthy is removed, and the old ones keep serving.
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
-import { compose, containerLogs, docker } from '../lib/docker.js';
+import { compose } from '../lib/compose.js';
+import { containerLogs, docker } from '../lib/docker.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
 import { inspectService, REVISION_LABEL, runningOf, type ServiceContainer as Replica } from '../lib/containers.js';
-import { edgeHosts } from './mesh.js';
+import { edgeHosts } from '../lib/edge-hosts.js';
 
 export { RolloutFailed, until };
 

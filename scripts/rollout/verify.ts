@@ -7,7 +7,7 @@ import { RolloutFailed } from '../lib/errors.js';
 import { edgeUrl } from '../lib/edges.js';
 import { httpRequest } from '../lib/http.js';
 import { until } from '../lib/wait.js';
-import { COMPOSE_EDGES } from './edge-config.js';
+import { COMPOSE_EDGES } from '../lib/edge-config.js';
 
 /** Running for good: a container between two restarts of a crash loop is "running" to Docker. */
 const up = (c: ServiceContainer) => c.running && c.state !== 'restarting';

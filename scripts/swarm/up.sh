@@ -29,10 +29,10 @@ for image in "${IMAGES[@]}"; do
   export "${image^^}_TAG=$tag"
 done
 
-scripts/secrets.sh init >/dev/null
-scripts/secrets.sh static "${STATIC_CERT_DAYS:-30}"
+node bin/meshctl.js secrets init >/dev/null
+node bin/meshctl.js secrets static "${STATIC_CERT_DAYS:-30}"
 SECRETS_V=$(cat secrets/{postgres,usersvc}/*_password secrets/usersvc/token_secret secrets/static/*/*.pem | sha256sum | cut -c1-10)
-node --import tsx scripts/rollout/main.ts edge-files .mesh/swarm/edge 1  # one edge (compose/stack.yml)
+node bin/meshctl.js edge-config .mesh/swarm/edge 1  # one edge (compose/stack.yml)
 EDGE_CONFIG_V=$(cat .mesh/swarm/edge/*.yaml | sha256sum | cut -c1-10)
 export SECRETS_V EDGE_CONFIG_V
 

@@ -175,7 +175,7 @@ test('a canary: its replicas joined to its own cluster, the two versions side by
 
 test('no mesh: one line on stderr and exit 1, no stack trace', async (t) => {
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = execFile('node', ['--import', 'tsx', 'scripts/stats/main.ts', '--json'], {
+    const child = execFile('node', ['bin/meshctl.js', 'stats', '--json'], {
       cwd: new URL('../../..', import.meta.url).pathname,
       env: { ...process.env, EDGE_ADMIN_URL: 'http://127.0.0.1:9' }, // the discard port: nothing listens
     }, (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));

@@ -4,9 +4,9 @@
 // cluster and its routes (a weighted split, and x-canary: 1 always to the canary). Pure but for
 // writeLiveFile: the tests render it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
-import { UsageError } from '../lib/errors.js';
+import { UsageError } from './errors.js';
 
 export { UsageError };
 
@@ -19,6 +19,17 @@ export interface Limits {
 
 /** The defaults: README "An edge that withstands abuse". */
 export const DEFAULT_LIMITS: Limits = { EDGE_LIMIT_HASH_PER_S: 1, EDGE_LIMIT_HASH_BURST: 10, EDGE_LIMIT_READ_PER_S: 100, EDGE_LIMIT_READ_BURST: 200 };
+
+/**
+ * The edge's per-client limits, lifted: the fuzzer and the bench send far past a client's fair
+ * share from one address. The next meshctl up without them puts the defaults back.
+ */
+export const LIFTED_LIMITS = {
+  EDGE_LIMIT_HASH_PER_S: '1000000',
+  EDGE_LIMIT_HASH_BURST: '1000000',
+  EDGE_LIMIT_READ_PER_S: '1000000',
+  EDGE_LIMIT_READ_BURST: '1000000',
+};
 
 export interface EdgeSettings {
   limits: Limits;
@@ -139,4 +150,26 @@ export function writeLiveFile(dir: string, name: string, text: string): void {
   const temporary = `${dir}/.${name}.tmp`;
   writeFileSync(temporary, text, { mode: 0o644 });
   renameSync(temporary, `${dir}/${name}`);
+}
+
+const root = new URL('../..', import.meta.url).pathname;
+const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
+
+export interface Applied {
+  routes: string; // the version_info of each file
+  clusters: string;
+}
+
+/** Both live files for these settings, from the templates in envoy/. */
+export const renderEdgeFiles = (settings: EdgeSettings) => ({
+  routes: liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml'),
+  clusters: liveFile(clustersFor(template('edge-clusters.yaml'), settings), 'edge-clusters.yaml'),
+});
+
+/** Only writes both files into `dir` (Swarm configs, Kubernetes' ConfigMap); their versions. */
+export function writeEdgeFiles(dir: string, settings: EdgeSettings): Applied {
+  const { routes, clusters } = renderEdgeFiles(settings);
+  writeLiveFile(dir, 'routes.yaml', routes.text);
+  writeLiveFile(dir, 'clusters.yaml', clusters.text);
+  return { routes: routes.version, clusters: clusters.version };
 }

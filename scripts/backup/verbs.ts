@@ -1,14 +1,14 @@
-// make backup FILE=path: a consistent dump of the users database (pg_dump, inside the postgres
+// meshctl backup FILE: a consistent dump of the users database (pg_dump, inside the postgres
 // container, as one snapshot) into FILE, mode 0600: it holds every password hash.
-// make restore FILE=path: checks FILE whole (archive.ts) before touching anything, then loads
+// meshctl restore FILE: checks FILE whole (archive.ts) before touching anything, then loads
 // it into the running mesh's database in one transaction (pg_restore --single-transaction):
-// all of it or, on any error, nothing. It refuses a database that has users unless FORCE=1,
+// all of it or, on any error, nothing. It refuses a database that has users unless --force,
 // since the backup replaces them. The install's secrets (secrets/) are not in the file: the
 // password hashes are, so every user logs in again as before; tokens need the same token secret.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runningOf } from '../lib/containers.js';
-import { docker, dockerBytes, DockerError } from '../lib/docker.js';
+import { docker, dockerBytes } from '../lib/docker.js';
 import { edgeUrl } from '../lib/edges.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { httpRequest } from '../lib/http.js';
@@ -29,14 +29,7 @@ async function users(postgres: string): Promise<number> {
   return Number(out.trim());
 }
 
-function target(): string {
-  const file = process.env.FILE?.trim();
-  if (!file) throw new UsageError('which file? make backup FILE=backups/users.backup (make restore FILE=... reads one)');
-  return file;
-}
-
-async function backup(): Promise<void> {
-  const file = target();
+export async function backup(file: string): Promise<void> {
   const postgres = await database();
   const count = await users(postgres);
   const dump = await dockerBytes(['exec', postgres, 'pg_dump', '-U', 'postgres', '-d', DATABASE, '--format=custom']);
@@ -51,18 +44,24 @@ async function backup(): Promise<void> {
   console.log(`backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`);
 }
 
-async function restore(): Promise<void> {
-  const file = target();
+export async function restore(file: string, { force = false } = {}): Promise<void> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const { header, dump } = openBackup(bytes);
+  let opened: ReturnType<typeof openBackup>;
+  try {
+    opened = openBackup(bytes);
+  } catch (err) {
+    if (!(err instanceof BadBackup)) throw err;
+    throw new RolloutFailed(`${file} is refused, and the database was not touched: ${err.message}`);
+  }
+  const { header, dump } = opened;
   const postgres = await database();
   const before = await users(postgres);
-  if (before > 0 && process.env.FORCE !== '1') {
+  if (before > 0 && !force) {
     throw new UsageError(`the database holds ${before} users, and a restore replaces them all with the backup's ${header.users}: FORCE=1 make restore FILE=${file}`);
   }
   await dockerBytes(['exec', '-i', postgres, 'pg_restore', '-U', 'postgres', '-d', DATABASE, '--clean', '--if-exists', '--single-transaction', '--exit-on-error'], { input: dump });
@@ -86,27 +85,3 @@ async function throughTheEdge(postgres: string): Promise<void> {
   );
   console.log(`restore: checked: GET ${url} answers with the restored ${name}`);
 }
-
-const verbs: Record<string, () => Promise<void>> = { backup, restore };
-const verb = verbs[process.argv[2] ?? ''];
-if (!verb) {
-  console.error('usage: backup/main.ts backup|restore (FILE=path)');
-  process.exit(2);
-}
-verb().catch((err: unknown) => {
-  const name = process.argv[2];
-  if (err instanceof UsageError) {
-    console.error(`${name}: ${err.message}`);
-    process.exit(2);
-  }
-  if (err instanceof BadBackup) {
-    console.error(`${name}: ${process.env.FILE} is refused, and the database was not touched: ${err.message}`);
-    process.exit(1);
-  }
-  if (err instanceof DockerError || err instanceof RolloutFailed) {
-    console.error(`${name} failed: ${err.message}`);
-    process.exit(1);
-  }
-  console.error(`${name}:`, err);
-  process.exit(1);
-});

@@ -1,9 +1,9 @@
 // The edges as a rollout sees them, every running edge asked (scripts/lib/edges.ts): whether
 // one serves, which hosts of a cluster every edge counts as healthy, and which version of its
 // live routes and clusters each has taken. (A service's containers: scripts/lib/containers.ts.)
-import { edgeAdmins, servingEdges, type EdgeAdmin } from '../lib/edges.js';
-import { mergeHosts, parseClusters, type Host } from '../lib/envoy-admin.js';
-import { until } from '../lib/wait.js';
+import { edgeAdmins, servingEdges, type EdgeAdmin } from './edges.js';
+import { mergeHosts, parseClusters, type Host } from './envoy-admin.js';
+import { until } from './wait.js';
 
 /** Does at least one edge serve (its /ready answers LIVE)? */
 export async function edgeIsUp(): Promise<boolean> {

@@ -1,29 +1,18 @@
-// Changing a running mesh without dropping a request (README "Changing a running mesh"):
-//   make up        start the mesh, or roll what changed onto it: replicas one at a time, the
-//                  edge's routes and limits live, the edges handed over; start what is stopped;
-//                  end with a request through the published port (N=replicas, OBSERVE=1|0)
-//   make scale     N replicas: stopped and unhealthy ones go first, the rest drained (N=)
-//   make check     is every service running as declared, and does the edge answer through
-//                  the published port? (make up's last step, alone; nothing changes)
-//   make canary    replicas of the tree as it is now beside the stable ones; WEIGHT=10 percent
-//                  of traffic, and every request with x-canary: 1 (CANARY_N=1 replicas)
-//   make promote   roll the stable replicas onto the canary's image and environment, then
-//                  remove the canary
-//   make rollback  send nothing more to the canary, and remove it
-//   edge-config    only write the edge's live routes and clusters (scripts/docker-run.sh)
-//   edge-files DIR EDGES   only render them into DIR, for EDGES edge processes (Swarm: 1, Kubernetes: 2)
-// Every verb reads the mesh's settings from .env and the environment (scripts/lib/settings.ts);
-// up, scale and canary write back what they ran. The images are built before (scripts/up.sh,
-// scripts/canary.sh); this drives compose and the edges.
+// The verbs that change a running mesh without dropping a request (meshctl up, scale, check,
+// canary, promote, rollback; docs/keeping-it-running.md). Each reads the mesh's settings from
+// .env and the environment (scripts/lib/settings.ts); up, scale and canary write back what they
+// ran. The images are built before (meshctl's up and canary); this drives compose and the edges.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { compose, docker, DockerError } from '../lib/docker.js';
+import { compose } from '../lib/compose.js';
+import { docker } from '../lib/docker.js';
 import { inspectService, runningOf } from '../lib/containers.js';
+import { count } from '../lib/cli.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { DEV_FILES, loadSettings, MAIN_FILE, saveSettings, useSettings, type Settings } from '../lib/settings.js';
-import { CANARY, COMPOSE_EDGES, limitsFromEnv, STABLE, weightFrom, type EdgeSettings } from './edge-config.js';
-import { applyEdgeConfig, applyRoutes, LIVE_DIR, writeEdgeFiles } from './edge.js';
+import { CANARY, COMPOSE_EDGES, limitsFromEnv, STABLE, writeEdgeFiles, type EdgeSettings } from '../lib/edge-config.js';
+import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
 import { ensureEdges, handOverEdges } from './edge-handover.js';
-import { edgeIsUp, untilHealthy } from './mesh.js';
+import { edgeIsUp, untilHealthy } from '../lib/edge-hosts.js';
 import { observing, startObservability, stopObservability } from './observe.js';
 import { retire, revisionOf, roll, scaleTo } from './rollout.js';
 import { verifyCanary, verifyMesh } from './verify.js';
@@ -45,11 +34,6 @@ const log = (line: string) => console.log(`rollout: ${line}`);
 /** Every verb that changes the mesh ends with make check's look at it (verify.ts). */
 const checked = (line: string) => log(`checked: ${line}`);
 
-function count(name: string, raw: string | undefined): number | undefined {
-  if (!raw?.trim()) return undefined;
-  if (!/^\d{1,3}$/.test(raw.trim()) || Number(raw) < 1) throw new UsageError(`${name} must be a whole number from 1 to 999, got "${raw}"`);
-  return Number(raw);
-}
 
 /** The settings of this run, in the environment of every compose call from here on. */
 function settingsOfThisRun(): Settings {
@@ -70,12 +54,19 @@ async function canaryState(): Promise<CanaryState | null> {
 
 const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings => ({ limits: limitsFromEnv(process.env), edges, canaryWeight });
 
-async function up(): Promise<void> {
+export interface UpOptions {
+  /** how many replicas; else .env's, else as many as run, else 1 */
+  replicas?: number;
+  /** '1' starts the observability profile, '0' stops it; else it stays as it is */
+  observe?: string;
+}
+
+export async function up(options: UpOptions = {}): Promise<void> {
   const settings = settingsOfThisRun();
   const stable = await runningOf(SERVICE);
   // The declared count (N=, else .env's), else as many as run, else 1.
-  const want = count('N', process.env.N) ?? count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? (stable.length || 1);
-  const observe = process.env.OBSERVE?.trim() || ((await observing()) ? '1' : '0');
+  const want = options.replicas ?? count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? (stable.length || 1);
+  const observe = options.observe || ((await observing()) ? '1' : '0');
   Object.assign(settings, {
     USERSVC_REPLICAS: String(want),
     COMPOSE_FILE: existsSync(`${LIVE_DIR}/../dev`) ? DEV_FILES : MAIN_FILE,
@@ -122,21 +113,17 @@ async function up(): Promise<void> {
   );
 }
 
-async function scale(): Promise<void> {
+export async function scale(want: number, say = log): Promise<void> {
   const settings = settingsOfThisRun();
-  const want = count('N', process.env.N ?? process.argv[3]);
-  if (want === undefined) throw new UsageError('how many replicas? make scale N=3');
   if ((await runningOf('edge')).length === 0 && !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
-  await scaleTo({ service: SERVICE, cluster: STABLE, replicas: want, env: {}, log });
-  await untilHealthy(STABLE, want, log);
+  await scaleTo({ service: SERVICE, cluster: STABLE, replicas: want, env: {}, log: say });
+  await untilHealthy(STABLE, want, say);
   saveSettings({ ...settings, USERSVC_REPLICAS: String(want) });
-  await verifyMesh({ replicas: want, log: checked });
+  await verifyMesh({ replicas: want, log: (line) => say(`checked: ${line}`) });
 }
 
-async function startCanary(): Promise<void> {
+export async function startCanary({ weight = 10, replicas = 1 }: { weight?: number; replicas?: number } = {}): Promise<void> {
   settingsOfThisRun();
-  const weight = weightFrom(process.env.WEIGHT);
-  const replicas = count('CANARY_N', process.env.CANARY_N) ?? 1;
   if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
   const revision = await revisionOf(CANARY_SERVICE, {});
   const env = { CANARY_REVISION: revision, CANARY_REPLICAS: String(replicas) };
@@ -178,7 +165,7 @@ async function removeCanary(): Promise<void> {
   saveSettings(settings);
 }
 
-async function rollback(): Promise<void> {
+export async function rollback(): Promise<void> {
   settingsOfThisRun();
   if ((await inspectService(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
   await removeCanary();
@@ -186,7 +173,7 @@ async function rollback(): Promise<void> {
   log('the canary is gone; every request goes to the stable replicas');
 }
 
-async function promote(): Promise<void> {
+export async function promote(): Promise<void> {
   const settings = settingsOfThisRun();
   const canary = await canaryState();
   if (!canary) throw new UsageError('no canary runs: start one with make canary');
@@ -206,41 +193,19 @@ async function promote(): Promise<void> {
 }
 
 /** make check: make up's last step alone, on the mesh as it runs now (nothing is changed). */
-async function check(): Promise<void> {
+export async function check(): Promise<void> {
   settingsOfThisRun();
   await verifyMesh({ replicas: declared(), log: (line) => console.log(`check: ${line}`) });
 }
 
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */
-async function edgeConfig(): Promise<void> {
+export async function edgeConfig(): Promise<void> {
   const applied = await applyEdgeConfig(edgeSettings((await canaryState())?.weight ?? null));
   log(`the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`);
 }
 
 /** Only render the edge's live files into a directory of their own (Swarm, Kubernetes). */
-function edgeFiles(): Promise<void> {
-  const [dir, edges] = process.argv.slice(3);
-  if (!dir || !edges) return Promise.reject(new UsageError('usage: edge-files DIR EDGES (how many edge processes share the clients)'));
-  const written = writeEdgeFiles(dir, edgeSettings(null, Number(edges)));
+export function edgeFiles(dir: string, edges: number): void {
+  const written = writeEdgeFiles(dir, edgeSettings(null, edges));
   log(`the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${edges} edge(s))`);
-  return Promise.resolve();
 }
-
-const verbs: Record<string, () => Promise<void>> = { up, scale, check, canary: startCanary, promote, rollback, 'edge-config': edgeConfig, 'edge-files': edgeFiles };
-const verb = verbs[process.argv[2] ?? ''];
-if (!verb) {
-  console.error(`usage: rollout ${Object.keys(verbs).join('|')}`);
-  process.exit(2);
-}
-verb().catch((err: unknown) => {
-  if (err instanceof UsageError) {
-    console.error(`rollout: ${err.message}`);
-    process.exit(2);
-  }
-  if (err instanceof RolloutFailed || err instanceof DockerError) {
-    console.error(`${process.argv[2] === 'check' ? 'check' : 'rollout failed'}: ${err.message}`);
-    process.exit(1);
-  }
-  console.error('rollout:', err);
-  process.exit(1);
-});

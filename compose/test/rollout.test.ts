@@ -81,7 +81,7 @@ test.serial('the edge\'s routes change live: 0 failed, the new value in the edge
   t.deepEqual((await containers('edge')).sort(), edges, 'the same edge containers');
   for (const e of edges) {
     const dump = await adminInside(e, '/config_dump?resource=dynamic_route_configs');
-    // Each of the two edges holds half the burst (scripts/rollout/edge-config.ts).
+    // Each of the two edges holds half the burst (scripts/lib/edge-config.ts).
     t.true(dump.includes(`"max_tokens": 388889`), `the new burst's share (777,777 / 2, rounded up) is in ${e}'s routes`);
   }
 

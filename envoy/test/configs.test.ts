@@ -109,7 +109,7 @@ test('a live file names its content: the same settings give the same version, ot
   const file = (canaryWeight: number | null) => liveFile(routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }), 'edge-routes.yaml');
   t.is(file(10).version, file(10).version);
   t.not(file(10).version, file(20).version);
-  t.regex(file(null).text, /^# Written by scripts\/rollout\/edge-config.ts/);
+  t.regex(file(null).text, /^# Written by meshctl \(scripts\/lib\/edge-config.ts\)/);
   t.is((parse(file(null).text) as Any).version_info, file(null).version);
 });
 

@@ -1,5 +1,5 @@
 // The edge's whole config as one static file, for the tests: envoy/edge.yaml as its entrypoint
-// renders it, with the live routes and clusters that scripts/rollout/edge-config.ts would
+// renders it, with the live routes and clusters that scripts/lib/edge-config.ts would
 // write (for the settings given) put in place of the RDS and CDS sources. So `envoy --mode
 // validate` checks the routes and clusters too, and a test Envoy runs exactly those routes.
 // Also each config as deployed, in a directory of its own, and `envoy --mode validate` on it.

@@ -15,7 +15,10 @@
 export const SECTIONS = ['The walk-through', 'The API', 'Inspecting the mesh'];
 
 /** The pages of docs/ that are doc-tested, and their sections. */
-export const DOC_PAGES: Record<string, string[]> = { 'docs/keeping-it-running.md': ['Keeping it running'] };
+export const DOC_PAGES: Record<string, string[]> = {
+  'docs/keeping-it-running.md': ['Keeping it running'],
+  'docs/meshctl.md': ['The operator CLI'],
+};
 
 /** Fields whose value differs from run to run: present, a string, value not compared. */
 export const RUN_DEPENDENT = new Set(['uuid', 'hostname', 'resolvedname', 'version', 'request_id', 'token']);

@@ -137,7 +137,7 @@ export function clustersFor(template: string, settings: EdgeSettings): Any {
 /** The file Envoy reads: the resources with a version_info naming their content. */
 export function liveFile(doc: Any, template: string): { text: string; version: string } {
   const version = createHash('sha256').update(JSON.stringify(doc.resources)).digest('hex').slice(0, 12);
-  const header = `# Written by scripts/rollout/edge-config.ts from envoy/${template}: edit that, then make up (make kubernetes for kubernetes/).\n`;
+  const header = `# Written by meshctl (scripts/lib/edge-config.ts) from envoy/${template}: edit that, then make up (make kubernetes for kubernetes/).\n`;
   return { version, text: header + stringify({ version_info: version, resources: doc.resources }, { aliasDuplicateObjects: false, lineWidth: 0 }) };
 }
 

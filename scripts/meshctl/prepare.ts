@@ -1,13 +1,15 @@
 // What meshctl up, dev and bench do before they start or roll the mesh: base images (found,
 // pulled, or built by the offline kit), the install's secrets where missing, the images built.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { buildImages, DEV_MARK } from '../lib/compose.js';
 import { runShown } from '../lib/run.js';
 import { meshCa } from '../lib/secrets.js';
 
-export async function prepare({ dev }: { dev: boolean }): Promise<void> {
-  await runShown('scripts/base-images.sh');
-  mkdirSync(new URL('.', `file://${DEV_MARK}`).pathname, { recursive: true });
+export async function prepare({ dev, observe }: { dev: boolean; observe?: string }): Promise<void> {
+  // With the observability profile, its base images too.
+  await runShown('scripts/base-images.sh', [], { ...process.env, OBSERVE: observe ?? '' });
+  mkdirSync(dirname(DEV_MARK), { recursive: true });
   if (dev) writeFileSync(DEV_MARK, '');
   else rmSync(DEV_MARK, { force: true });
   await meshCa(['init']);

@@ -15,7 +15,7 @@ import { ensureEdges, handOverEdges } from './edge-handover.js';
 import { edgeIsUp, untilHealthy } from '../lib/edge-hosts.js';
 import { observing, startObservability, stopObservability } from './observe.js';
 import { retire, revisionOf, roll, scaleTo } from './rollout.js';
-import { verifyCanary, verifyMesh } from './verify.js';
+import { verifyCanary, verifyMesh } from '../lib/verify.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
@@ -30,7 +30,9 @@ interface CanaryState {
   env: Record<string, string>;
 }
 
-const log = (line: string) => console.log(`rollout: ${line}`);
+const started = Date.now();
+/** Each step with the time since the command began: a rollout takes a minute or more. */
+const log = (line: string) => console.log(`rollout: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 /** Every verb that changes the mesh ends with make check's look at it (verify.ts). */
 const checked = (line: string) => log(`checked: ${line}`);
 

@@ -1,6 +1,7 @@
 // meshctl bench: what the mesh costs per request, five paths side by side, and scaling.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Command } from '../../lib/cli.js';
+import { composeEnv } from '../../lib/compose.js';
 import { LIFTED_LIMITS } from '../../lib/edge-config.js';
 import { UsageError } from '../../lib/errors.js';
 import { runShown } from '../../lib/run.js';
@@ -61,7 +62,8 @@ measures. The full bench takes about 20 minutes.`,
     Object.assign(process.env, LIFTED_LIMITS);
     await prepare({ dev: false });
     await up();
-    await runShown('scripts/bench/loadgen.sh', [], { ...process.env });
+    // Built from the offline kit's Debian where there is no registry (.images.env).
+    await runShown('scripts/bench/loadgen.sh', [], composeEnv());
     const results = await runBench(settings, (line) => console.error(`bench: ${line}`), (n) => scale(n, () => undefined));
     const text = renderResults(results);
     const stamp = results.date.slice(0, 19).replace(/:/g, '-');

@@ -27,7 +27,7 @@ Leaves dev mode (meshctl dev).`,
   examples: ['meshctl up', 'meshctl up --replicas 3 --observe 1', 'make up N=3'],
   async run({ flags }) {
     const options = { replicas: count('--replicas', flags.replicas), observe: observeFrom(flags.observe) };
-    await prepare({ dev: false });
+    await prepare({ dev: false, observe: options.observe });
     await up(options);
   },
 };

@@ -1,7 +1,7 @@
 // meshctl version: what this tree builds, what runs, and the tools it runs with.
 import type { Command } from '../../lib/cli.js';
 import { compose, composeCli } from '../../lib/compose.js';
-import { docker } from '../../lib/docker.js';
+import { docker, PROJECT } from '../../lib/docker.js';
 import { ROOT } from '../../lib/run.js';
 import { serviceVersion } from '../../lib/version.js';
 
@@ -13,7 +13,7 @@ export const command: Command = {
   summary: 'the service version this tree builds, the versions running, the engine and compose',
   flags: [{ name: 'json', help: 'as JSON' }],
   async run({ flags }) {
-    const running = or(docker(['ps', '--filter', 'label=com.docker.compose.service=usersvc', '--format', '{{.Label "org.opencontainers.image.revision"}}']).then((s) => [...new Set(s.split('\n').filter(Boolean))].join(', ')), 'none');
+    const running = or(docker(['ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=usersvc', '--format', '{{.Label "org.opencontainers.image.revision"}}']).then((s) => [...new Set(s.split('\n').filter(Boolean))].join(', ')), 'none');
     const versions = {
       tree: serviceVersion(ROOT),
       running: await running,

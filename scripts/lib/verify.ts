@@ -2,19 +2,19 @@
 // service runs as many containers as it should, and a request through the published port
 // (GET /user/health?deep=1: the edge, a replica, its sidecar, the database) answers 200.
 // Otherwise it fails, naming what is down.
-import { inspectService, type ServiceContainer } from '../lib/containers.js';
-import { RolloutFailed } from '../lib/errors.js';
-import { edgeUrl } from '../lib/edges.js';
-import { httpRequest } from '../lib/http.js';
-import { until } from '../lib/wait.js';
-import { COMPOSE_EDGES } from '../lib/edge-config.js';
+import { inspectService, type ServiceContainer } from './containers.js';
+import { RolloutFailed } from './errors.js';
+import { edgeUrl } from './edges.js';
+import { httpRequest } from './http.js';
+import { until } from './wait.js';
+import { COMPOSE_EDGES } from './edge-config.js';
 
 /** Running for good: a container between two restarts of a crash loop is "running" to Docker. */
 const up = (c: ServiceContainer) => c.running && c.state !== 'restarting';
 const described = (cs: ServiceContainer[]) => cs.filter((c) => !up(c)).map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
 
 /** What is missing of one service: '' when `want` of its containers run. */
-async function shortOf(service: string, want: number): Promise<string> {
+export async function shortOf(service: string, want: number): Promise<string> {
   const all = await inspectService(service);
   const running = all.filter(up).length;
   if (running >= want) return '';
@@ -23,7 +23,7 @@ async function shortOf(service: string, want: number): Promise<string> {
 }
 
 /** The path users take: one request through the published port; '' when it answers 200. */
-async function throughTheEdge(url: string, timeoutMs: number): Promise<string> {
+export async function throughTheEdge(url: string, timeoutMs: number): Promise<string> {
   try {
     await until(
       timeoutMs,
@@ -65,10 +65,19 @@ export async function verifyCanary(canaries: ServiceContainer[], log: (line: str
   log(`GET ${url} with x-canary: 1 answers from canary replica ${seen.hostname}, version ${seen.version}`);
 }
 
+/** Every long-running service of the compose file, and how many containers it should run. */
+export const declaredServices = (replicas: number): [string, number][] => [
+  ['postgres', 1],
+  ['usersvc', replicas],
+  ['edge-port', 1],
+  ['edge', COMPOSE_EDGES],
+  ['mesh-ca', 1],
+  ['mesh-keeper', 1],
+];
+
 export async function verifyMesh(o: { replicas: number; log: (line: string) => void }): Promise<void> {
   const url = `${edgeUrl()}/user/health?deep=1`;
-  const wanted: [string, number][] = [['postgres', 1], ['usersvc', o.replicas], ['edge-port', 1], ['edge', COMPOSE_EDGES], ['mesh-ca', 1], ['mesh-keeper', 1]];
-  const short = (await Promise.all(wanted.map(([s, n]) => shortOf(s, n)))).filter(Boolean);
+  const short = (await Promise.all(declaredServices(o.replicas).map(([s, n]) => shortOf(s, n)))).filter(Boolean);
   // A mesh just started may take some seconds to answer; one with something down, not long.
   const problems = [...short, await throughTheEdge(url, short.length ? 5_000 : 30_000)].filter(Boolean);
   if (problems.length) throw new RolloutFailed(`the mesh is not up as it should be: ${problems.join('; ')}`);

@@ -109,7 +109,7 @@ e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: re
 e2e-v1: node_modules ## the walk-through, scaling, failures, compose by hand and teardown again with compose v1 (docker-compose)
 	COMPOSE_CLI=v1 npx ava --timeout 10m --concurrency 1 compose/test/mesh.test.ts compose/test/by-hand.test.ts
 
-doc-test: node_modules ## run the README's walk-through, Inspecting and API commands, and docs/keeping-it-running.md's, as written, and check their answers
+doc-test: node_modules ## run the commands of the README and of the doc-tested pages of docs/, as written, and check their answers
 	npx ava --timeout 10m compose/test/readme.test.ts
 
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)

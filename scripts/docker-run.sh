@@ -5,7 +5,22 @@
 # Same images, secrets/, network name and ports as the compose stack: run one or the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib.sh   # the offline kit's base images, if built
+# The offline kit's base images, if it built them; the service's version (git's commit).
+# shellcheck disable=SC1091
+if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
+SERVICE_VERSION=$(node bin/meshctl.js version --short)
+
+# Waits until the edge's admin counts $1 healthy usersvc hosts (90 s at most).
+wait_for_replicas() {
+  local deadline=$((SECONDS + 90)) healthy=0
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    healthy=$({ curl -fsS --max-time 2 127.0.0.1:8001/clusters || true; } | grep -c '^usersvc::.*::health_flags::healthy$' || true)
+    if [ "$healthy" -eq "$1" ]; then echo "the edge sees $1 healthy usersvc replica(s)"; return; fi
+    sleep 0.5
+  done
+  echo "the edge sees $healthy healthy usersvc replicas, not $1, after 90 s" >&2
+  return 1
+}
 
 NODE_IMAGE=${NODE_IMAGE:-node:24-bookworm-slim}
 ENVOY_IMAGE=${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}

@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import type { Report } from '../../scripts/stats/report.js';
-import { call, containers, EDGE, make, makeWith, rawCall, sh, sleep, type RawReply } from './helpers.js';
+import { call, containers, EDGE, healthyInEdge, make, makeWith, rawCall, sh, sleep, until, type RawReply } from './helpers.js';
 
 // The edge's defaults (an empty value: envoy/render-edge.sh's own), and the flood's second
 // round, where only creates and logins are let through freely so they reach the hashing cap.
@@ -214,8 +214,8 @@ test.serial('no healthy replica: the edge answers 503 JSON with Retry-After, and
     // First the edge cannot reach it (503 or 504, each JSON), then its health checks mark it
     // down and the answer is "no healthy replica".
     let reply: RawReply | undefined;
-    const until = Date.now() + 30_000;
-    while (Date.now() < until) {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
       reply = await rawCall('GET', '/user/health');
       const body = isEdgeJson(t, reply, reply.status === 504 ? 504 : 503, 'replica paused');
       if (/no healthy user-service replica/.test(String(body.error))) break;
@@ -226,7 +226,8 @@ test.serial('no healthy replica: the edge answers 503 JSON with Retry-After, and
   } finally {
     await sh(`docker unpause ${replica}`);
   }
-  const until = Date.now() + 20_000;
-  while (Date.now() < until && (await rawCall('GET', '/user/health')).status !== 200) await sleep(50);
+  // Back in every edge's view (each health-checks on its own: one 200 from either is not enough).
+  const replicas = (await containers('usersvc')).length;
+  await until(30_000, async () => ((await healthyInEdge()) === replicas ? true : undefined), async () => `${await healthyInEdge()} of ${replicas} replicas healthy in every edge 30 s after the unpause`);
   t.is((await call('/user/health')).status, 200);
 });

@@ -1,5 +1,5 @@
 // The README's doc-test: every shell command of its walk-through, Inspecting and API sections,
-// and of the doc-tested pages of docs/ (Keeping it running), read from the pages themselves
+// and of the doc-tested pages of docs/ (Keeping it running, The operator CLI), read from the pages themselves
 // (scripts/doc-test/), run in order as a reader would, from the repository root, against the mesh those commands bring up; each
 // answer checked against what the README shows. A README edit that breaks a command fails here.
 import { readFileSync } from 'node:fs';
@@ -67,5 +67,6 @@ async function runSection(t: ExecutionContext, section: string) {
 
 test.serial('the walk-through, as written', (t) => runSection(t, 'The walk-through'));
 test.serial('Keeping it running, as written: compose by hand, make check, a backup restored after make clean', (t) => runSection(t, 'Keeping it running'));
+test.serial('the operator CLI, as written: meshctl\'s help, one command\'s, and meshctl check', (t) => runSection(t, 'The operator CLI'));
 test.serial('Inspecting the mesh, as written', (t) => runSection(t, 'Inspecting the mesh'));
 test.serial('the API, as written', (t) => runSection(t, 'The API'));

@@ -27,6 +27,15 @@ export function parseImagesFile(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The offline kit's images into this process's environment, where not set already: make up
+ * records them in .env (scripts/lib/settings.ts), so that compose run by hand builds from them.
+ */
+export function useImagesFile(): void {
+  if (!existsSync(IMAGES_FILE)) return;
+  for (const [key, value] of Object.entries(parseImagesFile(readFileSync(IMAGES_FILE, 'utf8')))) process.env[key] ||= value;
+}
+
 /** The environment compose runs in: this process's, and what the mesh adds to it. */
 export function composeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };

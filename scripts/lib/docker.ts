@@ -9,8 +9,8 @@ const exec = promisify(execFile);
 /** A docker command failed (or docker is missing); the message is one line, for the user. */
 export class DockerError extends Error {}
 
-export async function docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
-  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000 });
+export async function docker(args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000, env: options.env ?? process.env });
   if (options.input !== undefined) child.child.stdin!.end(options.input);
   try {
     return (await child).stdout;
@@ -63,3 +63,12 @@ export async function composeContainers({ service, all = false, full = false }: 
 
 /** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
 export const serviceContainers = (service: string, { all = false } = {}) => composeContainers({ service, all });
+
+/**
+ * GET a URL from inside a service container (its own Node does the fetch: the sidecar's admin
+ * and the service listen on its loopback only); the body, or an error for any status but 2xx.
+ */
+export function fetchInside(id: string, url: string): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}).then(r => r.ok ? r.text() : Promise.reject(new Error('status ' + r.status))).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`;
+  return docker(['exec', id, 'node', '-e', script], { timeoutMs: 10_000 });
+}

@@ -2,15 +2,22 @@
 // scripts/lib/ and the modules of its tool (rollout/, stats/, bench/, backup/); the Makefile's
 // targets call it. Exit codes: 0 done, 1 failed (saying why), 2 bad usage or configuration.
 import { commandHelp, findCommand, parseArgs, programHelp } from '../lib/cli.js';
+import { useImagesFile } from '../lib/compose.js';
 import { DockerError } from '../lib/docker.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { MeshDown } from '../stats/collect.js';
+import { ROOT } from '../lib/run.js';
+import { serviceVersion } from '../lib/version.js';
 import { COMMANDS } from './commands/index.js';
 
 /** Failures that are the mesh's or the engine's, not a bug here: one line each. */
 const ONE_LINE = [RolloutFailed, DockerError, MeshDown];
 
 export async function main(argv: string[]): Promise<number> {
+  // The version this tree builds, once, before .env's (what was built last) can stand in for
+  // it: compose builds and labels with it, and .env records it.
+  process.env.SERVICE_VERSION ||= serviceVersion(ROOT);
+  useImagesFile();
   if (argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) {
     console.log(programHelp(COMMANDS));
     return argv.length === 0 ? 2 : 0;

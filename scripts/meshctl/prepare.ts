@@ -2,13 +2,14 @@
 // pulled, or built by the offline kit), the install's secrets where missing, the images built.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { buildImages, DEV_MARK } from '../lib/compose.js';
+import { buildImages, DEV_MARK, useImagesFile } from '../lib/compose.js';
 import { runShown } from '../lib/run.js';
 import { meshCa } from '../lib/secrets.js';
 
 export async function prepare({ dev, observe }: { dev: boolean; observe?: string }): Promise<void> {
   // With the observability profile, its base images too.
   await runShown('scripts/base-images.sh', [], { ...process.env, OBSERVE: observe ?? '' });
+  useImagesFile(); // the kit may have just built them
   mkdirSync(dirname(DEV_MARK), { recursive: true });
   if (dev) writeFileSync(DEV_MARK, '');
   else rmSync(DEV_MARK, { force: true });

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { compose } from '../lib/compose.js';
-import { containerLogs, docker } from '../lib/docker.js';
+import { containerLogs, docker, fetchInside } from '../lib/docker.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
 import { inspectService, REVISION_LABEL, runningOf, type ServiceContainer as Replica } from '../lib/containers.js';
@@ -67,8 +67,7 @@ export function lastRunWords(lines: string[]): string {
 
 /** Does the replica's service answer its readiness check (its database prepared), asked from inside it? */
 async function readyInside(id: string): Promise<boolean> {
-  const script = "fetch('http://127.0.0.1:5000/user/health?deep=1').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))";
-  return docker(['exec', id, 'node', '-e', script], { timeoutMs: 10_000 }).then(
+  return fetchInside(id, 'http://127.0.0.1:5000/user/health?deep=1').then(
     () => true,
     () => false,
   );

@@ -3,7 +3,7 @@
 // containers from Docker, and each sidecar's stats from inside its own container (`docker
 // exec`), so the host never needs to reach a container's address (the same on Docker Desktop).
 import { inspectService } from '../lib/containers.js';
-import { docker } from '../lib/docker.js';
+import { fetchInside } from '../lib/docker.js';
 import { AdminError, edgeAdmins } from '../lib/edges.js';
 import { mergeHosts, mergeStats, parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from '../lib/envoy-admin.js';
 
@@ -81,12 +81,6 @@ export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
   const tracks = [[mesh.service, 'stable'], [`${mesh.service}-canary`, 'canary']] as const;
   const found = await Promise.all(tracks.map(async ([service, track]) => (await inspectService(service, mesh.network)).map((c) => ({ ...c, track }))));
   return found.flat().map(({ id, name, state, exitCode, address, version, track }) => ({ id, name, state, exitCode, address, version, track }));
-}
-
-/** GET a URL from inside a replica's container (its own node does the fetch); the body. */
-export function fetchInside(containerId: string, url: string): Promise<string> {
-  const script = `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`;
-  return docker(['exec', containerId, 'node', '-e', script], { timeoutMs: 10_000 });
 }
 
 async function readSidecar(container: Container): Promise<Sample[] | { error: string }> {

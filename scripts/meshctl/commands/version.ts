@@ -11,8 +11,12 @@ export const command: Command = {
   name: 'version',
   group: 'inspect',
   summary: 'the service version this tree builds, the versions running, the engine and compose',
-  flags: [{ name: 'json', help: 'as JSON' }],
+  flags: [
+    { name: 'json', help: 'as JSON' },
+    { name: 'short', help: 'only the service version this tree builds (asks no engine)' },
+  ],
   async run({ flags }) {
+    if (flags.short) return console.log(serviceVersion(ROOT));
     const running = or(docker(['ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=usersvc', '--format', '{{.Label "org.opencontainers.image.revision"}}']).then((s) => [...new Set(s.split('\n').filter(Boolean))].join(', ')), 'none');
     const versions = {
       tree: serviceVersion(ROOT),

@@ -64,7 +64,7 @@ test('every Makefile recipe is one line that calls meshctl, npm, ava or a bootst
 
 test('every documented make target that uses the mesh is a meshctl command', (t) => {
   const targets = parseMakefile(readFileSync(`${root}Makefile`, 'utf8'));
-  const mesh = targets.filter((x) => ['Use the mesh', 'Change it', 'Inspect it'].includes(x.group));
+  const mesh = targets.filter((x) => x.help && ['Use the mesh', 'Change it', 'Inspect it'].includes(x.group));
   t.true(mesh.length >= 18);
   t.deepEqual(mesh.filter((x) => !/^@?\$\(MESHCTL\) /.test(x.recipe[0] ?? '')).map((x) => x.name), []);
 });

@@ -7,5 +7,5 @@ if ! [[ $gateway =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
   echo "observe: the host's address must be an IPv4 address, got \"$gateway\"" >&2
   exit 2
 fi
-sed "s/HOST_GATEWAY/$gateway/" /etc/envoy/observe.yaml > /tmp/observe.yaml
+HOST_GATEWAY=$gateway render.sh HOST_GATEWAY < /etc/envoy/observe.yaml > /tmp/observe.yaml
 exec envoy -c /tmp/observe.yaml --disable-hot-restart "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Renders the edge's static config: envoy/edge.yaml on stdin, the config Envoy reads on stdout.
-# Fills in HOST_GATEWAY, the one address let into the read-only admin window, ADMIN_PORT,
+# Renders the edge's static config: envoy/edge.yaml on stdin, the config Envoy reads on stdout,
+# by the mesh's one template rule (render.sh). Checks and fills in HOST_GATEWAY, the one address let into the read-only admin window, ADMIN_PORT,
 # where the admin listens on loopback (default 9901), METRICS_PORT, where Prometheus scrapes it
 # (default 9103), and TRACE_PERCENT, the share of requests it traces (default 0). The routes and clusters, rate limits included, are live files written
 # on the host (edge-routes.yaml).
@@ -23,6 +23,5 @@ if ! [[ $TRACE_PERCENT =~ ^([0-9]{1,2}(\.[0-9]+)?|100)$ ]]; then
   echo "edge: TRACE_PERCENT must be a percentage from 0 to 100, got \"$TRACE_PERCENT\"" >&2
   exit 2
 fi
-sed -e "s/HOST_GATEWAY/$HOST_GATEWAY/" -e "s/port_value: ADMIN_PORT/port_value: $ADMIN_PORT/" \
-  -e "s/port_value: METRICS_PORT/port_value: $METRICS_PORT/" \
-  -e "s/value: TRACE_PERCENT/value: $TRACE_PERCENT/"
+export HOST_GATEWAY ADMIN_PORT METRICS_PORT TRACE_PERCENT
+exec "$(dirname "$0")/render.sh" HOST_GATEWAY ADMIN_PORT METRICS_PORT TRACE_PERCENT

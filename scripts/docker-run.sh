@@ -10,18 +10,6 @@ cd "$(dirname "$0")/.."
 if [ -f .images.env ]; then set -a; . ./.images.env; set +a; fi
 SERVICE_VERSION=$(node bin/meshctl.js version --short)
 
-# Waits until the edge's admin counts $1 healthy usersvc hosts (90 s at most).
-wait_for_replicas() {
-  local deadline=$((SECONDS + 90)) healthy=0
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    healthy=$({ curl -fsS --max-time 2 127.0.0.1:8001/clusters || true; } | grep -c '^usersvc::.*::health_flags::healthy$' || true)
-    if [ "$healthy" -eq "$1" ]; then echo "the edge sees $1 healthy usersvc replica(s)"; return; fi
-    sleep 0.5
-  done
-  echo "the edge sees $healthy healthy usersvc replicas, not $1, after 90 s" >&2
-  return 1
-}
-
 NODE_IMAGE=${NODE_IMAGE:-node:24-bookworm-slim}
 ENVOY_IMAGE=${ENVOY_IMAGE:-envoyproxy/envoy:v1.40-latest}
 POSTGRES_IMAGE=${POSTGRES_IMAGE:-postgres:15-bookworm}
@@ -74,7 +62,7 @@ up() {
   docker run -d --init "${always[@]}" --name usermesh-mesh-keeper --network none --read-only \
     --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true \
     -v /var/run/docker.sock:/var/run/docker.sock usermesh/mesh-keeper:latest
-  wait_for_replicas "$replicas"
+  node bin/meshctl.js wait "$replicas"   # until the edge counts them healthy
 }
 
 down() {

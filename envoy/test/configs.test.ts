@@ -169,7 +169,7 @@ test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observabi
 test('the observability proxy: its UIs let in the host\'s address only, its span port the proxies\' identities, for POST /api/v2/spans only', (t) => {
   const dir = mkdtempSync(`${tmpdir()}/envoy-config-`);
   const file = asDeployed('observe.yaml', dir);
-  writeFileSync(file, readFileSync(file, 'utf8').replaceAll('HOST_GATEWAY', '172.17.0.1'));
+  writeFileSync(file, readFileSync(file, 'utf8').replaceAll('${HOST_GATEWAY}', '172.17.0.1'));
   const result = validate(file);
   t.is(result.status, 0, result.stderr + result.stdout);
   const observe = parse(readFileSync(file, 'utf8')) as Any;
@@ -221,4 +221,20 @@ test('no sidecar timeout outlasts the edge\'s', (t) => {
   const edgeRoute = Math.max(...(edge.route_config.virtual_hosts[0].routes as Any[]).filter((r) => r.route).map((r) => seconds(r.route.timeout)));
   for (const r of sidecar.route_config.virtual_hosts[0].routes as Any[]) t.true(seconds(r.route.timeout) < edgeRoute, JSON.stringify(r.match));
   t.truthy(sidecar.local_reply_config.body_format.json_format, 'the sidecar\'s own answers are JSON too');
+});
+
+test('one template rule for every Envoy file: ${NAME} filled whole, in the images (render.sh) as on the host (edge-config.ts); a name nothing fills is refused', (t) => {
+  const render = (input: string, names: string[], env: Record<string, string>) => spawnSync('bash', [envoyPath('render.sh'), ...names], { input, encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+  const filled = render('port_value: ${PORT}\naddress: ${HOST}\n', ['PORT', 'HOST'], { PORT: '9901', HOST: '10.0.0.1' });
+  t.is(filled.status, 0, filled.stderr);
+  t.deepEqual(parse(filled.stdout), { port_value: 9901, address: '10.0.0.1' });
+  const left = render('port_value: ${PORT}\nother: ${PROT}\n', ['PORT'], { PORT: '9901' });
+  t.is(left.status, 2);
+  t.regex(left.stderr, /render\.sh: the template names what nothing fills: \$\{PROT\}/);
+  // Every placeholder of the templates is a whole YAML value, so the rule is the same on both sides.
+  for (const file of ['edge.yaml', 'observe.yaml', 'edge-routes.yaml', 'edge-clusters.yaml']) {
+    const text = read(file).split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    const inside = [...text.matchAll(/[^\s:]\$\{\w+\}|\$\{\w+\}[^\s\n]/g)].map((m) => m[0]);
+    t.deepEqual(inside, [], `${file}: a placeholder inside a value`);
+  }
 });

@@ -146,3 +146,11 @@ export function findCommand(commands: Command[], argv: string[]): { command: Com
   const one = commands.find((c) => c.name === argv[0]);
   return one ? { command: one, rest: argv.slice(1) } : undefined;
 }
+
+/**
+ * A long operation's progress lines, each with the time since the command began:
+ * `rollout: the edges see 3 healthy usersvc replica(s) (41.2 s)`.
+ */
+export function progress(prefix: string, started = Date.now()): (line: string) => void {
+  return (line) => console.log(`${prefix}: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}

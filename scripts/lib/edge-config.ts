@@ -86,7 +86,7 @@ function perEdge(limits: Limits, edges: number): Record<string, number | string>
   return { ...share, EDGE_LIMIT_FILL_INTERVAL: `${edges}s` };
 }
 
-/** Replaces every "${NAME}" string in the tree with the value of that name. */
+/** The mesh's one template rule (envoy/render.sh applies it in the images): a value that is exactly "${NAME}" becomes the value of NAME. */
 function fill(node: unknown, values: Record<string, number | string>): unknown {
   if (Array.isArray(node)) return node.map((n) => fill(n, values));
   if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v, values)]));

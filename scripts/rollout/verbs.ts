@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { compose } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
 import { inspectService, runningOf } from '../lib/containers.js';
-import { count } from '../lib/cli.js';
+import { count, progress } from '../lib/cli.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { DEV_FILES, loadSettings, MAIN_FILE, saveSettings, useSettings, type Settings } from '../lib/settings.js';
 import { CANARY, COMPOSE_EDGES, limitsFromEnv, STABLE, writeEdgeFiles, type EdgeSettings } from '../lib/edge-config.js';
@@ -30,9 +30,8 @@ interface CanaryState {
   env: Record<string, string>;
 }
 
-const started = Date.now();
 /** Each step with the time since the command began: a rollout takes a minute or more. */
-const log = (line: string) => console.log(`rollout: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+const log = progress('rollout');
 /** Every verb that changes the mesh ends with make check's look at it (verify.ts). */
 const checked = (line: string) => log(`checked: ${line}`);
 

@@ -5,6 +5,7 @@
 // rolls usersvc one task at a time, each new one healthy before an old one stops (stack.yml).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { progress } from '../lib/cli.js';
 import { composeEnv } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
 import { limitsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
@@ -17,7 +18,7 @@ import { IMAGES, managerHost, managerName, STACK, sw } from './engines.js';
 import { shipImages } from './images.js';
 
 const EDGE_DIR = `${ROOT}.mesh/swarm/edge`;
-const log = (line: string) => console.log(`swarm-up: ${line}`);
+const log = progress('swarm-up');
 
 /** The manager's node id; refused with what to do when the engine is no manager. */
 async function manager(): Promise<string> {

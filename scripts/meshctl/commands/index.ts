@@ -24,6 +24,7 @@ import * as stats from './stats.js';
 import * as swarm from './swarm.js';
 import * as up from './up.js';
 import * as version from './version.js';
+import * as wait from './wait.js';
 
 export const COMMANDS: Command[] = [
   up.command,
@@ -46,6 +47,7 @@ export const COMMANDS: Command[] = [
   bench.command,
   fuzz.command,
   version.command,
+  wait.command,
   swarm.up,
   swarm.down,
   kubernetes.render,

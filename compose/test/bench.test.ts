@@ -21,18 +21,29 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
   t.true(results.machine.cores >= 1);
   // 2 endpoints x 5 paths (direct, floor, sidecar, mesh, host) x (1 fixed rate + 1 throughput run)
   t.is(results.runs.length, 20);
-  t.deepEqual([...new Set(results.runs.map((r) => r.path))], ['direct', 'floor', 'sidecar', 'mesh', 'host']);
+  t.deepEqual(
+    [...new Set(results.runs.map((r) => r.path))],
+    ['direct', 'floor', 'sidecar', 'mesh', 'host'],
+  );
   for (const run of results.runs) {
     const what = `${run.endpoint} ${run.path} ${JSON.stringify(run.load)}`;
     t.is(run.result.ok, 1, `${what}: every answer a 2xx`);
-    t.true(run.result.rps > 0 && run.result.latencyMs.p50 > 0 && run.result.latencyMs.p50 <= run.result.latencyMs.p99, what);
+    t.true(
+      run.result.rps > 0 &&
+        run.result.latencyMs.p50 > 0 &&
+        run.result.latencyMs.p50 <= run.result.latencyMs.p99,
+      what,
+    );
     t.truthy(run.usage.node, `${what}: node found`);
     t.truthy(run.usage.sidecar, `${what}: the sidecar found`);
     t.truthy(run.usage.edge, `${what}: the edge found`);
     t.true(run.usage.sidecar!.rssMB > 0 && run.usage.node!.privateMB > 0, what);
   }
   // Only the mesh path goes through the edge: it works (uses CPU) only there.
-  const maxRun = (path: string, endpoint = 'health') => results.runs.find((r) => r.endpoint === endpoint && r.path === path && 'connections' in r.load)!;
+  const maxRun = (path: string, endpoint = 'health') =>
+    results.runs.find(
+      (r) => r.endpoint === endpoint && r.path === path && 'connections' in r.load,
+    )!;
   t.true(maxRun('mesh').usage.edge!.cores > maxRun('direct').usage.edge!.cores);
   // The floor's edge and sidecar are its own two minimal Envoys, and they carry its load.
   t.true(maxRun('floor').usage.edge!.cores > 0 && maxRun('floor').usage.sidecar!.cores > 0);
@@ -40,15 +51,26 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
   // engine runs one (it does unless started with --userland-proxy=false).
   t.true(maxRun('host').usage.edge!.cores > 0);
   const userlandProxy = (await sh('pgrep -c -x docker-proxy || true')).trim() !== '0';
-  if (userlandProxy) t.true(maxRun('host').usage.hostProxy!.cores > 0, 'docker-proxy carried the host path');
+  if (userlandProxy)
+    t.true(maxRun('host').usage.hostProxy!.cores > 0, 'docker-proxy carried the host path');
   else t.is(maxRun('host').usage.hostProxy, null);
   t.regex(printed, /The host path: the same mesh from the host/);
   t.regex(printed, /What the mesh's cost is made of/);
   // The floor's proxies and their private network are gone afterwards.
-  t.is((await sh("docker ps -aq --filter name=usermesh_bench_; docker network ls -q --filter name=usermesh_bench_floor")).trim(), '');
+  t.is(
+    (
+      await sh(
+        'docker ps -aq --filter name=usermesh_bench_; docker network ls -q --filter name=usermesh_bench_floor',
+      )
+    ).trim(),
+    '',
+  );
   // The database's own Envoy works on database reads only.
   const dbproxy = (endpoint: string) => maxRun('mesh', endpoint).usage.dbproxy?.cores ?? 0;
-  t.true(dbproxy('read') > dbproxy('health'), `db proxy ${dbproxy('read')} vs ${dbproxy('health')} cores`);
+  t.true(
+    dbproxy('read') > dbproxy('health'),
+    `db proxy ${dbproxy('read')} vs ${dbproxy('health')} cores`,
+  );
 
   // The same mesh loads without mutual TLS, every answer a 2xx, paired with their mTLS runs.
   t.is(results.plaintext?.length, 4);
@@ -59,22 +81,50 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
     t.truthy(run.usage.edge && run.usage.sidecar && run.usage.dbproxy);
   }
   t.regex(printed, /What mutual TLS costs/);
-  t.regex(printed, /mTLS over plaintext, GET \/user\/health at the highest throughput: \d+\.\d % (less|more) throughput/);
+  t.regex(
+    printed,
+    /mTLS over plaintext, GET \/user\/health at the highest throughput: \d+\.\d % (less|more) throughput/,
+  );
 
-  t.deepEqual(results.scaling.map((s) => s.replicas), [1, 2]);
-  t.true(results.scaling.every((s) => s.result.ok === 1 && s.result.rps > 0 && s.cores! > 0 && s.memoryMB! > 0));
-  t.true(results.scaling[1]!.memoryMB! > results.scaling[0]!.memoryMB!, 'a second replica holds memory of its own');
+  t.deepEqual(
+    results.scaling.map((s) => s.replicas),
+    [1, 2],
+  );
+  t.true(
+    results.scaling.every(
+      (s) => s.result.ok === 1 && s.result.rps > 0 && s.cores! > 0 && s.memoryMB! > 0,
+    ),
+  );
+  t.true(
+    results.scaling[1]!.memoryMB! > results.scaling[0]!.memoryMB!,
+    'a second replica holds memory of its own',
+  );
   // The floor over the same replicas (a floor sidecar in each)
   // and the mesh with the load grown per replica: every answer a 2xx, with CPU counted.
-  for (const s of results.scaling) t.true(s.floor!.result.ok === 1 && s.floor!.result.rps > 0 && s.floor!.cores > 0, `floor over ${s.replicas}`);
-  t.is(results.scaling[0]!.perReplica, undefined, '1 replica: the fixed load already is the load per replica');
+  for (const s of results.scaling)
+    t.true(
+      s.floor!.result.ok === 1 && s.floor!.result.rps > 0 && s.floor!.cores > 0,
+      `floor over ${s.replicas}`,
+    );
+  t.is(
+    results.scaling[0]!.perReplica,
+    undefined,
+    '1 replica: the fixed load already is the load per replica',
+  );
   t.is(results.scaling[1]!.perReplica!.connections, 2 * results.settings.connections);
-  t.true(results.scaling[1]!.perReplica!.result.ok === 1 && results.scaling[1]!.perReplica!.cores > 0);
+  t.true(
+    results.scaling[1]!.perReplica!.result.ok === 1 && results.scaling[1]!.perReplica!.cores > 0,
+  );
   t.regex(printed, /The floor \(two minimal Envoys/);
   t.regex(printed, /connections per replica \(the load grows with the replicas\)/);
 
   t.regex(printed, /Latency at a fixed request rate/);
   t.regex(printed, /Targets/);
   t.true(readFileSync(`${out}/latency.svg`, 'utf8').startsWith('<svg'));
-  t.log(printed.split('\n').filter((l) => l.startsWith('- ')).join('\n'));
+  t.log(
+    printed
+      .split('\n')
+      .filter((l) => l.startsWith('- '))
+      .join('\n'),
+  );
 });

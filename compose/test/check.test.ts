@@ -19,53 +19,99 @@ async function check(...flags: string[]): Promise<Report & { code: number }> {
   return { ...(JSON.parse(json!) as Report), code: Number(code) };
 }
 const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((c) => c.id);
-const ALL = ['engine', 'compose', 'port-edge', 'port-admin', 'images', 'secrets', 'certificates', 'services', 'edges', 'replicas', 'database', 'limits', 'clock'];
+const ALL = [
+  'engine',
+  'compose',
+  'port-edge',
+  'port-admin',
+  'images',
+  'secrets',
+  'certificates',
+  'services',
+  'edges',
+  'replicas',
+  'database',
+  'limits',
+  'clock',
+];
 
 test.before(async () => {
   await make('up', 'N=2');
 });
 
-test.serial('a healthy mesh: every check holds, make check prints one ✓ line each, exit 0', async (t) => {
-  const report = await check();
-  t.is(report.code, 0);
-  t.deepEqual(report.checks.map((c) => c.id), ALL);
-  t.deepEqual(report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.id}: ${c.detail}`), []);
-  const printed = await make('check');
-  t.is(printed.split('\n').filter((l) => l.startsWith('✓ ')).length, ALL.length);
-  t.regex(printed, /✓ every service runs as declared: postgres 1, usersvc 2, edge-port 1, edge 2, mesh-ca 1, mesh-keeper 1/);
-  t.regex(printed, /all 13 checks hold/);
-});
+test.serial(
+  'a healthy mesh: every check holds, make check prints one ✓ line each, exit 0',
+  async (t) => {
+    const report = await check();
+    t.is(report.code, 0);
+    t.deepEqual(
+      report.checks.map((c) => c.id),
+      ALL,
+    );
+    t.deepEqual(
+      report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.id}: ${c.detail}`),
+      [],
+    );
+    const printed = await make('check');
+    t.is(printed.split('\n').filter((l) => l.startsWith('✓ ')).length, ALL.length);
+    t.regex(
+      printed,
+      /✓ every service runs as declared: postgres 1, usersvc 2, edge-port 1, edge 2, mesh-ca 1, mesh-keeper 1/,
+    );
+    t.regex(printed, /all 13 checks hold/);
+  },
+);
 
-test.serial('a stopped replica: only "services" fails, naming it; make up brings it back', async (t) => {
-  const [replica] = (await sh('docker ps -q --filter label=com.docker.compose.project=usermesh --filter label=com.docker.compose.service=usersvc')).split('\n');
-  await sh(`docker stop -t 5 ${replica}`);
-  const report = await check();
-  t.is(report.code, 1);
-  t.deepEqual(failing(report), ['services']);
-  t.regex(report.checks.find((c) => c.id === 'services')!.detail, /usersvc: 1 of 2 running \(\S+ exited/);
-  await make('up');
-  t.deepEqual(failing(await check()), []);
-});
-
-test.serial('a certificate from another CA: only "certificates" fails, naming the service', async (t) => {
-  // prometheus's: its proxy is not running (no observability profile), so nothing reloads it.
-  const dir = mkdtempSync(`${tmpdir()}/other-ca-`);
-  await sh(`docker run --rm --network none -v ${dir}:/out usermesh/mesh-ca:latest new-ca /out/ca`);
-  await sh(`docker run --rm --network none -v ${dir}:/out usermesh/mesh-ca:latest issue prometheus /out/cert 1 /out/ca`);
-  const cert = `${root}secrets/prometheus/cert.pem`;
-  const original = readFileSync(cert);
-  try {
-    copyFileSync(`${dir}/cert/cert.pem`, cert);
+test.serial(
+  'a stopped replica: only "services" fails, naming it; make up brings it back',
+  async (t) => {
+    const [replica] = (
+      await sh(
+        'docker ps -q --filter label=com.docker.compose.project=usermesh --filter label=com.docker.compose.service=usersvc',
+      )
+    ).split('\n');
+    await sh(`docker stop -t 5 ${replica}`);
     const report = await check();
     t.is(report.code, 1);
-    t.deepEqual(failing(report), ['certificates']);
-    t.regex(report.checks.find((c) => c.id === 'certificates')!.detail, /prometheus: not issued by the install's CA/);
-  } finally {
-    writeFileSync(cert, original);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  t.deepEqual(failing(await check()), []);
-});
+    t.deepEqual(failing(report), ['services']);
+    t.regex(
+      report.checks.find((c) => c.id === 'services')!.detail,
+      /usersvc: 1 of 2 running \(\S+ exited/,
+    );
+    await make('up');
+    t.deepEqual(failing(await check()), []);
+  },
+);
+
+test.serial(
+  'a certificate from another CA: only "certificates" fails, naming the service',
+  async (t) => {
+    // prometheus's: its proxy is not running (no observability profile), so nothing reloads it.
+    const dir = mkdtempSync(`${tmpdir()}/other-ca-`);
+    await sh(
+      `docker run --rm --network none -v ${dir}:/out usermesh/mesh-ca:latest new-ca /out/ca`,
+    );
+    await sh(
+      `docker run --rm --network none -v ${dir}:/out usermesh/mesh-ca:latest issue prometheus /out/cert 1 /out/ca`,
+    );
+    const cert = `${root}secrets/prometheus/cert.pem`;
+    const original = readFileSync(cert);
+    try {
+      copyFileSync(`${dir}/cert/cert.pem`, cert);
+      const report = await check();
+      t.is(report.code, 1);
+      t.deepEqual(failing(report), ['certificates']);
+      t.regex(
+        report.checks.find((c) => c.id === 'certificates')!.detail,
+        /prometheus: not issued by the install's CA/,
+      );
+    } finally {
+      writeFileSync(cert, original);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    t.deepEqual(failing(await check()), []);
+  },
+);
 
 test.serial('secrets/ with mode 0644: only "secrets" fails, with the chmod to run', async (t) => {
   await sh(`chmod 0644 ${root}secrets`);
@@ -81,17 +127,32 @@ test.serial('secrets/ with mode 0644: only "secrets" fails, with the chmod to ru
   }
 });
 
-test.serial('before an up, a port another process holds: check --pre fails on that port alone', async (t) => {
-  // The edge would publish 18000 (EDGE_PORT), which a process of this test holds.
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(18000, '0.0.0.0', resolve));
-  try {
-    const report = JSON.parse((await sh('EDGE_PORT=18000 node bin/meshctl.js check --pre --json || true', 60_000, { ...LIFTED_LIMITS })).trim()) as Report;
-    t.false(report.ok);
-    t.deepEqual(report.checks.map((c) => c.id), ALL.slice(0, 7));
-    t.deepEqual(failing(report), ['port-edge']);
-    t.regex(report.checks.find((c) => c.id === 'port-edge')!.detail, /port 18000 \(the edge\) is taken by another process \(EADDRINUSE\)/);
-  } finally {
-    server.close();
-  }
-});
+test.serial(
+  'before an up, a port another process holds: check --pre fails on that port alone',
+  async (t) => {
+    // The edge would publish 18000 (EDGE_PORT), which a process of this test holds.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(18000, '0.0.0.0', resolve));
+    try {
+      const report = JSON.parse(
+        (
+          await sh('EDGE_PORT=18000 node bin/meshctl.js check --pre --json || true', 60_000, {
+            ...LIFTED_LIMITS,
+          })
+        ).trim(),
+      ) as Report;
+      t.false(report.ok);
+      t.deepEqual(
+        report.checks.map((c) => c.id),
+        ALL.slice(0, 7),
+      );
+      t.deepEqual(failing(report), ['port-edge']);
+      t.regex(
+        report.checks.find((c) => c.id === 'port-edge')!.detail,
+        /port 18000 \(the edge\) is taken by another process \(EADDRINUSE\)/,
+      );
+    } finally {
+      server.close();
+    }
+  },
+);

@@ -17,10 +17,17 @@ const alive = (pid: number) => {
     return false;
   }
 };
-const engineAnswers = () => exec('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000 }).then(() => true, () => false);
+const engineAnswers = () =>
+  exec('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000 }).then(
+    () => true,
+    () => false,
+  );
 
 async function underSystemd(): Promise<boolean> {
-  return exec('systemctl', ['is-active', '--quiet', 'docker']).then(() => true, () => false);
+  return exec('systemctl', ['is-active', '--quiet', 'docker']).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Restarts the engine and waits until it answers again (2 minutes at most); how long it was gone, in ms. */
@@ -40,13 +47,15 @@ export async function restartEngine(): Promise<number> {
     }
     process.kill(pid, 'SIGTERM');
     for (const deadline = Date.now() + 120_000; alive(pid); await sleep(200)) {
-      if (Date.now() > deadline) throw new Error(`dockerd (PID ${pid}) did not stop within 2 minutes of SIGTERM`);
+      if (Date.now() > deadline)
+        throw new Error(`dockerd (PID ${pid}) did not stop within 2 minutes of SIGTERM`);
     }
     const fd = openSync(log, 'a');
     spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', fd, fd] }).unref();
   }
   for (const deadline = Date.now() + 120_000; !(await engineAnswers()); await sleep(250)) {
-    if (Date.now() > deadline) throw new Error('the Docker engine did not answer within 2 minutes of its restart');
+    if (Date.now() > deadline)
+      throw new Error('the Docker engine did not answer within 2 minutes of its restart');
   }
   return Date.now() - started;
 }

@@ -25,5 +25,6 @@ test('make fuzz: every generated request passes every schemathesis check', async
   t.log(summary![0]);
   t.true(Number(summary![1]) >= 300, 'a real amount of fuzzing');
   t.is(summary![1], summary![2]);
-  for (const phase of ['Coverage', 'Fuzzing', 'Stateful']) t.regex(printed, new RegExp(`✅ ${phase}`), phase);
+  for (const phase of ['Coverage', 'Fuzzing', 'Stateful'])
+    t.regex(printed, new RegExp(`✅ ${phase}`), phase);
 });

@@ -29,9 +29,18 @@ export const LIFTED_LIMITS: Record<string, string> = {
   EDGE_LIMIT_READ_BURST: '1000000',
 };
 
-const options = (timeoutMs: number, env: Record<string, string>) => ({ cwd: root, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+const options = (timeoutMs: number, env: Record<string, string>) => ({
+  cwd: root,
+  timeout: timeoutMs,
+  maxBuffer: 64 * 1024 * 1024,
+  env: { ...process.env, ...env },
+});
 
-export async function sh(command: string, timeoutMs = 600_000, env = LIFTED_LIMITS): Promise<string> {
+export async function sh(
+  command: string,
+  timeoutMs = 600_000,
+  env = LIFTED_LIMITS,
+): Promise<string> {
   return (await exec('bash', ['-c', command], options(timeoutMs, env))).stdout;
 }
 
@@ -58,11 +67,19 @@ export interface Reply {
 }
 
 /** A request through the edge (another one at `base`: a swarm's); the JSON body. */
-export async function call(path: string, init: RequestInit & { json?: unknown } = {}, base = EDGE): Promise<Reply> {
+export async function call(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+  base = EDGE,
+): Promise<Reply> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(`${base}${path}`, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  const response = await fetch(`${base}${path}`, {
+    ...rest,
+    headers,
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
@@ -73,13 +90,23 @@ export interface RawReply {
 }
 
 /** One HTTP/1.1 request to the edge exactly as given: the path is not normalised, any header goes. */
-export function rawCall(method: string, path: string, headers: Record<string, string> = {}): Promise<RawReply> {
+export function rawCall(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<RawReply> {
   const { hostname, port } = new URL(EDGE);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, method, path, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     });
     req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
     req.on('error', reject);
@@ -89,7 +116,13 @@ export function rawCall(method: string, path: string, headers: Record<string, st
 
 /** The running containers of a compose service of the mesh. */
 export const containers = async (service = 'usersvc') =>
-  (await sh(`docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=${service}`)).split('\n').filter(Boolean);
+  (
+    await sh(
+      `docker ps -q --filter label=com.docker.compose.project=${PROJECT} --filter label=com.docker.compose.service=${service}`,
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
 
 /** How many usersvc hosts every edge counts as healthy (each edge asked in its container). */
 export async function healthyInEdge(): Promise<number> {
@@ -99,7 +132,11 @@ export async function healthyInEdge(): Promise<number> {
 /** One counter of the edges, summed over every running edge (0 where it does not exist yet). */
 export async function edgeStat(name: string): Promise<number> {
   const filter = encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`);
-  const values = await Promise.all((await edgeAdmins()).map(async (e) => Number(/: (\d+)/.exec(await e.call(`/stats?filter=${filter}`))?.[1] ?? 0)));
+  const values = await Promise.all(
+    (await edgeAdmins()).map(async (e) =>
+      Number(/: (\d+)/.exec(await e.call(`/stats?filter=${filter}`))?.[1] ?? 0),
+    ),
+  );
   return values.reduce((a, b) => a + b, 0);
 }
 
@@ -131,9 +168,23 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4, base =
       const { method = 'GET', path, json, headers = {}, expect = 200 } = list[i % list.length]!;
       total++;
       try {
-        const r = await fetch(`${base}${path}`, { method, headers: { ...headers, ...(json === undefined ? {} : { 'content-type': 'application/json' }) }, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
-        const body = (await r.json().catch(() => ({}))) as { version?: string; error?: string; hostname?: string };
-        if (r.status !== expect) failures.push(`${method} ${path}: status ${r.status} from ${body.hostname}: ${body.error}`);
+        const r = await fetch(`${base}${path}`, {
+          method,
+          headers: {
+            ...headers,
+            ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        });
+        const body = (await r.json().catch(() => ({}))) as {
+          version?: string;
+          error?: string;
+          hostname?: string;
+        };
+        if (r.status !== expect)
+          failures.push(
+            `${method} ${path}: status ${r.status} from ${body.hostname}: ${body.error}`,
+          );
         else versions.set(String(body.version), (versions.get(String(body.version)) ?? 0) + 1);
       } catch (err) {
         failures.push(`${method} ${path}: ${String(err)}`);
@@ -155,9 +206,19 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4, base =
  * token. alice must exist. */
 export const MIXED: LoadRequest[] = [
   { path: '/user/alice' },
-  { method: 'PUT', path: '/user/alice', json: { fullname: 'Alice again', password: 'alicerules' }, expect: 409 },
+  {
+    method: 'PUT',
+    path: '/user/alice',
+    json: { fullname: 'Alice again', password: 'alicerules' },
+    expect: 409,
+  },
   { path: '/user/health' },
-  { method: 'DELETE', path: '/user/alice', headers: { authorization: 'Bearer not.a.token' }, expect: 401 },
+  {
+    method: 'DELETE',
+    path: '/user/alice',
+    headers: { authorization: 'Bearer not.a.token' },
+    expect: 401,
+  },
 ];
 
 /**
@@ -198,11 +259,21 @@ export const HTTPS_PROBE = `
  * the mesh. `mounts` are host paths to mount read-only (a certificate directory, say); it runs
  * as root so that it can read any key it is handed. Its stdout, parsed as JSON.
  */
-export async function fromNeighbour<T = unknown>(script: string, mounts: Record<string, string> = {}): Promise<T> {
+export async function fromNeighbour<T = unknown>(
+  script: string,
+  mounts: Record<string, string> = {},
+): Promise<T> {
   const file = `${mkdtempSync(`${tmpdir()}/neighbour-`)}/probe.mjs`;
   writeFileSync(file, script);
-  const volumes = Object.entries({ [file]: '/probe.mjs', ...mounts }).map(([host, inside]) => `-v ${host}:${inside}:ro`).join(' ');
-  return JSON.parse(await sh(`docker run --rm --network appmesh --user 0 ${volumes} --entrypoint node ${PROJECT}/usersvc:latest /probe.mjs`, 60_000)) as T;
+  const volumes = Object.entries({ [file]: '/probe.mjs', ...mounts })
+    .map(([host, inside]) => `-v ${host}:${inside}:ro`)
+    .join(' ');
+  return JSON.parse(
+    await sh(
+      `docker run --rm --network appmesh --user 0 ${volumes} --entrypoint node ${PROJECT}/usersvc:latest /probe.mjs`,
+      60_000,
+    ),
+  ) as T;
 }
 
 /**
@@ -212,25 +283,35 @@ export async function fromNeighbour<T = unknown>(script: string, mounts: Record<
  * namespace is its holder's, edge-port).
  */
 export async function adminInside(container: string, path: string): Promise<string> {
-  const port = (await sh(`docker exec ${container} cat /tmp/admin-port 2>/dev/null || echo 9901`, 30_000)).trim();
+  const port = (
+    await sh(`docker exec ${container} cat /tmp/admin-port 2>/dev/null || echo 9901`, 30_000)
+  ).trim();
   const script = `fetch('http://127.0.0.1:${port}${path}').then(async (r) => { if (!r.ok) throw new Error(r.status); process.stdout.write(await r.text()); })`;
   try {
     return await sh(`docker exec ${container} node -e "${script}"`, 30_000);
   } catch {
     const mode = (await sh(`docker inspect -f '{{.HostConfig.NetworkMode}}' ${container}`)).trim();
     const namespace = mode.startsWith('container:') ? mode.slice('container:'.length) : container;
-    return sh(`docker run --rm --network container:${namespace} --entrypoint node ${PROJECT}/usersvc:latest -e "${script}"`, 30_000);
+    return sh(
+      `docker run --rm --network container:${namespace} --entrypoint node ${PROJECT}/usersvc:latest -e "${script}"`,
+      30_000,
+    );
   }
 }
 
 /** One counter or gauge of an Envoy inside a container (0 when it does not exist yet). */
 export async function statInside(container: string, name: string): Promise<number> {
-  const text = await adminInside(container, `/stats?filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`);
+  const text = await adminInside(
+    container,
+    `/stats?filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`,
+  );
   return Number(/: (\d+)/.exec(text)?.[1] ?? 0);
 }
 
 /** The serial numbers of the certificates an Envoy presents, read from its admin /certs. */
 export async function servingSerials(container: string): Promise<string[]> {
-  const certs = JSON.parse(await adminInside(container, '/certs')) as { certificates: { cert_chain: { serial_number: string }[] }[] };
+  const certs = JSON.parse(await adminInside(container, '/certs')) as {
+    certificates: { cert_chain: { serial_number: string }[] }[];
+  };
   return [...new Set(certs.certificates.flatMap((c) => c.cert_chain.map((x) => x.serial_number)))];
 }

@@ -34,13 +34,18 @@ await Promise.all(Array.from({ length: workers }, async () => {
 console.log(JSON.stringify({ total, failures }));
 `;
 
-const sh = (command: string, timeoutMs = 30_000) => exec('bash', ['-c', command], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+const sh = (command: string, timeoutMs = 30_000) =>
+  exec('bash', ['-c', command], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
 
 export interface OutsideClient {
   /** The edge's published port as this client reaches it. */
   base: string;
   /** `workers` loops of GET base+path for `seconds`; how many, and which failed. */
-  load(path: string, seconds: number, workers?: number): Promise<{ total: number; failures: string[] }>;
+  load(
+    path: string,
+    seconds: number,
+    workers?: number,
+  ): Promise<{ total: number; failures: string[] }>;
   stop(): Promise<void>;
 }
 
@@ -55,7 +60,10 @@ export async function outsideClient(): Promise<OutsideClient> {
   return {
     base,
     async load(path, seconds, workers = 4) {
-      const { stdout } = await sh(`nsenter --net=/var/run/netns/${NS} node ${script} ${base}${path} ${seconds} ${workers}`, (seconds + 60) * 1000);
+      const { stdout } = await sh(
+        `nsenter --net=/var/run/netns/${NS} node ${script} ${base}${path} ${seconds} ${workers}`,
+        (seconds + 60) * 1000,
+      );
       return JSON.parse(stdout) as { total: number; failures: string[] };
     },
     async stop() {

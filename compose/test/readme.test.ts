@@ -4,13 +4,21 @@
 // answer checked against what the README shows. A README edit that breaks a command fails here.
 import { readFileSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
-import { DOC_PAGES, jsonMismatch, linesMismatch, readmeBlocks, type Block } from '../../scripts/doc-test/readme.js';
+import {
+  DOC_PAGES,
+  jsonMismatch,
+  linesMismatch,
+  readmeBlocks,
+  type Block,
+} from '../../scripts/doc-test/readme.js';
 import { runCommands, type Result } from '../../scripts/doc-test/shell.js';
 import { make, root } from './helpers.js';
 
 const blocks = [
   ...readmeBlocks(readFileSync(`${root}/README.md`, 'utf8')),
-  ...Object.entries(DOC_PAGES).flatMap(([page, sections]) => readmeBlocks(readFileSync(`${root}/${page}`, 'utf8'), sections)),
+  ...Object.entries(DOC_PAGES).flatMap(([page, sections]) =>
+    readmeBlocks(readFileSync(`${root}/${page}`, 'utf8'), sections),
+  ),
 ];
 
 test.before(async () => {
@@ -25,7 +33,8 @@ test.after.always(async () => {
 function problems({ command, stdout, exitCode, statuses }: Result): string[] {
   const found: string[] = [];
   const { expected } = command;
-  if (command.interrupt ? exitCode !== 124 || !stdout.trim() : exitCode !== 0) found.push(`exit status ${exitCode}`);
+  if (command.interrupt ? exitCode !== 124 || !stdout.trim() : exitCode !== 0)
+    found.push(`exit status ${exitCode}`);
   const wantStatus = expected.status;
   const bad = statuses.filter((s) => (wantStatus ? s !== wantStatus : s < 200 || s > 299));
   if (bad.length) found.push(`HTTP ${bad.join(', ')}, the README says ${wantStatus ?? '2xx'}`);
@@ -56,17 +65,30 @@ async function runSection(t: ExecutionContext, section: string) {
   t.true(mine.length > 0, `the README has a "${section}" section with sh blocks`);
   for (const block of mine) {
     const results = await runCommands(block.commands, { cwd: root, timeoutMs: 15 * 60_000 });
-    t.is(results.length, block.commands.length, `README line ${block.line}: the shell stopped after ${results.length} of ${block.commands.length} commands`);
+    t.is(
+      results.length,
+      block.commands.length,
+      `README line ${block.line}: the shell stopped after ${results.length} of ${block.commands.length} commands`,
+    );
     for (const result of results) {
       const found = problems(result);
       const shown = `${result.stdout}${result.stderr}`.trim().split('\n').slice(-12).join('\n');
-      t.deepEqual(found, [], `README line ${result.command.line}: ${result.command.text}\n${shown}`);
+      t.deepEqual(
+        found,
+        [],
+        `README line ${result.command.line}: ${result.command.text}\n${shown}`,
+      );
     }
   }
 }
 
 test.serial('the walk-through, as written', (t) => runSection(t, 'The walk-through'));
-test.serial('Keeping it running, as written: compose by hand, make check, a backup restored after make clean', (t) => runSection(t, 'Keeping it running'));
-test.serial('the operator CLI, as written: meshctl\'s help, one command\'s, and meshctl check', (t) => runSection(t, 'The operator CLI'));
+test.serial(
+  'Keeping it running, as written: compose by hand, make check, a backup restored after make clean',
+  (t) => runSection(t, 'Keeping it running'),
+);
+test.serial("the operator CLI, as written: meshctl's help, one command's, and meshctl check", (t) =>
+  runSection(t, 'The operator CLI'),
+);
 test.serial('Inspecting the mesh, as written', (t) => runSection(t, 'Inspecting the mesh'));
 test.serial('the API, as written', (t) => runSection(t, 'The API'));

@@ -8,8 +8,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse } from 'yaml';
-import { clustersFor, limitsFromEnv, liveFile, routesFor, UsageError, weightFrom } from '../../scripts/lib/edge-config.js';
-import { DEFAULT_SETTINGS, deployedConfig, envoyPath, envoyValidate, renderedEdge, renderedEdgeWith, staticEdge } from './edge-static.js';
+import {
+  clustersFor,
+  limitsFromEnv,
+  liveFile,
+  routesFor,
+  UsageError,
+  weightFrom,
+} from '../../scripts/lib/edge-config.js';
+import {
+  DEFAULT_SETTINGS,
+  deployedConfig,
+  envoyPath,
+  envoyValidate,
+  renderedEdge,
+  renderedEdgeWith,
+  staticEdge,
+} from './edge-static.js';
 
 const configs = ['sidecar.yaml', 'edge.yaml', 'postgres-sidecar.yaml'];
 const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
@@ -18,14 +33,19 @@ const read = (name: string) => readFileSync(envoyPath(name), 'utf8');
 // simply fails the test, so the checks for `any` are off from here on.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
 type Any = Record<string, any>;
-const config = (name: string): Any => (name === 'edge.yaml' ? staticEdge() : parse(read(name))) as Any;
+const config = (name: string): Any =>
+  (name === 'edge.yaml' ? staticEdge() : parse(read(name))) as Any;
 const listener = (cfg: Any, name: string): Any => {
   const found = (cfg.static_resources.listeners as Any[]).find((l) => l.name === name);
   if (!found) throw new Error(`no listener ${name}`);
   return found;
 };
-const hcm = (l: Any): Any => (l.filter_chains[0].filters as Any[]).find((f) => f.name === 'envoy.filters.network.http_connection_manager')!.typed_config;
-const cluster = (cfg: Any, name: string): Any => (cfg.static_resources.clusters as Any[]).find((c) => c.name === name)!;
+const hcm = (l: Any): Any =>
+  (l.filter_chains[0].filters as Any[]).find(
+    (f) => f.name === 'envoy.filters.network.http_connection_manager',
+  )!.typed_config;
+const cluster = (cfg: Any, name: string): Any =>
+  (cfg.static_resources.clusters as Any[]).find((c) => c.name === name)!;
 const seconds = (duration: string) => Number(duration.replace(/s$/, ''));
 
 const validate = envoyValidate;
@@ -39,44 +59,90 @@ for (const name of configs) {
   });
 }
 
-test('envoy --mode validate accepts the edge\'s live routes and clusters with a canary, at every weight', (t) => {
+test("envoy --mode validate accepts the edge's live routes and clusters with a canary, at every weight", (t) => {
   for (const canaryWeight of [0, 10, 100]) {
     const edge = staticEdge({ ...DEFAULT_SETTINGS, canaryWeight });
-    const result = validate(asDeployed('edge.yaml', mkdtempSync(`${tmpdir()}/envoy-config-`), edge));
+    const result = validate(
+      asDeployed('edge.yaml', mkdtempSync(`${tmpdir()}/envoy-config-`), edge),
+    );
     t.is(result.status, 0, `weight ${canaryWeight}: ${result.stderr}${result.stdout}`);
   }
 });
 
 test('the live routes: limits filled in from the environment, a bad limit refused with its name', (t) => {
-  const limits = limitsFromEnv({ EDGE_LIMIT_HASH_PER_S: '3', EDGE_LIMIT_READ_BURST: '500', EDGE_LIMIT_READ_PER_S: '' });
+  const limits = limitsFromEnv({
+    EDGE_LIMIT_HASH_PER_S: '3',
+    EDGE_LIMIT_READ_BURST: '500',
+    EDGE_LIMIT_READ_PER_S: '',
+  });
   const bucketsFor = (edges: number) => {
     const routes = routesFor(read('edge-routes.yaml'), { limits, edges, canaryWeight: null });
     t.false(JSON.stringify(routes).includes('${'), 'nothing left to fill in');
     return (routes.resources[0].virtual_hosts[0].routes as Any[])
-      .map((r: Any) => r.typed_per_filter_config?.['envoy.filters.http.local_ratelimit']?.descriptors?.[0].token_bucket)
+      .map(
+        (r: Any) =>
+          r.typed_per_filter_config?.['envoy.filters.http.local_ratelimit']?.descriptors?.[0]
+            .token_bucket,
+      )
       .filter(Boolean);
   };
   const one = bucketsFor(1);
-  t.like(one[0], { tokens_per_fill: 100, fill_interval: '1s', max_tokens: 500 }, 'reads: the default rate, the burst given');
-  t.like(one[1], { tokens_per_fill: 3, fill_interval: '1s', max_tokens: 10 }, 'creates and logins: the rate given, the default burst');
+  t.like(
+    one[0],
+    { tokens_per_fill: 100, fill_interval: '1s', max_tokens: 500 },
+    'reads: the default rate, the burst given',
+  );
+  t.like(
+    one[1],
+    { tokens_per_fill: 3, fill_interval: '1s', max_tokens: 10 },
+    'creates and logins: the rate given, the default burst',
+  );
   // Two edges share the clients: each enforces half, so that both together allow the limits.
   const two = bucketsFor(2);
   t.like(two[0], { tokens_per_fill: 100, fill_interval: '2s', max_tokens: 250 });
   t.like(two[1], { tokens_per_fill: 3, fill_interval: '2s', max_tokens: 5 });
-  t.like(bucketsFor(3)[1], { tokens_per_fill: 3, fill_interval: '3s', max_tokens: 4 }, 'a burst share rounds up');
+  t.like(
+    bucketsFor(3)[1],
+    { tokens_per_fill: 3, fill_interval: '3s', max_tokens: 4 },
+    'a burst share rounds up',
+  );
   t.throws(() => bucketsFor(0), { instanceOf: UsageError });
   for (const bad of ['0', '-1', '1.5', 'lots', '1e3']) {
-    t.throws(() => limitsFromEnv({ EDGE_LIMIT_READ_PER_S: bad }), { instanceOf: UsageError, message: /EDGE_LIMIT_READ_PER_S must be a whole number/ }, bad);
+    t.throws(
+      () => limitsFromEnv({ EDGE_LIMIT_READ_PER_S: bad }),
+      { instanceOf: UsageError, message: /EDGE_LIMIT_READ_PER_S must be a whole number/ },
+      bad,
+    );
   }
-  t.throws(() => renderedEdge('not-an-address'), { message: /HOST_GATEWAY must be an IPv4 address/ });
+  t.throws(() => renderedEdge('not-an-address'), {
+    message: /HOST_GATEWAY must be an IPv4 address/,
+  });
 });
 
-test('render-edge.sh puts the edge\'s admin and metrics on the ports of the slot its entrypoint claimed', (t) => {
-  const render = (port: string, metrics = '9104') => spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ADMIN_PORT: port, METRICS_PORT: metrics } });
+test("render-edge.sh puts the edge's admin and metrics on the ports of the slot its entrypoint claimed", (t) => {
+  const render = (port: string, metrics = '9104') =>
+    spawnSync('bash', [envoyPath('render-edge.sh')], {
+      input: read('edge.yaml'),
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        HOST_GATEWAY: '172.17.0.1',
+        ADMIN_PORT: port,
+        METRICS_PORT: metrics,
+      },
+    });
   const edge = parse(render('9902').stdout) as Any;
   t.is(edge.admin.address.socket_address.port_value, 9902);
-  t.is(cluster(edge, 'admin').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, 9902);
-  t.is((edge.static_resources.listeners as Any[]).find((l) => l.name === 'metrics')!.address.socket_address.port_value, 9104);
+  t.is(
+    cluster(edge, 'admin').load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
+      .socket_address.port_value,
+    9902,
+  );
+  t.is(
+    (edge.static_resources.listeners as Any[]).find((l) => l.name === 'metrics')!.address
+      .socket_address.port_value,
+    9104,
+  );
   const bad = render('99x');
   t.is(bad.status, 2);
   t.regex(bad.stderr, /ADMIN_PORT must be a port number/);
@@ -84,9 +150,13 @@ test('render-edge.sh puts the edge\'s admin and metrics on the ports of the slot
 });
 
 test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no canary, no trace of it', (t) => {
-  const routesAt = (canaryWeight: number | null) => routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }).resources[0].virtual_hosts[0].routes as Any[];
+  const routesAt = (canaryWeight: number | null) =>
+    routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }).resources[0]
+      .virtual_hosts[0].routes as Any[];
   t.false(JSON.stringify(routesAt(null)).includes('canary'));
-  t.false(JSON.stringify(clustersFor(read('edge-clusters.yaml'), DEFAULT_SETTINGS)).includes('canary'));
+  t.false(
+    JSON.stringify(clustersFor(read('edge-clusters.yaml'), DEFAULT_SETTINGS)).includes('canary'),
+  );
   const routes = routesAt(10);
   const toUsers = routesAt(null).filter((r) => r.route?.cluster === 'usersvc').length;
   const pinned = routes.filter((r) => r.route?.cluster === 'usersvc_canary');
@@ -94,19 +164,44 @@ test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no ca
   for (const r of pinned) {
     t.deepEqual(r.match.headers.at(-1), { name: 'x-canary', string_match: { exact: '1' } });
     const twin = routes[routes.indexOf(r) + 1]!;
-    t.deepEqual(twin.route.weighted_clusters.clusters, [{ name: 'usersvc', weight: 90 }, { name: 'usersvc_canary', weight: 10 }]);
-    const without = (route: Any, key: string) => Object.fromEntries(Object.entries(route).filter(([k]) => k !== key));
-    t.deepEqual(without(r.route, 'cluster'), without(twin.route, 'weighted_clusters'), 'the same timeout and retries');
+    t.deepEqual(twin.route.weighted_clusters.clusters, [
+      { name: 'usersvc', weight: 90 },
+      { name: 'usersvc_canary', weight: 10 },
+    ]);
+    const without = (route: Any, key: string) =>
+      Object.fromEntries(Object.entries(route).filter(([k]) => k !== key));
+    t.deepEqual(
+      without(r.route, 'cluster'),
+      without(twin.route, 'weighted_clusters'),
+      'the same timeout and retries',
+    );
   }
-  t.is(routesAt(0).filter((r) => r.route?.weighted_clusters).length, 0, 'weight 0: only x-canary reaches it');
-  const canary = (clustersFor(read('edge-clusters.yaml'), { ...DEFAULT_SETTINGS, canaryWeight: 10 }).resources as Any[]).find((c) => c.name === 'usersvc_canary')!;
-  t.is(canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, 'usersvc-canary');
-  t.throws(() => weightFrom('101'), { instanceOf: UsageError, message: /WEIGHT must be a whole number from 0 to 100/ });
+  t.is(
+    routesAt(0).filter((r) => r.route?.weighted_clusters).length,
+    0,
+    'weight 0: only x-canary reaches it',
+  );
+  const canary = (
+    clustersFor(read('edge-clusters.yaml'), { ...DEFAULT_SETTINGS, canaryWeight: 10 })
+      .resources as Any[]
+  ).find((c) => c.name === 'usersvc_canary')!;
+  t.is(
+    canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address,
+    'usersvc-canary',
+  );
+  t.throws(() => weightFrom('101'), {
+    instanceOf: UsageError,
+    message: /WEIGHT must be a whole number from 0 to 100/,
+  });
   t.is(weightFrom(undefined), 10);
 });
 
 test('a live file names its content: the same settings give the same version, other settings another', (t) => {
-  const file = (canaryWeight: number | null) => liveFile(routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }), 'edge-routes.yaml');
+  const file = (canaryWeight: number | null) =>
+    liveFile(
+      routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }),
+      'edge-routes.yaml',
+    );
   t.is(file(10).version, file(10).version);
   t.not(file(10).version, file(20).version);
   t.regex(file(null).text, /^# Written by meshctl \(scripts\/lib\/edge-config.ts\)/);
@@ -114,7 +209,8 @@ test('a live file names its content: the same settings give the same version, ot
 });
 
 test('no admin interface listens beyond loopback', (t) => {
-  for (const name of configs) t.is(config(name).admin.address.socket_address.address, '127.0.0.1', name);
+  for (const name of configs)
+    t.is(config(name).admin.address.socket_address.address, '127.0.0.1', name);
 });
 
 test('the read-only windows route only GET (and HEAD) to the admin cluster', (t) => {
@@ -122,10 +218,15 @@ test('the read-only windows route only GET (and HEAD) to the admin cluster', (t)
   t.is(stats.address.socket_address.address, '127.0.0.1');
   const routes = hcm(stats).route_config.virtual_hosts[0].routes as Any[];
   const toAdmin = routes.filter((r) => r.route?.cluster === 'admin');
-  t.deepEqual(toAdmin.map((r) => r.match.path), ['/stats/prometheus', '/ready']);
+  t.deepEqual(
+    toAdmin.map((r) => r.match.path),
+    ['/stats/prometheus', '/ready'],
+  );
   for (const r of toAdmin) t.is(r.match.headers[0].string_match.exact, 'GET');
-  const edgeAdmin = hcm(listener(config('edge.yaml'), 'admin_readonly')).route_config.virtual_hosts[0].routes as Any[];
-  for (const r of edgeAdmin.filter((x) => x.route?.cluster === 'admin')) t.is(r.match.headers[0].string_match.safe_regex.regex, 'GET|HEAD');
+  const edgeAdmin = hcm(listener(config('edge.yaml'), 'admin_readonly')).route_config
+    .virtual_hosts[0].routes as Any[];
+  for (const r of edgeAdmin.filter((x) => x.route?.cluster === 'admin'))
+    t.is(r.match.headers[0].string_match.safe_regex.regex, 'GET|HEAD');
 });
 
 test('every listener open to appmesh demands a client certificate and names the one identity it lets in', (t) => {
@@ -139,34 +240,50 @@ test('every listener open to appmesh demands a client certificate and names the 
     const l = listener(config(file), name);
     const tls = l.filter_chains[0].transport_socket.typed_config;
     t.true(tls.require_client_certificate, `${file} ${name}`);
-    t.is(tls.common_tls_context.tls_params.tls_minimum_protocol_version, 'TLSv1_3', `${file} ${name}`);
-    const principals = JSON.stringify(l.filter_chains[0].filters).match(/"principal_name":\{"exact":"([^"]+)"\}/g);
+    t.is(
+      tls.common_tls_context.tls_params.tls_minimum_protocol_version,
+      'TLSv1_3',
+      `${file} ${name}`,
+    );
+    const principals = JSON.stringify(l.filter_chains[0].filters).match(
+      /"principal_name":\{"exact":"([^"]+)"\}/g,
+    );
     t.deepEqual(principals, [`"principal_name":{"exact":"${peer}"}`], `${file} ${name}`);
   }
   // And the clients check whom they reach.
-  const san = (c: Any) => c.transport_socket.typed_config.common_tls_context.combined_validation_context.default_validation_context.match_typed_subject_alt_names[0].matcher.exact;
+  const san = (c: Any) =>
+    c.transport_socket.typed_config.common_tls_context.combined_validation_context
+      .default_validation_context.match_typed_subject_alt_names[0].matcher.exact;
   t.is(san(cluster(config('edge.yaml'), 'usersvc')), 'spiffe://appmesh/usersvc');
   t.is(san(cluster(config('sidecar.yaml'), 'postgres')), 'spiffe://appmesh/postgres');
-  for (const file of ['edge.yaml', 'sidecar.yaml']) t.is(san(cluster(config(file), 'zipkin')), 'spiffe://appmesh/observe', `${file} zipkin`);
+  for (const file of ['edge.yaml', 'sidecar.yaml'])
+    t.is(san(cluster(config(file), 'zipkin')), 'spiffe://appmesh/observe', `${file} zipkin`);
 });
 
 test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observability profile runs), the sidecars only what the edge traces', (t) => {
   const tracing = (cfg: Any) => hcm(listener(cfg, 'ingress')).tracing;
   t.is(tracing(config('edge.yaml')).random_sampling.value, 0);
-  t.is(tracing(parse(renderedEdgeWith({ TRACE_PERCENT: '100' })) as Any).random_sampling.value, 100);
+  t.is(
+    tracing(parse(renderedEdgeWith({ TRACE_PERCENT: '100' })) as Any).random_sampling.value,
+    100,
+  );
   t.is(tracing(config('sidecar.yaml')).random_sampling.value, 0);
   for (const cfg of [config('edge.yaml'), config('sidecar.yaml')]) {
     t.is(tracing(cfg).client_sampling.value, 0, 'a client cannot ask for a trace');
     t.is(tracing(cfg).provider.typed_config.collector_cluster, 'zipkin');
   }
   for (const bad of ['-1', '101', 'all', '1e2']) {
-    const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', TRACE_PERCENT: bad } });
+    const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], {
+      input: read('edge.yaml'),
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', TRACE_PERCENT: bad },
+    });
     t.is(rendered.status, 2, bad);
     t.regex(rendered.stderr, /TRACE_PERCENT/);
   }
 });
 
-test('the observability proxy: its UIs let in the host\'s address only, its span port the proxies\' identities, for POST /api/v2/spans only', (t) => {
+test("the observability proxy: its UIs let in the host's address only, its span port the proxies' identities, for POST /api/v2/spans only", (t) => {
   const dir = mkdtempSync(`${tmpdir()}/envoy-config-`);
   const file = asDeployed('observe.yaml', dir);
   writeFileSync(file, readFileSync(file, 'utf8').replaceAll('${HOST_GATEWAY}', '172.17.0.1'));
@@ -177,55 +294,109 @@ test('the observability proxy: its UIs let in the host\'s address only, its span
   for (const name of ['prometheus_ui', 'zipkin_ui']) {
     const rbac = listener(observe, name).filter_chains[0].filters[0];
     t.is(rbac.name, 'envoy.filters.network.rbac');
-    t.deepEqual(rbac.typed_config.rules.policies.host.principals, [{ direct_remote_ip: { address_prefix: '172.17.0.1', prefix_len: 32 } }]);
+    t.deepEqual(rbac.typed_config.rules.policies.host.principals, [
+      { direct_remote_ip: { address_prefix: '172.17.0.1', prefix_len: 32 } },
+    ]);
   }
   const spans = listener(observe, 'spans');
   t.true(spans.filter_chains[0].transport_socket.typed_config.require_client_certificate);
-  const principals = JSON.stringify(spans.filter_chains[0].filters).match(/"principal_name":\{"exact":"([^"]+)"\}/g);
-  t.deepEqual(principals, ['"principal_name":{"exact":"spiffe://appmesh/edge"}', '"principal_name":{"exact":"spiffe://appmesh/usersvc"}']);
+  const principals = JSON.stringify(spans.filter_chains[0].filters).match(
+    /"principal_name":\{"exact":"([^"]+)"\}/g,
+  );
+  t.deepEqual(principals, [
+    '"principal_name":{"exact":"spiffe://appmesh/edge"}',
+    '"principal_name":{"exact":"spiffe://appmesh/usersvc"}',
+  ]);
   const routes = hcm(spans).route_config.virtual_hosts[0].routes as Any[];
-  t.deepEqual(routes.filter((r) => r.route).map((r) => [r.match.path, r.match.headers[0].string_match.exact]), [['/api/v2/spans', 'POST']]);
+  t.deepEqual(
+    routes.filter((r) => r.route).map((r) => [r.match.path, r.match.headers[0].string_match.exact]),
+    [['/api/v2/spans', 'POST']],
+  );
   // Prometheus and Zipkin themselves are on loopback, behind it.
-  for (const c of observe.static_resources.clusters as Any[]) t.is(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address, '127.0.0.1');
+  for (const c of observe.static_resources.clusters as Any[])
+    t.is(
+      c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address,
+      '127.0.0.1',
+    );
 });
 
-test('the edge is hardened as Envoy\'s edge best practices say', (t) => {
+test("the edge is hardened as Envoy's edge best practices say", (t) => {
   const edge = config('edge.yaml');
   const ingress = listener(edge, 'ingress');
   const h = hcm(ingress);
   t.is(ingress.per_connection_buffer_limit_bytes, 32768);
-  t.like(h, { use_remote_address: true, normalize_path: true, merge_slashes: true, path_with_escaped_slashes_action: 'REJECT_REQUEST', max_request_headers_kb: 32 });
-  t.like(h.common_http_protocol_options, { headers_with_underscores_action: 'REJECT_REQUEST', max_headers_count: 100 });
-  t.like(h.http2_protocol_options, { max_concurrent_streams: 100, initial_stream_window_size: 65536, initial_connection_window_size: 1048576 });
-  for (const timeout of ['request_headers_timeout', 'request_timeout', 'stream_idle_timeout']) t.truthy(h[timeout], timeout);
+  t.like(h, {
+    use_remote_address: true,
+    normalize_path: true,
+    merge_slashes: true,
+    path_with_escaped_slashes_action: 'REJECT_REQUEST',
+    max_request_headers_kb: 32,
+  });
+  t.like(h.common_http_protocol_options, {
+    headers_with_underscores_action: 'REJECT_REQUEST',
+    max_headers_count: 100,
+  });
+  t.like(h.http2_protocol_options, {
+    max_concurrent_streams: 100,
+    initial_stream_window_size: 65536,
+    initial_connection_window_size: 1048576,
+  });
+  for (const timeout of ['request_headers_timeout', 'request_timeout', 'stream_idle_timeout'])
+    t.truthy(h[timeout], timeout);
   const actions = (edge.overload_manager.actions as Any[]).map((a) => a.name);
   t.true(actions.includes('envoy.overload_actions.stop_accepting_requests'));
   t.true(actions.includes('envoy.overload_actions.shrink_heap'));
-  t.truthy(h.local_reply_config.body_format.json_format.request_id, 'the edge\'s own answers are JSON with the request id');
+  t.truthy(
+    h.local_reply_config.body_format.json_format.request_id,
+    "the edge's own answers are JSON with the request id",
+  );
   // Every /user route is rate limited per client address; a 500 is never retried.
   const routes = h.route_config.virtual_hosts[0].routes as Any[];
   for (const r of routes.filter((x) => x.route)) {
     const limit = r.typed_per_filter_config['envoy.filters.http.local_ratelimit'];
-    t.deepEqual(limit.rate_limits, [{ actions: [{ remote_address: {} }] }], r.match.path_separated_prefix);
-    t.false(/\b5xx\b/.test(r.route.retry_policy.retry_on), `${JSON.stringify(r.match)} retries on ${r.route.retry_policy.retry_on}`);
+    t.deepEqual(
+      limit.rate_limits,
+      [{ actions: [{ remote_address: {} }] }],
+      r.match.path_separated_prefix,
+    );
+    t.false(
+      /\b5xx\b/.test(r.route.retry_policy.retry_on),
+      `${JSON.stringify(r.match)} retries on ${r.route.retry_policy.retry_on}`,
+    );
   }
 });
 
-test('no sidecar timeout outlasts the edge\'s', (t) => {
+test("no sidecar timeout outlasts the edge's", (t) => {
   const edge = hcm(listener(config('edge.yaml'), 'ingress'));
   const sidecar = hcm(listener(config('sidecar.yaml'), 'ingress'));
   for (const timeout of ['request_headers_timeout', 'stream_idle_timeout']) {
     t.truthy(sidecar[timeout], timeout);
     t.true(seconds(sidecar[timeout]) <= seconds(edge[timeout]), timeout);
   }
-  const edgeRoute = Math.max(...(edge.route_config.virtual_hosts[0].routes as Any[]).filter((r) => r.route).map((r) => seconds(r.route.timeout)));
-  for (const r of sidecar.route_config.virtual_hosts[0].routes as Any[]) t.true(seconds(r.route.timeout) < edgeRoute, JSON.stringify(r.match));
-  t.truthy(sidecar.local_reply_config.body_format.json_format, 'the sidecar\'s own answers are JSON too');
+  const edgeRoute = Math.max(
+    ...(edge.route_config.virtual_hosts[0].routes as Any[])
+      .filter((r) => r.route)
+      .map((r) => seconds(r.route.timeout)),
+  );
+  for (const r of sidecar.route_config.virtual_hosts[0].routes as Any[])
+    t.true(seconds(r.route.timeout) < edgeRoute, JSON.stringify(r.match));
+  t.truthy(
+    sidecar.local_reply_config.body_format.json_format,
+    "the sidecar's own answers are JSON too",
+  );
 });
 
 test('one template rule for every Envoy file: ${NAME} filled whole, in the images (render.sh) as on the host (edge-config.ts); a name nothing fills is refused', (t) => {
-  const render = (input: string, names: string[], env: Record<string, string>) => spawnSync('bash', [envoyPath('render.sh'), ...names], { input, encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
-  const filled = render('port_value: ${PORT}\naddress: ${HOST}\n', ['PORT', 'HOST'], { PORT: '9901', HOST: '10.0.0.1' });
+  const render = (input: string, names: string[], env: Record<string, string>) =>
+    spawnSync('bash', [envoyPath('render.sh'), ...names], {
+      input,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...env },
+    });
+  const filled = render('port_value: ${PORT}\naddress: ${HOST}\n', ['PORT', 'HOST'], {
+    PORT: '9901',
+    HOST: '10.0.0.1',
+  });
   t.is(filled.status, 0, filled.stderr);
   t.deepEqual(parse(filled.stdout), { port_value: 9901, address: '10.0.0.1' });
   const left = render('port_value: ${PORT}\nother: ${PROT}\n', ['PORT'], { PORT: '9901' });
@@ -233,7 +404,10 @@ test('one template rule for every Envoy file: ${NAME} filled whole, in the image
   t.regex(left.stderr, /render\.sh: the template names what nothing fills: \$\{PROT\}/);
   // Every placeholder of the templates is a whole YAML value, so the rule is the same on both sides.
   for (const file of ['edge.yaml', 'observe.yaml', 'edge-routes.yaml', 'edge-clusters.yaml']) {
-    const text = read(file).split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+    const text = read(file)
+      .split('\n')
+      .filter((l) => !l.trim().startsWith('#'))
+      .join('\n');
     const inside = [...text.matchAll(/[^\s:]\$\{\w+\}|\$\{\w+\}[^\s\n]/g)].map((m) => m[0]);
     t.deepEqual(inside, [], `${file}: a placeholder inside a value`);
   }

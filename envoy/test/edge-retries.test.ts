@@ -27,7 +27,10 @@ function startUpstream(): Promise<number> {
     const key = `${req.method} ${req.url}`;
     attempts.set(key, (attempts.get(key) ?? 0) + 1);
     const [, status, safe] = /^\/user\/(\d{3})(-safe)?$/.exec(req.url ?? '') ?? [];
-    res.writeHead(Number(status ?? 200), { 'content-type': 'application/json', ...(safe ? { 'x-mesh-retry-safe': 'true' } : {}) });
+    res.writeHead(Number(status ?? 200), {
+      'content-type': 'application/json',
+      ...(safe ? { 'x-mesh-retry-safe': 'true' } : {}),
+    });
     res.end(JSON.stringify({ ok: Number(status) < 400 }));
   });
   upstream.listen(0, '127.0.0.1');
@@ -36,17 +39,56 @@ function startUpstream(): Promise<number> {
 
 /** The edge's config with its live routes (edge-static.ts), on ephemeral ports, with usersvc = the upstream above in plain HTTP/1.1. */
 function edgeConfig(dir: string, upstreamPort: number): string {
-  const config = staticEdge({ ...DEFAULT_SETTINGS, limits: { ...DEFAULT_SETTINGS.limits, EDGE_LIMIT_READ_BURST: 1000, EDGE_LIMIT_HASH_BURST: 1000 } }, '127.0.0.1');
+  const config = staticEdge(
+    {
+      ...DEFAULT_SETTINGS,
+      limits: {
+        ...DEFAULT_SETTINGS.limits,
+        EDGE_LIMIT_READ_BURST: 1000,
+        EDGE_LIMIT_HASH_BURST: 1000,
+      },
+    },
+    '127.0.0.1',
+  );
   config.admin.address.socket_address.port_value = 0;
   const listeners = config.static_resources.listeners as Any[];
   config.static_resources.listeners = listeners.filter((l) => l.name === 'ingress');
-  config.static_resources.listeners[0].address.socket_address = { address: '127.0.0.1', port_value: 0 };
+  config.static_resources.listeners[0].address.socket_address = {
+    address: '127.0.0.1',
+    port_value: 0,
+  };
   // No tracing here: Zipkin's cluster would need the mesh's certificates, and nothing is traced by default.
   delete config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing;
-  config.static_resources.clusters = (config.static_resources.clusters as Any[]).filter((c) => c.name !== 'zipkin');
+  config.static_resources.clusters = (config.static_resources.clusters as Any[]).filter(
+    (c) => c.name !== 'zipkin',
+  );
   const usersvc = (config.static_resources.clusters as Any[]).find((c) => c.name === 'usersvc')!;
-  Object.assign(usersvc, { type: 'STATIC', load_assignment: { cluster_name: 'usersvc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] } });
-  for (const key of ['transport_socket', 'typed_extension_protocol_options', 'health_checks', 'dns_lookup_family', 'dns_refresh_rate', 'respect_dns_ttl']) delete usersvc[key];
+  Object.assign(usersvc, {
+    type: 'STATIC',
+    load_assignment: {
+      cluster_name: 'usersvc',
+      endpoints: [
+        {
+          lb_endpoints: [
+            {
+              endpoint: {
+                address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } },
+              },
+            },
+          ],
+        },
+      ],
+    },
+  });
+  for (const key of [
+    'transport_socket',
+    'typed_extension_protocol_options',
+    'health_checks',
+    'dns_lookup_family',
+    'dns_refresh_rate',
+    'respect_dns_ttl',
+  ])
+    delete usersvc[key];
   writeFileSync(`${dir}/edge.yaml`, stringify(config));
   return `${dir}/edge.yaml`;
 }
@@ -54,13 +96,29 @@ function edgeConfig(dir: string, upstreamPort: number): string {
 test.before(async () => {
   const dir = mkdtempSync(`${tmpdir()}/edge-retries-`);
   const file = edgeConfig(dir, await startUpstream());
-  envoy = spawn(envoyBinary(), ['-c', file, '--disable-hot-restart', '--log-level', 'error', '--admin-address-path', `${dir}/admin`, '--concurrency', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  envoy = spawn(
+    envoyBinary(),
+    [
+      '-c',
+      file,
+      '--disable-hot-restart',
+      '--log-level',
+      'error',
+      '--admin-address-path',
+      `${dir}/admin`,
+      '--concurrency',
+      '1',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   // Wait for the admin address, then ask it where the ingress listener is.
   const until = Date.now() + 20_000;
   while (!edge && Date.now() < until) {
     try {
       const admin = readFileSync(`${dir}/admin`, 'utf8').trim();
-      const listeners = (await (await fetch(`http://${admin}/listeners?format=json`)).json()) as Any;
+      const listeners = (await (
+        await fetch(`http://${admin}/listeners?format=json`)
+      ).json()) as Any;
       edge = `http://127.0.0.1:${listeners.listener_statuses[0].local_address.socket_address.port_value}`;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -75,9 +133,16 @@ test.after.always(() => {
 });
 
 async function send(method: string, status: string) {
-  const response = await fetch(`${edge}/user/${status}`, { method, ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }) });
+  const response = await fetch(`${edge}/user/${status}`, {
+    method,
+    ...(method === 'GET' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+  });
   await response.arrayBuffer();
-  return { status: response.status, tries: attempts.get(`${method} /user/${status}`) ?? 0, retrySafeHeader: response.headers.get('x-mesh-retry-safe') };
+  return {
+    status: response.status,
+    tries: attempts.get(`${method} /user/${status}`) ?? 0,
+    retrySafeHeader: response.headers.get('x-mesh-retry-safe'),
+  };
 }
 
 test('a 500 (a bug) is answered once, for a read and a write alike', async (t) => {

@@ -7,7 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { clustersFor, COMPOSE_EDGES, DEFAULT_LIMITS, routesFor, type EdgeSettings } from '../../scripts/lib/edge-config.js';
+import {
+  clustersFor,
+  COMPOSE_EDGES,
+  DEFAULT_LIMITS,
+  routesFor,
+  type EdgeSettings,
+} from '../../scripts/lib/edge-config.js';
 import { envoyBinary } from './envoy-binary.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- Envoy config as plain data */
@@ -24,12 +30,20 @@ export function renderedEdge(hostGateway = '172.17.0.1'): string {
 /** edge.yaml as envoy/render-edge.sh renders it with these variables (ADMIN_PORT, TRACE_PERCENT ...). */
 export function renderedEdgeWith(vars: Record<string, string>): string {
   const env = { PATH: process.env.PATH, HOST_GATEWAY: '172.17.0.1', ...vars };
-  const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], { input: read('edge.yaml'), encoding: 'utf8', env });
+  const rendered = spawnSync('bash', [envoyPath('render-edge.sh')], {
+    input: read('edge.yaml'),
+    encoding: 'utf8',
+    env,
+  });
   if (rendered.status !== 0) throw new Error(`render-edge.sh: ${rendered.stderr}`);
   return rendered.stdout;
 }
 
-export const DEFAULT_SETTINGS: EdgeSettings = { limits: DEFAULT_LIMITS, edges: COMPOSE_EDGES, canaryWeight: null };
+export const DEFAULT_SETTINGS: EdgeSettings = {
+  limits: DEFAULT_LIMITS,
+  edges: COMPOSE_EDGES,
+  canaryWeight: null,
+};
 
 /** The edge's config with its routes and clusters inline: what it runs, as data. */
 export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGateway?: string): Any {
@@ -40,7 +54,8 @@ export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGatewa
 
 /** A rendered edge.yaml with these live routes (one RouteConfiguration) and clusters in place of RDS and CDS. */
 export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): Any {
-  const withoutType = (resource: Any): Any => Object.fromEntries(Object.entries(resource).filter(([key]) => key !== '@type'));
+  const withoutType = (resource: Any): Any =>
+    Object.fromEntries(Object.entries(resource).filter(([key]) => key !== '@type'));
   const ingress = (config.static_resources.listeners as Any[]).find((l) => l.name === 'ingress')!;
   const hcm = ingress.filter_chains[0].filters[0].typed_config;
   delete hcm.rds;
@@ -55,14 +70,20 @@ export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): A
  * inline), written into `dir` with its paths moved there: the SDS files and /run/mesh.
  */
 export function deployedConfig(name: string, dir: string, edge: unknown = staticEdge()): string {
-  const local = (text: string) => text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
+  const local = (text: string) =>
+    text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
   mkdirSync(`${dir}/sds`, { recursive: true });
   mkdirSync(`${dir}/mesh`, { recursive: true });
-  for (const sds of ['identity.yaml', 'trust.yaml']) writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
+  for (const sds of ['identity.yaml', 'trust.yaml'])
+    writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
   writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));
   return `${dir}/${name}`;
 }
 
 /** `envoy --mode validate` on a config file, with the real binary. */
 export const envoyValidate = (file: string) =>
-  spawnSync(envoyBinary(), ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'], { encoding: 'utf8' });
+  spawnSync(
+    envoyBinary(),
+    ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'error'],
+    { encoding: 'utf8' },
+  );

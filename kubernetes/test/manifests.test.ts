@@ -8,7 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
-import { DEFAULT_SETTINGS, deployedConfig, envoyValidate, inlineLive, renderedEdge } from '../../envoy/test/edge-static.js';
+import {
+  DEFAULT_SETTINGS,
+  deployedConfig,
+  envoyValidate,
+  inlineLive,
+  renderedEdge,
+} from '../../envoy/test/edge-static.js';
 import { writeEdgeFiles } from '../../scripts/lib/edge-config.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- Kubernetes objects as plain data */
@@ -16,20 +22,32 @@ type Any = Record<string, any>;
 
 const root = new URL('../..', import.meta.url).pathname;
 const run = (command: string, args: string[], env: Record<string, string> = {}) =>
-  execFileSync(command, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  execFileSync(command, args, {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
 const check = (...args: string[]) => run('scripts/kubernetes/check.sh', args);
 const validator = `${root}.cache/kubernetes/venv/bin/kubernetes-validate`;
 const documents = (text: string): Any[] => parseAllDocuments(text).map((d) => d.toJS() as Any);
 
 const lab = documents(check('build', 'kubernetes/overlays/lab'));
 const find = (kind: string, name: string | RegExp): Any => {
-  const found = lab.find((o) => o.kind === kind && (typeof name === 'string' ? o.metadata.name === name : name.test(o.metadata.name)));
+  const found = lab.find(
+    (o) =>
+      o.kind === kind &&
+      (typeof name === 'string' ? o.metadata.name === name : name.test(o.metadata.name)),
+  );
   if (!found) throw new Error(`no ${kind} ${String(name)} in overlays/lab`);
   return found;
 };
 const workloads = () => lab.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind));
-const container = (kind: string, name: string): Any => find(kind, name).spec.template.spec.containers[0];
-const app = (selector: Any): string => selector?.podSelector?.matchLabels?.['app.kubernetes.io/name'];
+const container = (kind: string, name: string): Any =>
+  find(kind, name).spec.template.spec.containers[0];
+const app = (selector: Any): string =>
+  selector?.podSelector?.matchLabels?.['app.kubernetes.io/name'];
 
 test('kustomize builds the base and every overlay, and every object is valid against the API schemas (strict)', (t) => {
   const said = check();
@@ -59,23 +77,34 @@ test("the edge's config as its ConfigMap carries it passes envoy --mode validate
   const from = env.find((e) => e.name === 'EDGE_ADMIN_FROM')?.value;
   t.is(from, '127.0.0.1', 'kubectl port-forward arrives on the pod loopback');
   const edge = inlineLive(parse(renderedEdge(from)), routes, clusters);
-  const result = envoyValidate(deployedConfig('edge.yaml', mkdtempSync(`${tmpdir()}/k8s-edge-`), edge));
+  const result = envoyValidate(
+    deployedConfig('edge.yaml', mkdtempSync(`${tmpdir()}/k8s-edge-`), edge),
+  );
   t.is(result.status, 0, result.stderr + result.stdout);
   t.true(JSON.stringify(edge).includes('"address_prefix":"127.0.0.1"'));
   // It routes to the headless Service's name, over mTLS, expecting the usersvc identity.
   const usersvc = clusters.find((c: Any) => c.name === 'usersvc');
   t.is(usersvc.type, 'STRICT_DNS');
-  t.deepEqual(usersvc.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: 'usersvc', port_value: 8080 });
+  t.deepEqual(
+    usersvc.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address,
+    { address: 'usersvc', port_value: 8080 },
+  );
   t.true(JSON.stringify(usersvc.transport_socket).includes('spiffe://appmesh/usersvc'));
 });
 
 test("the edge's ConfigMap files are what the templates render now (make kubernetes writes them)", (t) => {
   const dir = mkdtempSync(`${tmpdir()}/k8s-live-`);
   // Each edge pod enforces its share of the per-client limits: as many shares as pods.
-  const deployment = documents(readFileSync(`${root}kubernetes/base/edge.yaml`, 'utf8')).find((d) => d.kind === 'Deployment')!;
+  const deployment = documents(readFileSync(`${root}kubernetes/base/edge.yaml`, 'utf8')).find(
+    (d) => d.kind === 'Deployment',
+  )!;
   writeEdgeFiles(dir, { ...DEFAULT_SETTINGS, edges: deployment.spec.replicas as number });
   for (const name of ['routes.yaml', 'clusters.yaml']) {
-    t.is(readFileSync(`${root}kubernetes/base/edge/${name}`, 'utf8'), readFileSync(`${dir}/${name}`, 'utf8'), `kubernetes/base/edge/${name} is stale: make kubernetes`);
+    t.is(
+      readFileSync(`${root}kubernetes/base/edge/${name}`, 'utf8'),
+      readFileSync(`${dir}/${name}`, 'utf8'),
+      `kubernetes/base/edge/${name} is stale: make kubernetes`,
+    );
   }
 });
 
@@ -93,9 +122,15 @@ test('every container: requests, a memory limit, readiness and liveness probes, 
     t.false(c.securityContext.allowPrivilegeEscalation, where);
     t.deepEqual(c.securityContext.capabilities.drop, ['ALL'], where);
     t.true(Number.isInteger(pod.terminationGracePeriodSeconds), where);
-    t.true(c.image.startsWith('registry.example.com/usermesh/'), `${where}: the overlay's image, got ${c.image}`);
+    t.true(
+      c.image.startsWith('registry.example.com/usermesh/'),
+      `${where}: the overlay's image, got ${c.image}`,
+    );
   }
-  t.is(find('Namespace', 'usermesh').metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  t.is(
+    find('Namespace', 'usermesh').metadata.labels['pod-security.kubernetes.io/enforce'],
+    'restricted',
+  );
 });
 
 test('replicas come and go without a lost request: headless DNS of ready pods, surge before removal, a preStop wait, disruption budgets', (t) => {
@@ -126,8 +161,14 @@ test("NetworkPolicy: everything denied but what the sidecars' RBAC lets in (edge
   t.falsy(deny.spec.egress);
 
   // The identity each sidecar lets in, from its Envoy config: the NetworkPolicy must name the same caller.
-  const allowedBy = (config: string) => /principal_name: \{ exact: spiffe:\/\/appmesh\/(\w+) \}/.exec(readFileSync(`${root}envoy/${config}`, 'utf8'))![1];
-  for (const [callee, config, port] of [['usersvc', 'sidecar.yaml', 8080], ['postgres', 'postgres-sidecar.yaml', 5432]] as const) {
+  const allowedBy = (config: string) =>
+    /principal_name: \{ exact: spiffe:\/\/appmesh\/(\w+) \}/.exec(
+      readFileSync(`${root}envoy/${config}`, 'utf8'),
+    )![1];
+  for (const [callee, config, port] of [
+    ['usersvc', 'sidecar.yaml', 8080],
+    ['postgres', 'postgres-sidecar.yaml', 5432],
+  ] as const) {
     const policy = policies.find((p) => app(p.spec) === callee)!;
     t.is(policy.spec.ingress.length, 1, callee);
     t.deepEqual(policy.spec.ingress[0].from.map(app), [allowedBy(config)], `${callee}: callers`);
@@ -136,12 +177,22 @@ test("NetworkPolicy: everything denied but what the sidecars' RBAC lets in (edge
   const edge = policies.find((p) => app(p.spec) === 'edge')!;
   t.deepEqual(edge.spec.egress[0].to.map(app), ['usersvc']);
   t.falsy(edge.spec.ingress[0].from, 'anyone may call the edge');
-  t.deepEqual(edge.spec.ingress[0].ports, [{ protocol: 'TCP', port: 8000 }], 'the edge admin window (8001) is not let in');
+  t.deepEqual(
+    edge.spec.ingress[0].ports,
+    [{ protocol: 'TCP', port: 8000 }],
+    'the edge admin window (8001) is not let in',
+  );
 });
 
 test('no Secret is in the manifests; scripts/kubernetes/secrets.sh makes the ones they name, from real certificates, valid', (t) => {
   t.is(lab.filter((o) => o.kind === 'Secret').length, 0);
-  const named = new Set(workloads().flatMap((w) => w.spec.template.spec.volumes.filter((v: Any) => v.secret).map((v: Any) => v.secret.secretName)));
+  const named = new Set(
+    workloads().flatMap((w) =>
+      w.spec.template.spec.volumes
+        .filter((v: Any) => v.secret)
+        .map((v: Any) => v.secret.secretName),
+    ),
+  );
   // A throwaway install's secrets, made by the mesh CA's own script (openssl).
   const dir = mkdtempSync(`${tmpdir()}/k8s-secrets-`);
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,6 +203,15 @@ test('no Secret is in the manifests; scripts/kubernetes/secrets.sh makes the one
   t.deepEqual(secrets.map((s) => s.metadata.name).sort(), [...named].sort());
   writeFileSync(`${dir}/secrets.yaml`, manifest);
   t.notThrows(() => run(validator, ['--strict', '--quiet', `${dir}/secrets.yaml`]));
-  const cert = Buffer.from(secrets.find((s) => s.metadata.name === 'usersvc-mesh')!.data['cert.pem'], 'base64').toString();
-  t.regex(execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], { input: cert, encoding: 'utf8' }), /URI:spiffe:\/\/appmesh\/usersvc/);
+  const cert = Buffer.from(
+    secrets.find((s) => s.metadata.name === 'usersvc-mesh')!.data['cert.pem'],
+    'base64',
+  ).toString();
+  t.regex(
+    execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], {
+      input: cert,
+      encoding: 'utf8',
+    }),
+    /URI:spiffe:\/\/appmesh\/usersvc/,
+  );
 });

@@ -19,29 +19,62 @@ const DATABASE = 'users';
 
 async function database(): Promise<string> {
   const [postgres] = await runningOf('postgres');
-  if (!postgres) throw new UsageError('the mesh\'s database is not running: make up first');
+  if (!postgres) throw new UsageError("the mesh's database is not running: make up first");
   return postgres.id;
 }
 
 /** Rows in users now (PostgreSQL's own psql, as its superuser, inside the container). */
 async function users(postgres: string): Promise<number> {
-  const out = await docker(['exec', postgres, 'psql', '-U', 'postgres', '-d', DATABASE, '-Atc', 'SELECT count(*) FROM users']);
+  const out = await docker([
+    'exec',
+    postgres,
+    'psql',
+    '-U',
+    'postgres',
+    '-d',
+    DATABASE,
+    '-Atc',
+    'SELECT count(*) FROM users',
+  ]);
   return Number(out.trim());
 }
 
 export async function backup(file: string): Promise<void> {
   const postgres = await database();
   const count = await users(postgres);
-  const dump = await dockerBytes(['exec', postgres, 'pg_dump', '-U', 'postgres', '-d', DATABASE, '--format=custom']);
-  const version = (await docker(['inspect', '-f', '{{index .Config.Labels "org.opencontainers.image.revision"}}', (await runningOf('usersvc'))[0]?.id ?? postgres])).trim();
-  const header = headerFor(dump, { created: new Date().toISOString(), database: DATABASE, users: count, serviceVersion: version || '-' });
+  const dump = await dockerBytes([
+    'exec',
+    postgres,
+    'pg_dump',
+    '-U',
+    'postgres',
+    '-d',
+    DATABASE,
+    '--format=custom',
+  ]);
+  const version = (
+    await docker([
+      'inspect',
+      '-f',
+      '{{index .Config.Labels "org.opencontainers.image.revision"}}',
+      (await runningOf('usersvc'))[0]?.id ?? postgres,
+    ])
+  ).trim();
+  const header = headerFor(dump, {
+    created: new Date().toISOString(),
+    database: DATABASE,
+    users: count,
+    serviceVersion: version || '-',
+  });
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   rmSync(`${file}.partial`, { force: true }); // so that it is made anew, with mode 0600
   writeFileSync(`${file}.partial`, Buffer.concat([header, dump]), { mode: 0o600 });
   renameSync(`${file}.partial`, file);
   // What make restore will read: the file as it is on disk, checked whole.
   openBackup(readFileSync(file));
-  console.log(`backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`);
+  console.log(
+    `backup: ${count} users, ${dump.length} bytes of pg_dump, in ${file} (mode 0600: it holds the password hashes)`,
+  );
 }
 
 export async function restore(file: string, { force = false } = {}): Promise<void> {
@@ -49,7 +82,9 @@ export async function restore(file: string, { force = false } = {}): Promise<voi
   try {
     bytes = readFileSync(file);
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let opened: ReturnType<typeof openBackup>;
   try {
@@ -62,16 +97,48 @@ export async function restore(file: string, { force = false } = {}): Promise<voi
   const postgres = await database();
   const before = await users(postgres);
   if (before > 0 && !force) {
-    throw new UsageError(`the database holds ${before} users, and a restore replaces them all with the backup's ${header.users}: FORCE=1 make restore FILE=${file}`);
+    throw new UsageError(
+      `the database holds ${before} users, and a restore replaces them all with the backup's ${header.users}: FORCE=1 make restore FILE=${file}`,
+    );
   }
-  await dockerBytes(['exec', '-i', postgres, 'pg_restore', '-U', 'postgres', '-d', DATABASE, '--clean', '--if-exists', '--single-transaction', '--exit-on-error'], { input: dump });
-  console.log(`restore: ${await users(postgres)} users from ${file} (made ${header.created}, with ${header.users} users)`);
+  await dockerBytes(
+    [
+      'exec',
+      '-i',
+      postgres,
+      'pg_restore',
+      '-U',
+      'postgres',
+      '-d',
+      DATABASE,
+      '--clean',
+      '--if-exists',
+      '--single-transaction',
+      '--exit-on-error',
+    ],
+    { input: dump },
+  );
+  console.log(
+    `restore: ${await users(postgres)} users from ${file} (made ${header.created}, with ${header.users} users)`,
+  );
   await throughTheEdge(postgres);
 }
 
 /** One restored user, read the way clients read it: through the edge's published port. */
 async function throughTheEdge(postgres: string): Promise<void> {
-  const row = (await docker(['exec', postgres, 'psql', '-U', 'postgres', '-d', DATABASE, '-Atc', 'SELECT username, uuid FROM users ORDER BY username LIMIT 1'])).trim();
+  const row = (
+    await docker([
+      'exec',
+      postgres,
+      'psql',
+      '-U',
+      'postgres',
+      '-d',
+      DATABASE,
+      '-Atc',
+      'SELECT username, uuid FROM users ORDER BY username LIMIT 1',
+    ])
+  ).trim();
   if (!row) return;
   const [name, uuid] = row.split('|');
   const url = `${edgeUrl()}/user/${encodeURIComponent(name!)}`;
@@ -79,9 +146,12 @@ async function throughTheEdge(postgres: string): Promise<void> {
     30_000,
     async () => {
       const r = await httpRequest(url);
-      return r.status === 200 && (JSON.parse(r.body) as { uuid?: string }).uuid === uuid ? true : undefined;
+      return r.status === 200 && (JSON.parse(r.body) as { uuid?: string }).uuid === uuid
+        ? true
+        : undefined;
     },
-    () => `the database holds the restored users, but GET ${url} did not answer with ${name} within 30 s: make check says why`,
+    () =>
+      `the database holds the restored users, but GET ${url} did not answer with ${name} within 30 s: make check says why`,
   );
   console.log(`restore: checked: GET ${url} answers with the restored ${name}`);
 }

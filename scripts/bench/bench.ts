@@ -20,7 +20,24 @@
 import { compose } from '../lib/compose.js';
 import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
-import { addUsage, cgroupTotals, parseVegeta, parseWrk, countsPerRequest, readCgroup, readHostProcs, readProcs, readSystemCounters, splitTimes, usage, withTimes, type CgroupSample, type LoadResult, type ProcSample, type Usage } from './measure.js';
+import {
+  addUsage,
+  cgroupTotals,
+  parseVegeta,
+  parseWrk,
+  countsPerRequest,
+  readCgroup,
+  readHostProcs,
+  readProcs,
+  readSystemCounters,
+  splitTimes,
+  usage,
+  withTimes,
+  type CgroupSample,
+  type LoadResult,
+  type ProcSample,
+  type Usage,
+} from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 import { untilHealthy } from '../lib/edge-hosts.js';
 
@@ -40,14 +57,40 @@ export interface Settings {
 
 // Where each path's load goes (the floor's address is known once its proxies run).
 const EDGE_PORT = process.env.EDGE_PORT ?? '8000';
-export const PATHS = { direct: 'http://127.0.0.1:5000', floor: 'floor', sidecar: 'https://127.0.0.1:8080', mesh: 'http://edge:8000', host: `http://127.0.0.1:${EDGE_PORT}` } as const;
+export const PATHS = {
+  direct: 'http://127.0.0.1:5000',
+  floor: 'floor',
+  sidecar: 'https://127.0.0.1:8080',
+  mesh: 'http://edge:8000',
+  host: `http://127.0.0.1:${EDGE_PORT}`,
+} as const;
 export type PathName = keyof typeof PATHS;
 export const PATH_NAMES = Object.keys(PATHS) as PathName[];
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
 
-export const FULL: Settings = { seconds: 15, warmupSeconds: 3, settleSeconds: 2, rates: [200, 1000], connections: 64, replicas: [1, 2, 3, 5, 10], endpoints: ['health', 'read'], paths: PATH_NAMES, plaintext: true };
-export const SMOKE: Settings = { seconds: 1, warmupSeconds: 0, settleSeconds: 0, rates: [100], connections: 8, replicas: [1, 2], endpoints: ['health', 'read'], paths: PATH_NAMES, plaintext: true };
+export const FULL: Settings = {
+  seconds: 15,
+  warmupSeconds: 3,
+  settleSeconds: 2,
+  rates: [200, 1000],
+  connections: 64,
+  replicas: [1, 2, 3, 5, 10],
+  endpoints: ['health', 'read'],
+  paths: PATH_NAMES,
+  plaintext: true,
+};
+export const SMOKE: Settings = {
+  seconds: 1,
+  warmupSeconds: 0,
+  settleSeconds: 0,
+  rates: [100],
+  connections: 8,
+  replicas: [1, 2],
+  endpoints: ['health', 'read'],
+  paths: PATH_NAMES,
+  plaintext: true,
+};
 
 export interface Run {
   endpoint: EndpointName;
@@ -57,7 +100,13 @@ export interface Run {
   // CPU (cores) and RSS (MB) over the run; null when the process was not found. dbproxy is
   // the Envoy beside PostgreSQL; hostProxy the docker-proxy in front of the published edge
   // port (host path only; none where the engine runs with userland-proxy false).
-  usage: { edge: Usage | null; sidecar: Usage | null; node: Usage | null; dbproxy?: Usage | null; hostProxy?: Usage | null };
+  usage: {
+    edge: Usage | null;
+    sidecar: Usage | null;
+    node: Usage | null;
+    dbproxy?: Usage | null;
+    hostProxy?: Usage | null;
+  };
   // The whole machine's context switches and interrupts per request over the run.
   perRequest?: { switches: number; interrupts: number };
 }
@@ -104,12 +153,14 @@ async function one(service: string): Promise<string> {
   return id;
 }
 
-
 // Recreates the mesh with one replica, from the compose file plus `override` (or alone), and
 // waits until the edge routes to it. The data volume and secrets/ stay.
 async function recreate(override?: string): Promise<void> {
   const files = ['compose/docker-compose.yml', ...(override ? [override] : [])].join(':');
-  await compose(['up', '-d', '--no-build', '--scale', 'usersvc=1'], { env: { COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' }, timeoutMs: 5 * 60_000 });
+  await compose(['up', '-d', '--no-build', '--scale', 'usersvc=1'], {
+    env: { COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' },
+    timeoutMs: 5 * 60_000,
+  });
   await untilHealthy('usersvc', 1);
 }
 
@@ -117,14 +168,30 @@ async function recreate(override?: string): Promise<void> {
 // to reach a sidecar directly: the sidecar lets in nothing else.
 async function startLoadgen(network: string, name = LOADGEN): Promise<void> {
   await docker(['rm', '-f', name]).catch(() => '');
-  await docker(['run', '-d', '--rm', '--name', name, '--network', network, '-v', `${root}secrets/edge:/run/mesh:ro`, 'usermesh/loadgen']);
+  await docker([
+    'run',
+    '-d',
+    '--rm',
+    '--name',
+    name,
+    '--network',
+    network,
+    '-v',
+    `${root}secrets/edge:/run/mesh:ro`,
+    'usermesh/loadgen',
+  ]);
 }
 
 // Until something listens at host:port, seen from the load generator (the floor's proxies start).
 async function untilListening(url: string): Promise<void> {
   const { hostname, port } = new URL(url);
   const deadline = Date.now() + 30_000;
-  while (!(await docker(['exec', LOADGEN, 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port}`]).then(() => true, () => false))) {
+  while (
+    !(await docker(['exec', LOADGEN, 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port}`]).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (Date.now() > deadline) throw new Error(`nothing listens at ${url} after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -135,17 +202,35 @@ async function untilListening(url: string): Promise<void> {
 const TLS = '-cert=/run/mesh/cert.pem -key=/run/mesh/key.pem -insecure';
 
 /** At a fixed rate (open loop); or, with rate 0, as fast as `workers` connections allow. */
-async function vegeta(url: string, rate: number, seconds: number, workers = 0, from = LOADGEN): Promise<LoadResult> {
+async function vegeta(
+  url: string,
+  rate: number,
+  seconds: number,
+  workers = 0,
+  from = LOADGEN,
+): Promise<LoadResult> {
   const load = rate > 0 ? `-rate=${rate}/s` : `-rate=0 -workers=${workers} -max-workers=${workers}`;
   const attack = `vegeta attack ${load} -duration=${seconds}s -timeout=10s ${url.startsWith('https') ? TLS : ''} | vegeta report -type=json`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', '-i', from, 'sh', '-c', withTimes(attack)], { input: `GET ${url}\n`, timeoutMs: LONG }));
+  const { output, cpuSeconds } = splitTimes(
+    await docker(['exec', '-i', from, 'sh', '-c', withTimes(attack)], {
+      input: `GET ${url}\n`,
+      timeoutMs: LONG,
+    }),
+  );
   const result = parseVegeta(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
 
-async function wrk(url: string, connections: number, seconds: number, from = LOADGEN): Promise<LoadResult> {
+async function wrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  from = LOADGEN,
+): Promise<LoadResult> {
   const command = `wrk -t1 -c${connections} -d${seconds}s -s /etc/wrk/report.lua ${url}`;
-  const { output, cpuSeconds } = splitTimes(await docker(['exec', from, 'sh', '-c', withTimes(command)], { timeoutMs: LONG }));
+  const { output, cpuSeconds } = splitTimes(
+    await docker(['exec', from, 'sh', '-c', withTimes(command)], { timeoutMs: LONG }),
+  );
   const result = parseWrk(output);
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
@@ -154,18 +239,27 @@ export type Progress = (line: string) => void;
 
 // Every running container of the mesh; the replicas and the floor's proxies (full ids: cgroups are named by them).
 const meshContainers = () => composeContainers({ full: true });
-const floorContainers = async () => [...(await composeContainers({ service: 'usersvc', full: true })), ...(await floorProxies())];
+const floorContainers = async () => [
+  ...(await composeContainers({ service: 'usersvc', full: true })),
+  ...(await floorProxies()),
+];
 
 /** These containers, by id, with their cgroups' CPU and memory now. */
-const cgroups = (containers: string[]): Map<string, CgroupSample> => new Map(containers.map((id) => [id, readCgroup(id)]));
+const cgroups = (containers: string[]): Map<string, CgroupSample> =>
+  new Map(containers.map((id) => [id, readCgroup(id)]));
 
 /**
  * Runs the bench. `scale` is meshctl scale's (the replicas drained as they go, the edges
  * routing to every one before it returns): the command wires it in.
  */
-export async function runBench(settings: Settings, progress: Progress, scale: (n: number) => Promise<void>): Promise<Results> {
+export async function runBench(
+  settings: Settings,
+  progress: Progress,
+  scale: (n: number) => Promise<void>,
+): Promise<Results> {
   const edges = await serviceContainers('edge');
-  if (edges.length === 0) throw new Error('no running edge container: bring the mesh up first (make up)');
+  if (edges.length === 0)
+    throw new Error('no running edge container: bring the mesh up first (make up)');
   const postgres = await one('postgres');
   const before = (await serviceContainers('usersvc')).length;
   progress(`scaling usersvc to 1 replica (it runs ${before} now; put back at the end)`);
@@ -178,7 +272,8 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ fullname: 'Bench User', password: 'bench-password-1' }),
   });
-  if (put.status !== 201 && put.status !== 409) throw new Error(`could not create the bench user: ${put.status}`);
+  if (put.status !== 201 && put.status !== 409)
+    throw new Error(`could not create the bench user: ${put.status}`);
 
   try {
     await startLoadgen(`container:${replica}`);
@@ -186,18 +281,37 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
       date: new Date().toISOString(),
       machine: {
         cores: Number((await docker(['exec', LOADGEN, 'nproc'])).trim()),
-        cpu: (await docker(['exec', LOADGEN, 'sh', '-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])).trim(),
+        cpu: (
+          await docker([
+            'exec',
+            LOADGEN,
+            'sh',
+            '-c',
+            "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2",
+          ])
+        ).trim(),
         kernel: (await docker(['exec', LOADGEN, 'uname', '-r'])).trim(),
         docker: (await docker(['version', '--format', '{{.Server.Version}}'])).trim(),
       },
       versions: {
-        envoy: /\/(\d+\.\d+\.\d+)\//.exec(await docker(['exec', replica, 'envoy', '--version']))?.[1] ?? 'unknown',
+        envoy:
+          /\/(\d+\.\d+\.\d+)\//.exec(await docker(['exec', replica, 'envoy', '--version']))?.[1] ??
+          'unknown',
         node: (await docker(['exec', replica, 'node', '--version'])).trim(),
-        postgres: (await docker(['exec', '-u', 'postgres', postgres, 'psql', '-tAc', 'show server_version'])).trim(),
-        vegeta: /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ?? 'unknown',
-        wrk: (await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])).trim(),
+        postgres: (
+          await docker(['exec', '-u', 'postgres', postgres, 'psql', '-tAc', 'show server_version'])
+        ).trim(),
+        vegeta:
+          /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ??
+          'unknown',
+        wrk: (
+          await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])
+        ).trim(),
       },
-      settings: { ...settings, loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)` },
+      settings: {
+        ...settings,
+        loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)`,
+      },
       runs: [],
       scaling: [],
     };
@@ -211,12 +325,21 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
     const sample = async (path: PathName) => {
       const floor = path === 'floor';
       const [e, s, r, p, h] = await Promise.all([
-        Promise.all((floor ? [FLOOR_EDGE] : mesh.edges).map(readProcs)), readProcs(floor ? floorSidecar(0) : mesh.replica), readProcs(mesh.replica), readProcs(mesh.postgres),
+        Promise.all((floor ? [FLOOR_EDGE] : mesh.edges).map(readProcs)),
+        readProcs(floor ? floorSidecar(0) : mesh.replica),
+        readProcs(mesh.replica),
+        readProcs(mesh.postgres),
         path === 'host' ? readHostProcs() : Promise.resolve([] as ProcSample[]),
       ]);
       return { e, s, r, p, h };
     };
-    const measure = async (into: Run[], endpoint: EndpointName, path: PathName, load: Run['load'], go: () => Promise<LoadResult>) => {
+    const measure = async (
+      into: Run[],
+      endpoint: EndpointName,
+      path: PathName,
+      load: Run['load'],
+      go: () => Promise<LoadResult>,
+    ) => {
       // Let the previous run's aftermath (garbage collection, closing connections) pass.
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
       const a = await sample(path);
@@ -225,17 +348,28 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
       const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
       const b = await sample(path);
       const run: Run = {
-        endpoint, path, load, result,
+        endpoint,
+        path,
+        load,
+        result,
         usage: {
-          edge: addUsage(a.e.map((before, i) => usage(before, b.e[i] ?? [], 'envoy', result.seconds))), sidecar: usage(a.s, b.s, 'envoy', result.seconds),
-          node: usage(a.r, b.r, 'node', result.seconds), dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
-          ...(path === 'host' ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
+          edge: addUsage(
+            a.e.map((before, i) => usage(before, b.e[i] ?? [], 'envoy', result.seconds)),
+          ),
+          sidecar: usage(a.s, b.s, 'envoy', result.seconds),
+          node: usage(a.r, b.r, 'node', result.seconds),
+          dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
+          ...(path === 'host'
+            ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) }
+            : {}),
         },
         perRequest: counts,
       };
       into.push(run);
       const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
-      progress(`${into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : ''}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`);
+      progress(
+        `${into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : ''}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`,
+      );
     };
 
     const base: Record<PathName, string> = { ...PATHS };
@@ -248,10 +382,18 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
       for (const path of settings.paths) {
         const url = `${base[path]}${ENDPOINTS[endpoint]}`;
         const from = path === 'host' ? HOST_LOADGEN : LOADGEN;
-        const most = (seconds: number) => (url.startsWith('https') ? vegeta(url, 0, seconds, settings.connections) : wrk(url, settings.connections, seconds, from));
+        const most = (seconds: number) =>
+          url.startsWith('https')
+            ? vegeta(url, 0, seconds, settings.connections)
+            : wrk(url, settings.connections, seconds, from);
         if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
-        for (const rate of settings.rates) await measure(results.runs, endpoint, path, { rate }, () => vegeta(url, rate, settings.seconds, 0, from));
-        await measure(results.runs, endpoint, path, { connections: settings.connections }, () => most(settings.seconds));
+        for (const rate of settings.rates)
+          await measure(results.runs, endpoint, path, { rate }, () =>
+            vegeta(url, rate, settings.seconds, 0, from),
+          );
+        await measure(results.runs, endpoint, path, { connections: settings.connections }, () =>
+          most(settings.seconds),
+        );
       }
     }
     await stopFloor();
@@ -260,17 +402,29 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
     // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
     // mTLS: a drift of the machine between passes shows, rather than passing for a cost).
     const meshPass = async (into: Run[]) => {
-      mesh = { edges: await serviceContainers('edge'), replica: await one('usersvc'), postgres: await one('postgres') };
+      mesh = {
+        edges: await serviceContainers('edge'),
+        replica: await one('usersvc'),
+        postgres: await one('postgres'),
+      };
       await startLoadgen(`container:${mesh.replica}`);
       for (const endpoint of settings.endpoints) {
         const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
-        if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
-        for (const rate of settings.rates) await measure(into, endpoint, 'mesh', { rate }, () => vegeta(url, rate, settings.seconds));
-        await measure(into, endpoint, 'mesh', { connections: settings.connections }, () => wrk(url, settings.connections, settings.seconds));
+        if (settings.warmupSeconds > 0)
+          await wrk(url, settings.connections, settings.warmupSeconds);
+        for (const rate of settings.rates)
+          await measure(into, endpoint, 'mesh', { rate }, () =>
+            vegeta(url, rate, settings.seconds),
+          );
+        await measure(into, endpoint, 'mesh', { connections: settings.connections }, () =>
+          wrk(url, settings.connections, settings.seconds),
+        );
       }
     };
     if (settings.plaintext) {
-      progress('the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison');
+      progress(
+        'the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison',
+      );
       results.plaintext = [];
       results.mtlsAgain = [];
       try {
@@ -287,26 +441,50 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
     // every container of the mesh's CPU and memory from its cgroup (the load generator's apart).
     // Then the floor over the same replicas, from the same load generator.
     await startLoadgen('appmesh');
-    const throughput = async (url: string, containers: () => Promise<string[]>, connections = settings.connections) => {
+    const throughput = async (
+      url: string,
+      containers: () => Promise<string[]>,
+      connections = settings.connections,
+    ) => {
       if (settings.warmupSeconds > 0) await wrk(url, connections, settings.warmupSeconds);
       await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
       const start = cgroups(await containers());
       const counted = readSystemCounters();
       const result = await wrk(url, connections, settings.seconds);
       const perRequest = countsPerRequest(counted, readSystemCounters(), result.requests);
-      return { result, perRequest, ...cgroupTotals(start, cgroups(await containers()), result.seconds) };
+      return {
+        result,
+        perRequest,
+        ...cgroupTotals(start, cgroups(await containers()), result.seconds),
+      };
     };
     for (const n of settings.replicas) {
       await scale(n);
-      const { result, cores, memoryMB, perRequest } = await throughput(`${PATHS.mesh}${ENDPOINTS.health}`, meshContainers);
+      const { result, cores, memoryMB, perRequest } = await throughput(
+        `${PATHS.mesh}${ENDPOINTS.health}`,
+        meshContainers,
+      );
       const point: Scaling = { replicas: n, result, cores, memoryMB, perRequest };
       results.scaling.push(point);
-      progress(`scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${perRequest.switches} context switches per request`);
+      progress(
+        `scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${perRequest.switches} context switches per request`,
+      );
       if (n > 1) {
         const connections = settings.connections * n;
-        const more = await throughput(`${PATHS.mesh}${ENDPOINTS.health}`, meshContainers, connections);
-        point.perReplica = { connections, result: more.result, cores: more.cores, perRequest: more.perRequest };
-        progress(`scaling: ${n} replica(s), ${connections} connections: ${more.result.rps} rps, p99 ${more.result.latencyMs.p99} ms, mesh ${more.cores} cores, ${more.perRequest.switches} context switches per request`);
+        const more = await throughput(
+          `${PATHS.mesh}${ENDPOINTS.health}`,
+          meshContainers,
+          connections,
+        );
+        point.perReplica = {
+          connections,
+          result: more.result,
+          cores: more.cores,
+          perRequest: more.perRequest,
+        };
+        progress(
+          `scaling: ${n} replica(s), ${connections} connections: ${more.result.rps} rps, p99 ${more.result.latencyMs.p99} ms, mesh ${more.cores} cores, ${more.perRequest.switches} context switches per request`,
+        );
       }
       if (!settings.paths.includes('floor')) continue;
       const replicas = await serviceContainers('usersvc');
@@ -315,7 +493,9 @@ export async function runBench(settings: Settings, progress: Progress, scale: (n
       const floor = await throughput(`${url}${ENDPOINTS.health}`, floorContainers);
       await stopFloor();
       point.floor = { result: floor.result, cores: floor.cores, perRequest: floor.perRequest };
-      progress(`scaling: the floor over ${n} replica(s): ${floor.result.rps} rps, p99 ${floor.result.latencyMs.p99} ms, ${floor.cores} cores, ${floor.perRequest.switches} context switches per request`);
+      progress(
+        `scaling: the floor over ${n} replica(s): ${floor.result.rps} rps, p99 ${floor.result.latencyMs.p99} ms, ${floor.cores} cores, ${floor.perRequest.switches} context switches per request`,
+      );
     }
     return results;
   } finally {

@@ -20,7 +20,10 @@ export const floorSidecar = (i: number) => `${FLOOR_SIDECAR}_${i + 1}`;
 export const FLOOR_EDGE_PORT = 8100;
 export const FLOOR_SIDECAR_PORT = 8090;
 
-const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+const ROUTER = {
+  name: 'envoy.filters.http.router',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+};
 
 /**
  * One HTTP listener that routes everything to one cluster, round robin over its addresses:
@@ -28,51 +31,102 @@ const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'ty
  * of JSON (which is YAML): it goes in Envoy's command line (--config-yaml), and make bench reads
  * the processes' command lines a line each.
  */
-export function floorConfig(listen: string, port: number, upstream: { addresses: string[]; port: number; http2: boolean }): string {
+export function floorConfig(
+  listen: string,
+  port: number,
+  upstream: { addresses: string[]; port: number; http2: boolean },
+): string {
   return JSON.stringify({
     static_resources: {
-      listeners: [{
-        name: 'floor',
-        address: { socket_address: { address: listen, port_value: port } },
-        filter_chains: [{
-          filters: [{
-            name: 'envoy.filters.network.http_connection_manager',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: 'floor',
-              codec_type: 'AUTO',
-              generate_request_id: false,
-              route_config: { virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'next' } }] }] },
-              http_filters: [ROUTER],
+      listeners: [
+        {
+          name: 'floor',
+          address: { socket_address: { address: listen, port_value: port } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type':
+                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'floor',
+                    codec_type: 'AUTO',
+                    generate_request_id: false,
+                    route_config: {
+                      virtual_hosts: [
+                        {
+                          name: 'all',
+                          domains: ['*'],
+                          routes: [{ match: { prefix: '/' }, route: { cluster: 'next' } }],
+                        },
+                      ],
+                    },
+                    http_filters: [ROUTER],
+                  },
+                },
+              ],
             },
-          }],
-        }],
-      }],
-      clusters: [{
-        name: 'next',
-        type: 'STATIC',
-        connect_timeout: '1s',
-        typed_extension_protocol_options: {
-          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-            explicit_http_config: upstream.http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: 'next',
+          type: 'STATIC',
+          connect_timeout: '1s',
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: upstream.http2
+                ? { http2_protocol_options: {} }
+                : { http_protocol_options: {} },
+            },
+          },
+          load_assignment: {
+            cluster_name: 'next',
+            endpoints: [
+              {
+                lb_endpoints: upstream.addresses.map((address) => ({
+                  endpoint: { address: { socket_address: { address, port_value: upstream.port } } },
+                })),
+              },
+            ],
           },
         },
-        load_assignment: {
-          cluster_name: 'next',
-          endpoints: [{ lb_endpoints: upstream.addresses.map((address) => ({ endpoint: { address: { socket_address: { address, port_value: upstream.port } } } })) }],
-        },
-      }],
+      ],
     },
   });
 }
 
 const envoyRun = (name: string, network: string, config: string, workers: string[]) =>
-  docker(['run', '-d', '--name', name, '--network', network, '--entrypoint', 'envoy', 'usermesh/edge',
-    '--config-yaml', config, '--disable-hot-restart', '--log-level', 'warn', ...workers]);
+  docker([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    network,
+    '--entrypoint',
+    'envoy',
+    'usermesh/edge',
+    '--config-yaml',
+    config,
+    '--disable-hot-restart',
+    '--log-level',
+    'warn',
+    ...workers,
+  ]);
 
 const address = async (container: string) =>
-  (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${FLOOR_NETWORK}").IPAddress}}`, container])).trim();
+  (
+    await docker([
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${FLOOR_NETWORK}").IPAddress}}`,
+      container,
+    ])
+  ).trim();
 
 /**
  * Starts a floor sidecar beside each of `replicas` and the floor edge in front of them, and
@@ -85,21 +139,56 @@ export async function startFloor(replicas: string[], also: string[] = []): Promi
   for (const c of [...replicas, ...also]) await docker(['network', 'connect', FLOOR_NETWORK, c]);
   const addresses = await Promise.all(replicas.map(address));
   // The sidecar's worker count as the shipped sidecar's (1); the edge's as the shipped edge's (one per core).
-  await Promise.all(replicas.map((replica, i) =>
-    envoyRun(floorSidecar(i), `container:${replica}`, floorConfig(addresses[i]!, FLOOR_SIDECAR_PORT, { addresses: ['127.0.0.1'], port: 5000, http2: false }), ['--concurrency', '1'])));
-  await envoyRun(FLOOR_EDGE, FLOOR_NETWORK, floorConfig('0.0.0.0', FLOOR_EDGE_PORT, { addresses, port: FLOOR_SIDECAR_PORT, http2: true }), []);
+  await Promise.all(
+    replicas.map((replica, i) =>
+      envoyRun(
+        floorSidecar(i),
+        `container:${replica}`,
+        floorConfig(addresses[i]!, FLOOR_SIDECAR_PORT, {
+          addresses: ['127.0.0.1'],
+          port: 5000,
+          http2: false,
+        }),
+        ['--concurrency', '1'],
+      ),
+    ),
+  );
+  await envoyRun(
+    FLOOR_EDGE,
+    FLOOR_NETWORK,
+    floorConfig('0.0.0.0', FLOOR_EDGE_PORT, { addresses, port: FLOOR_SIDECAR_PORT, http2: true }),
+    [],
+  );
   return `http://${await address(FLOOR_EDGE)}:${FLOOR_EDGE_PORT}`;
 }
 
 /** Full ids of the floor's proxies (running, or all of them with { all: true }). */
 export const floorProxies = async ({ all = false } = {}) =>
-  (await docker(['ps', '-q', '--no-trunc', ...(all ? ['-a'] : []), '--filter', 'name=usermesh_bench_floor_'])).split('\n').filter(Boolean);
+  (
+    await docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      ...(all ? ['-a'] : []),
+      '--filter',
+      'name=usermesh_bench_floor_',
+    ])
+  )
+    .split('\n')
+    .filter(Boolean);
 
 /** Removes the floor proxies and their network (whatever of them exists), first disconnecting whoever joined it. */
 export async function stopFloor(): Promise<void> {
   const proxies = await floorProxies({ all: true });
   if (proxies.length) await docker(['rm', '-f', ...proxies]);
-  const joined = await docker(['network', 'inspect', '-f', '{{range $id, $c := .Containers}}{{$id}} {{end}}', FLOOR_NETWORK]).catch(() => '');
-  for (const c of joined.split(' ').filter(Boolean)) await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, c]).catch(() => '');
+  const joined = await docker([
+    'network',
+    'inspect',
+    '-f',
+    '{{range $id, $c := .Containers}}{{$id}} {{end}}',
+    FLOOR_NETWORK,
+  ]).catch(() => '');
+  for (const c of joined.split(' ').filter(Boolean))
+    await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, c]).catch(() => '');
   await docker(['network', 'rm', FLOOR_NETWORK]).catch(() => '');
 }

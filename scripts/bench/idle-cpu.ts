@@ -8,7 +8,8 @@ import { readCgroup } from './measure.js';
 async function main(): Promise<void> {
   const [service = 'usersvc', secondsText = '60'] = process.argv.slice(2);
   const seconds = Number(secondsText);
-  if (!Number.isInteger(seconds) || seconds <= 0) throw new Error(`SECONDS is a whole number above 0 (got ${secondsText})`);
+  if (!Number.isInteger(seconds) || seconds <= 0)
+    throw new Error(`SECONDS is a whole number above 0 (got ${secondsText})`);
   const ids = await composeContainers({ service, full: true });
   if (!ids.length) throw new Error(`no running ${service} container`);
 
@@ -24,7 +25,9 @@ async function main(): Promise<void> {
     const name = (await docker(['inspect', '-f', '{{.Name}}', id])).trim().slice(1);
     console.log(`${name} ${percent(used).toFixed(2)}%`);
   }
-  console.log(`${ids.length} ${service} containers, idle for ${seconds} s: ${percent(total).toFixed(1)}% of a core together, ${(percent(total) / ids.length).toFixed(2)}% each`);
+  console.log(
+    `${ids.length} ${service} containers, idle for ${seconds} s: ${percent(total).toFixed(1)}% of a core together, ${(percent(total) / ids.length).toFixed(2)}% each`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -46,15 +46,32 @@ export function parseVegeta(text: string): LoadResult {
     seconds: Math.round((r.duration + r.wait) / 1e6) / 1e3,
     rps: Math.round(r.throughput * 10) / 10,
     ok: r.success,
-    latencyMs: { p50: ms(r.latencies['50th']!), p90: ms(r.latencies['90th']!), p99: ms(r.latencies['99th']!), max: ms(r.latencies.max!) },
+    latencyMs: {
+      p50: ms(r.latencies['50th']!),
+      p90: ms(r.latencies['90th']!),
+      p99: ms(r.latencies['99th']!),
+      max: ms(r.latencies.max!),
+    },
   };
 }
 
 /** The JSON line scripts/bench/loadgen/report.lua prints at the end of wrk's output. */
 export function parseWrk(text: string): LoadResult {
-  const line = text.split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = text
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (!line) throw new Error(`wrk printed no result: ${text.trim().slice(-300)}`);
-  const r = JSON.parse(line) as { requests: number; duration_us: number; p50: number; p90: number; p99: number; max: number; non2xx: number; errors: number };
+  const r = JSON.parse(line) as {
+    requests: number;
+    duration_us: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    non2xx: number;
+    errors: number;
+  };
   const us = (v: number) => Math.round(v) / 1e3;
   return {
     requests: r.requests,
@@ -114,7 +131,8 @@ export function parseProcs(text: string): ProcSample[] {
   return out;
 }
 
-export const readProcs = async (container: string) => parseProcs(await docker(['exec', container, 'sh', '-c', PROCS_SCRIPT]));
+export const readProcs = async (container: string) =>
+  parseProcs(await docker(['exec', container, 'sh', '-c', PROCS_SCRIPT]));
 
 /** CPU used (in cores) by one process between two samples, and its memory (MB) at the end. */
 export interface Usage {
@@ -124,20 +142,28 @@ export interface Usage {
   privateMB: number;
 }
 
-export function usage(before: ProcSample[], after: ProcSample[], command: string, seconds: number): Usage | null {
+export function usage(
+  before: ProcSample[],
+  after: ProcSample[],
+  command: string,
+  seconds: number,
+): Usage | null {
   // The process of that name present in both samples (same pid) that used the most CPU: a
   // short-lived one of the same name, such as the container's health check (node -e ...),
   // is in at most one of them.
   const pairs = after.flatMap((now) => {
     const was = before.find((p) => p.pid === now.pid);
-    return now.command === command && was ? [{ now, was, cpu: now.cpuSeconds - was.cpuSeconds }] : [];
+    return now.command === command && was
+      ? [{ now, was, cpu: now.cpuSeconds - was.cpuSeconds }]
+      : [];
   });
   const busiest = pairs.sort((a, b) => b.cpu - a.cpu)[0];
   if (!busiest) return null;
   const { now, was, cpu } = busiest;
   return {
     cores: Math.round((cpu / seconds) * 100) / 100,
-    kernelShare: cpu > 0 ? Math.round(((now.kernelSeconds - was.kernelSeconds) / cpu) * 100) / 100 : 0,
+    kernelShare:
+      cpu > 0 ? Math.round(((now.kernelSeconds - was.kernelSeconds) / cpu) * 100) / 100 : 0,
     rssMB: now.rssMB,
     privateMB: now.privateMB,
   };
@@ -154,7 +180,8 @@ export function addUsage(parts: (Usage | null)[]): Usage | null {
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
     cores: round(cores),
-    kernelShare: cores > 0 ? round(found.reduce((sum, u) => sum + u.kernelShare * u.cores, 0) / cores) : 0,
+    kernelShare:
+      cores > 0 ? round(found.reduce((sum, u) => sum + u.kernelShare * u.cores, 0) / cores) : 0,
     rssMB: round(found.reduce((sum, u) => sum + u.rssMB, 0)),
     privateMB: round(found.reduce((sum, u) => sum + u.privateMB, 0)),
   };
@@ -173,15 +200,32 @@ export const parseCpuStat = (text: string) => Number(/^usage_usec (\d+)$/m.exec(
 export function memoryInUse(usageBytes: number, stat: string): number {
   // v1 lists the cgroup's own inactive_file (0 for a container's, whose pages sit in its
   // children) before total_inactive_file: take the total where there is one.
-  const inactive = Number((/^total_inactive_file (\d+)$/m.exec(stat) ?? /^inactive_file (\d+)$/m.exec(stat))?.[1] ?? 0);
+  const inactive = Number(
+    (/^total_inactive_file (\d+)$/m.exec(stat) ?? /^inactive_file (\d+)$/m.exec(stat))?.[1] ?? 0,
+  );
   return Math.max(0, usageBytes - inactive);
 }
 
 // Where a container's cgroup files are: cgroup v2 under systemd, v2 under cgroupfs, or v1.
 const CGROUP_LAYOUTS = [
-  (id: string) => ({ cpu: `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, memory: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`, stat: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`, v1: false }),
-  (id: string) => ({ cpu: `/sys/fs/cgroup/docker/${id}/cpu.stat`, memory: `/sys/fs/cgroup/docker/${id}/memory.current`, stat: `/sys/fs/cgroup/docker/${id}/memory.stat`, v1: false }),
-  (id: string) => ({ cpu: `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, memory: `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`, stat: `/sys/fs/cgroup/memory/docker/${id}/memory.stat`, v1: true }),
+  (id: string) => ({
+    cpu: `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
+    memory: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`,
+    stat: `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`,
+    v1: false,
+  }),
+  (id: string) => ({
+    cpu: `/sys/fs/cgroup/docker/${id}/cpu.stat`,
+    memory: `/sys/fs/cgroup/docker/${id}/memory.current`,
+    stat: `/sys/fs/cgroup/docker/${id}/memory.stat`,
+    v1: false,
+  }),
+  (id: string) => ({
+    cpu: `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`,
+    memory: `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`,
+    stat: `/sys/fs/cgroup/memory/docker/${id}/memory.stat`,
+    v1: true,
+  }),
 ];
 
 /** A container's cgroup figures, read on this host (make bench runs beside the engine, as root). */
@@ -192,21 +236,34 @@ export function readCgroup(id: string): CgroupSample {
     const cpu = readFileSync(p.cpu, 'utf8');
     return {
       cpuMicros: p.v1 ? Number(cpu) / 1000 : parseCpuStat(cpu),
-      memoryBytes: memoryInUse(Number(readFileSync(p.memory, 'utf8')), readFileSync(p.stat, 'utf8')),
+      memoryBytes: memoryInUse(
+        Number(readFileSync(p.memory, 'utf8')),
+        readFileSync(p.stat, 'utf8'),
+      ),
     };
   }
-  throw new Error(`no cgroup figures for container ${id} on this host: make bench runs on the Docker engine's own host`);
+  throw new Error(
+    `no cgroup figures for container ${id} on this host: make bench runs on the Docker engine's own host`,
+  );
 }
 
 /** Every container's CPU (cores) between two samples of the same set, and their memory at the end (MB). */
-export function cgroupTotals(before: Map<string, CgroupSample>, after: Map<string, CgroupSample>, seconds: number): { cores: number; memoryMB: number } {
-  let cpu = 0, memory = 0;
+export function cgroupTotals(
+  before: Map<string, CgroupSample>,
+  after: Map<string, CgroupSample>,
+  seconds: number,
+): { cores: number; memoryMB: number } {
+  let cpu = 0,
+    memory = 0;
   for (const [id, now] of after) {
     const was = before.get(id);
     if (was) cpu += now.cpuMicros - was.cpuMicros;
     memory += now.memoryBytes;
   }
-  return { cores: Math.round((cpu / 1e6 / seconds) * 100) / 100, memoryMB: Math.round(memory / 2 ** 20) };
+  return {
+    cores: Math.round((cpu / 1e6 / seconds) * 100) / 100,
+    memoryMB: Math.round(memory / 2 ** 20),
+  };
 }
 
 /** The whole machine's context switches and interrupts so far (/proc/stat's ctxt and intr). */
@@ -223,10 +280,18 @@ export function parseProcStat(text: string): SystemCounters {
 export const readSystemCounters = () => parseProcStat(readFileSync('/proc/stat', 'utf8'));
 
 /** Context switches and interrupts per request between two readings, the whole machine's. */
-export function countsPerRequest(before: SystemCounters, after: SystemCounters, requests: number): { switches: number; interrupts: number } {
+export function countsPerRequest(
+  before: SystemCounters,
+  after: SystemCounters,
+  requests: number,
+): { switches: number; interrupts: number } {
   const per = (n: number) => Math.round((n / Math.max(1, requests)) * 10) / 10;
-  return { switches: per(after.switches - before.switches), interrupts: per(after.interrupts - before.interrupts) };
+  return {
+    switches: per(after.switches - before.switches),
+    interrupts: per(after.interrupts - before.interrupts),
+  };
 }
 
 /** The processes of this host, for the docker-proxy in front of a published port. */
-export const readHostProcs = async () => parseProcs((await exec('sh', ['-c', PROCS_SCRIPT], { maxBuffer: 16 * 2 ** 20 })).stdout);
+export const readHostProcs = async () =>
+  parseProcs((await exec('sh', ['-c', PROCS_SCRIPT], { maxBuffer: 16 * 2 ** 20 })).stdout);

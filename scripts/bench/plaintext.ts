@@ -5,18 +5,34 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parse, stringify } from 'yaml';
-import { clustersFor, COMPOSE_EDGES, limitsFromEnv, liveFile, routesFor, writeLiveFile } from '../lib/edge-config.js';
+import {
+  clustersFor,
+  COMPOSE_EDGES,
+  limitsFromEnv,
+  liveFile,
+  routesFor,
+  writeLiveFile,
+} from '../lib/edge-config.js';
 
 /** A config with no transport_socket anywhere and no RBAC filter that checks a peer's identity. */
 export function withoutTls(config: unknown): unknown {
   if (Array.isArray(config)) {
-    return config.filter((item) => !(isRbac(item) && JSON.stringify(item).includes('"authenticated"'))).map(withoutTls);
+    return config
+      .filter((item) => !(isRbac(item) && JSON.stringify(item).includes('"authenticated"')))
+      .map(withoutTls);
   }
   if (config === null || typeof config !== 'object') return config;
-  return Object.fromEntries(Object.entries(config).filter(([key]) => key !== 'transport_socket').map(([key, value]) => [key, withoutTls(value)]));
+  return Object.fromEntries(
+    Object.entries(config)
+      .filter(([key]) => key !== 'transport_socket')
+      .map(([key, value]) => [key, withoutTls(value)]),
+  );
 }
 
-const isRbac = (item: unknown) => typeof item === 'object' && item !== null && /^envoy\.filters\.(http|network)\.rbac$/.test(String((item as { name?: unknown }).name));
+const isRbac = (item: unknown) =>
+  typeof item === 'object' &&
+  item !== null &&
+  /^envoy\.filters\.(http|network)\.rbac$/.test(String((item as { name?: unknown }).name));
 
 // Each config, the compose service that runs it, and where its image keeps it.
 const CONFIGS = [
@@ -38,8 +54,19 @@ export function writePlaintextOverride(root: string): string {
   // the clusters without TLS, in a live directory of their own.
   const settings = { limits: limitsFromEnv(process.env), edges: COMPOSE_EDGES, canaryWeight: null };
   const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
-  writeLiveFile(`${dir}/live`, 'routes.yaml', liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml').text);
-  writeLiveFile(`${dir}/live`, 'clusters.yaml', liveFile(withoutTls(clustersFor(template('edge-clusters.yaml'), settings)) as Record<string, unknown>, 'edge-clusters.yaml').text);
+  writeLiveFile(
+    `${dir}/live`,
+    'routes.yaml',
+    liveFile(routesFor(template('edge-routes.yaml'), settings), 'edge-routes.yaml').text,
+  );
+  writeLiveFile(
+    `${dir}/live`,
+    'clusters.yaml',
+    liveFile(
+      withoutTls(clustersFor(template('edge-clusters.yaml'), settings)) as Record<string, unknown>,
+      'edge-clusters.yaml',
+    ).text,
+  );
   services.edge!.volumes.push(`${dir}/live:/etc/envoy/live:ro`);
   writeFileSync(`${dir}/plaintext.yml`, stringify({ services }));
   return `${dir}/plaintext.yml`;

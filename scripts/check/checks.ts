@@ -8,7 +8,16 @@ import { parse } from 'yaml';
 import { compose, composeCli, composeEnv } from '../lib/compose.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { docker, PROJECT } from '../lib/docker.js';
-import { COMPOSE_EDGES, DEFAULT_LIMITS, LIFTED_LIMITS, limitsFromEnv, renderEdgeFiles, STABLE, type EdgeSettings, type Limits } from '../lib/edge-config.js';
+import {
+  COMPOSE_EDGES,
+  DEFAULT_LIMITS,
+  LIFTED_LIMITS,
+  limitsFromEnv,
+  renderEdgeFiles,
+  STABLE,
+  type EdgeSettings,
+  type Limits,
+} from '../lib/edge-config.js';
 import { edgeHosts, liveVersions } from '../lib/edge-hosts.js';
 import { edgeAdmins, edgeUrl, isReady } from '../lib/edges.js';
 import { ROOT } from '../lib/run.js';
@@ -25,12 +34,32 @@ export interface Check {
 }
 
 const ok = (id: string, detail: string): Result => ({ id, status: 'ok', detail });
-const warn = (id: string, detail: string, hint: string): Result => ({ id, status: 'warn', detail, hint });
-const fail = (id: string, detail: string, hint: string): Result => ({ id, status: 'fail', detail, hint });
-const oneLine = (err: unknown) => String((err as Error).message ?? err).split('\n').at(-1)!.slice(0, 160);
+const warn = (id: string, detail: string, hint: string): Result => ({
+  id,
+  status: 'warn',
+  detail,
+  hint,
+});
+const fail = (id: string, detail: string, hint: string): Result => ({
+  id,
+  status: 'fail',
+  detail,
+  hint,
+});
+const oneLine = (err: unknown) =>
+  String((err as Error).message ?? err)
+    .split('\n')
+    .at(-1)!
+    .slice(0, 160);
 
 /** The user ids the proxies and services run as: each reads its own directory of secrets/. */
-const OWNERS: Record<string, number> = { edge: 101, usersvc: 1000, postgres: 999, prometheus: 65534, observe: 101 };
+const OWNERS: Record<string, number> = {
+  edge: 101,
+  usersvc: 1000,
+  postgres: 999,
+  prometheus: 65534,
+  observe: 101,
+};
 const SERVICES_WITH_CERTS = Object.keys(OWNERS);
 
 const engine: Check = {
@@ -38,10 +67,16 @@ const engine: Check = {
   pre: true,
   async run() {
     try {
-      const version = (await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })).trim();
+      const version = (
+        await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })
+      ).trim();
       return ok('engine', `Docker engine ${version} answers`);
     } catch (err) {
-      return fail('engine', `cannot reach the Docker engine: ${oneLine(err)}`, 'start it (systemctl start docker, or dockerd), or point DOCKER_HOST at one you may use');
+      return fail(
+        'engine',
+        `cannot reach the Docker engine: ${oneLine(err)}`,
+        'start it (systemctl start docker, or dockerd), or point DOCKER_HOST at one you may use',
+      );
     }
   },
 };
@@ -55,7 +90,11 @@ const composeCheck: Check = {
       const version = (await compose(['version', '--short'], { timeoutMs: 10_000 })).trim();
       return ok('compose', `compose: ${cli} ${version}`);
     } catch (err) {
-      return fail('compose', `no compose CLI: ${oneLine(err)}`, 'install Compose v2 (the docker compose plugin) or v1 (docker-compose)');
+      return fail(
+        'compose',
+        `no compose CLI: ${oneLine(err)}`,
+        'install Compose v2 (the docker compose plugin) or v1 (docker-compose)',
+      );
     }
   },
 };
@@ -70,24 +109,48 @@ function bindError(port: number, host: string): Promise<string> {
 }
 
 /** One port the mesh publishes: free, or published by the mesh's own edge-port. */
-function portCheck(setting: 'EDGE_PORT' | 'EDGE_ADMIN_PORT', fallback: string, name: string, what: string): Check {
+function portCheck(
+  setting: 'EDGE_PORT' | 'EDGE_ADMIN_PORT',
+  fallback: string,
+  name: string,
+  what: string,
+): Check {
   return {
     id: `port-${name}`,
     pre: true,
     async run(settings) {
       const raw = settings[setting] || fallback;
       const port = Number(raw.split(':').at(-1));
-      const host = raw.includes(':') ? raw.split(':')[0]! : setting === 'EDGE_ADMIN_PORT' ? '127.0.0.1' : '0.0.0.0';
+      const host = raw.includes(':')
+        ? raw.split(':')[0]!
+        : setting === 'EDGE_ADMIN_PORT'
+          ? '127.0.0.1'
+          : '0.0.0.0';
       const id = `port-${name}`;
-      const holders = (await docker(['ps', '--filter', `publish=${port}`, '--format', '{{.Names}} {{.Label "com.docker.compose.project"}}']).catch(() => ''))
+      const holders = (
+        await docker([
+          'ps',
+          '--filter',
+          `publish=${port}`,
+          '--format',
+          '{{.Names}} {{.Label "com.docker.compose.project"}}',
+        ]).catch(() => '')
+      )
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split(' '));
-      if (holders.some(([, project]) => project === PROJECT)) return ok(id, `port ${port} (${what}) is the mesh's`);
+      if (holders.some(([, project]) => project === PROJECT))
+        return ok(id, `port ${port} (${what}) is the mesh's`);
       const error = await bindError(port, host);
       if (!error) return ok(id, `port ${port} (${what}) is free`);
-      const who = holders.length ? `container ${holders.map(([name]) => name).join(', ')}` : 'another process';
-      return fail(id, `port ${port} (${what}) is taken by ${who} (${error})`, `stop it (ss -ltnp 'sport = :${port}' names it), or give the mesh another: ${setting}=${port + 80} meshctl up`);
+      const who = holders.length
+        ? `container ${holders.map(([name]) => name).join(', ')}`
+        : 'another process';
+      return fail(
+        id,
+        `port ${port} (${what}) is taken by ${who} (${error})`,
+        `stop it (ss -ltnp 'sport = :${port}' names it), or give the mesh another: ${setting}=${port + 80} meshctl up`,
+      );
     },
   };
 }
@@ -103,11 +166,22 @@ const baseImages: Check = {
       env.POSTGRES_IMAGE || 'postgres:15-bookworm',
       env.DEBIAN_IMAGE || 'debian:bookworm-slim',
     ];
-    const present = await Promise.all(wanted.map((image) => docker(['image', 'inspect', '-f', '{{.Id}}', image]).then(() => true, () => false)));
+    const present = await Promise.all(
+      wanted.map((image) =>
+        docker(['image', 'inspect', '-f', '{{.Id}}', image]).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     const missing = wanted.filter((_, i) => !present[i]);
-    const kit = existsSync(`${ROOT}.images.env`) ? ' (the offline kit\'s)' : '';
+    const kit = existsSync(`${ROOT}.images.env`) ? " (the offline kit's)" : '';
     if (!missing.length) return ok('images', `base images: all ${wanted.length} present${kit}`);
-    return warn('images', `base images missing: ${missing.join(', ')}`, 'meshctl up pulls them, or builds stand-ins with the offline kit where there is no registry (meshctl images)');
+    return warn(
+      'images',
+      `base images missing: ${missing.join(', ')}`,
+      'meshctl up pulls them, or builds stand-ins with the offline kit where there is no registry (meshctl images)',
+    );
   },
 };
 
@@ -117,11 +191,19 @@ const secretsModes: Check = {
   pre: true,
   run() {
     const id = 'secrets';
-    if (!existsSync(SECRETS_DIR)) return Promise.resolve(warn(id, 'secrets/ does not exist yet', 'meshctl up (or meshctl secrets) creates the install\'s CA, certificates and passwords'));
+    if (!existsSync(SECRETS_DIR))
+      return Promise.resolve(
+        warn(
+          id,
+          'secrets/ does not exist yet',
+          "meshctl up (or meshctl secrets) creates the install's CA, certificates and passwords",
+        ),
+      );
     const problems: string[] = [];
     const mode = (path: string) => lstatSync(path).mode & 0o777;
     const octal = (m: number) => m.toString(8).padStart(4, '0');
-    if (mode(SECRETS_DIR) !== 0o700) problems.push(`secrets/ is mode ${octal(mode(SECRETS_DIR))}, not 0700`);
+    if (mode(SECRETS_DIR) !== 0o700)
+      problems.push(`secrets/ is mode ${octal(mode(SECRETS_DIR))}, not 0700`);
     const walk = (dir: string) => {
       let names: string[];
       try {
@@ -133,17 +215,35 @@ const secretsModes: Check = {
         const path = `${dir}/${name}`;
         const stat = lstatSync(path);
         if (stat.isSymbolicLink()) continue;
-        if ((stat.mode & 0o077) !== 0) problems.push(`${path.slice(ROOT.length)} is mode ${octal(stat.mode & 0o777)}: others may read it`);
+        if ((stat.mode & 0o077) !== 0)
+          problems.push(
+            `${path.slice(ROOT.length)} is mode ${octal(stat.mode & 0o777)}: others may read it`,
+          );
         if (stat.isDirectory()) walk(path);
       }
     };
     walk(SECRETS_DIR);
     for (const [service, uid] of Object.entries(OWNERS)) {
       const dir = `${SECRETS_DIR}/${service}`;
-      if (existsSync(dir) && lstatSync(dir).uid !== uid) problems.push(`secrets/${service} is owned by uid ${lstatSync(dir).uid}, not ${uid} (${service}'s user)`);
+      if (existsSync(dir) && lstatSync(dir).uid !== uid)
+        problems.push(
+          `secrets/${service} is owned by uid ${lstatSync(dir).uid}, not ${uid} (${service}'s user)`,
+        );
     }
-    if (problems.length) return Promise.resolve(fail(id, `secrets/: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`, 'chmod 700 secrets (files 600), or remove secrets/ and run meshctl up for new ones (a new CA: every certificate is reissued)'));
-    return Promise.resolve(ok(id, 'secrets/: private to their owners (0700 directories, 0600 files), each service\'s its own user\'s'));
+    if (problems.length)
+      return Promise.resolve(
+        fail(
+          id,
+          `secrets/: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
+          'chmod 700 secrets (files 600), or remove secrets/ and run meshctl up for new ones (a new CA: every certificate is reissued)',
+        ),
+      );
+    return Promise.resolve(
+      ok(
+        id,
+        "secrets/: private to their owners (0700 directories, 0600 files), each service's its own user's",
+      ),
+    );
   },
 };
 
@@ -153,7 +253,18 @@ async function readPem(path: string): Promise<string> {
     return readFileSync(`${SECRETS_DIR}/${path}`, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
-    return docker(['run', '--rm', '--network', 'none', '-v', `${SECRETS_DIR}:/secrets:ro`, '--entrypoint', 'cat', 'usermesh/mesh-ca:latest', `/secrets/${path}`]);
+    return docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${SECRETS_DIR}:/secrets:ro`,
+      '--entrypoint',
+      'cat',
+      'usermesh/mesh-ca:latest',
+      `/secrets/${path}`,
+    ]);
   }
 }
 
@@ -165,7 +276,12 @@ const certificates: Check = {
   pre: true,
   async run() {
     const id = 'certificates';
-    if (!existsSync(`${SECRETS_DIR}/ca/ca.pem`)) return warn(id, 'no CA in secrets/ca yet', 'meshctl up creates it, and every service\'s certificate');
+    if (!existsSync(`${SECRETS_DIR}/ca/ca.pem`))
+      return warn(
+        id,
+        'no CA in secrets/ca yet',
+        "meshctl up creates it, and every service's certificate",
+      );
     const ca = new X509Certificate(await readPem('ca/ca.pem'));
     const problems: string[] = [];
     let soonest = Infinity;
@@ -178,7 +294,9 @@ const certificates: Check = {
         continue;
       }
       if (!cert.verify(ca.publicKey) || !cert.checkIssued(ca)) {
-        problems.push(`${service}: not issued by the install's CA (issuer ${cert.issuer.replace(/\n/g, ', ')})`);
+        problems.push(
+          `${service}: not issued by the install's CA (issuer ${cert.issuer.replace(/\n/g, ', ')})`,
+        );
         continue;
       }
       const from = Date.parse(cert.validFrom);
@@ -190,8 +308,16 @@ const certificates: Check = {
       if (left <= 0) problems.push(`${service}: expired ${cert.validTo}`);
       else if (left < margin) problems.push(`${service}: expires in ${(left / HOUR).toFixed(1)} h`);
     }
-    if (problems.length) return fail(id, `certificates: ${problems.join('; ')}`, 'meshctl rotate-certs issues new ones from the install\'s CA (the mesh-ca service renews them while the mesh runs)');
-    return ok(id, `certificates: ${SERVICES_WITH_CERTS.length}, from the install's CA; the soonest expires in ${(soonest / HOUR).toFixed(1)} h`);
+    if (problems.length)
+      return fail(
+        id,
+        `certificates: ${problems.join('; ')}`,
+        "meshctl rotate-certs issues new ones from the install's CA (the mesh-ca service renews them while the mesh runs)",
+      );
+    return ok(
+      id,
+      `certificates: ${SERVICES_WITH_CERTS.length}, from the install's CA; the soonest expires in ${(soonest / HOUR).toFixed(1)} h`,
+    );
   },
 };
 
@@ -203,14 +329,24 @@ const services: Check = {
   async run(settings) {
     const wanted = declaredServices(declared(settings));
     const short = (await Promise.all(wanted.map(([s, n]) => shortOf(s, n)))).filter(Boolean);
-    if (short.length) return fail('services', short.join('; '), 'meshctl up starts what is stopped and brings each service back to its count; meshctl logs SERVICE says why it stopped');
-    return ok('services', `every service runs as declared: ${wanted.map(([s, n]) => `${s} ${n}`).join(', ')}`);
+    if (short.length)
+      return fail(
+        'services',
+        short.join('; '),
+        'meshctl up starts what is stopped and brings each service back to its count; meshctl logs SERVICE says why it stopped',
+      );
+    return ok(
+      'services',
+      `every service runs as declared: ${wanted.map(([s, n]) => `${s} ${n}`).join(', ')}`,
+    );
   },
 };
 
 /** The versions in the live files meshctl wrote (.mesh/edge/). */
 function writtenVersions(): { routes: string; clusters: string } | undefined {
-  const read = (name: string) => (parse(readFileSync(`${ROOT}.mesh/edge/${name}`, 'utf8')) as { version_info: string }).version_info;
+  const read = (name: string) =>
+    (parse(readFileSync(`${ROOT}.mesh/edge/${name}`, 'utf8')) as { version_info: string })
+      .version_info;
   try {
     return { routes: read('routes.yaml'), clusters: read('clusters.yaml') };
   } catch {
@@ -226,13 +362,28 @@ const edges: Check = {
     const all = await edgeAdmins();
     const ready = await Promise.all(all.map(isReady));
     const live = all.filter((_, i) => ready[i]);
-    if (live.length < COMPOSE_EDGES) return fail(id, `${live.length} of ${COMPOSE_EDGES} edges live`, 'meshctl up brings the edges back (meshctl logs edge says why one stopped)');
+    if (live.length < COMPOSE_EDGES)
+      return fail(
+        id,
+        `${live.length} of ${COMPOSE_EDGES} edges live`,
+        'meshctl up brings the edges back (meshctl logs edge says why one stopped)',
+      );
     const written = writtenVersions();
     if (!written) return fail(id, 'no live routes written in .mesh/edge', 'meshctl up writes them');
     const taken = await Promise.all(live.map(liveVersions));
-    const behind = live.filter((_, i) => taken[i]!.routes !== written.routes || taken[i]!.clusters !== written.clusters);
-    if (behind.length) return fail(id, `${behind.map((e) => e.name).join(', ')} not on the routes and clusters written (${written.routes}, ${written.clusters})`, 'meshctl logs edge says why it rejected them; meshctl up writes and applies them again');
-    return ok(id, `${live.length} edges live, on routes ${written.routes} and clusters ${written.clusters}`);
+    const behind = live.filter(
+      (_, i) => taken[i]!.routes !== written.routes || taken[i]!.clusters !== written.clusters,
+    );
+    if (behind.length)
+      return fail(
+        id,
+        `${behind.map((e) => e.name).join(', ')} not on the routes and clusters written (${written.routes}, ${written.clusters})`,
+        'meshctl logs edge says why it rejected them; meshctl up writes and applies them again',
+      );
+    return ok(
+      id,
+      `${live.length} edges live, on routes ${written.routes} and clusters ${written.clusters}`,
+    );
   },
 };
 
@@ -250,8 +401,16 @@ const replicas: Check = {
       ...unhealthy.map((c) => `${c.name} not healthy in the edges' view`),
       ...stale.map((c) => `${c.name} on revision ${c.revision || '-'}, not ${revision}`),
     ];
-    if (problems.length) return fail(id, problems.join('; '), 'meshctl up replaces replicas on an old revision; meshctl stats and meshctl logs usersvc show why one is unhealthy');
-    return ok(id, `${running.length} running replica(s) healthy in every edge's view${revision ? `, all on revision ${revision}` : ''}`);
+    if (problems.length)
+      return fail(
+        id,
+        problems.join('; '),
+        'meshctl up replaces replicas on an old revision; meshctl stats and meshctl logs usersvc show why one is unhealthy',
+      );
+    return ok(
+      id,
+      `${running.length} running replica(s) healthy in every edge's view${revision ? `, all on revision ${revision}` : ''}`,
+    );
   },
 };
 
@@ -261,8 +420,16 @@ const database: Check = {
   async run() {
     const url = `${edgeUrl()}/user/health?deep=1`;
     const problem = await throughTheEdge(url, 5_000);
-    if (problem) return fail('database', problem, 'meshctl logs postgres usersvc says why; meshctl up starts what is stopped');
-    return ok('database', `${url} answers 200 through the published port: the edge, a replica, its sidecar, the database`);
+    if (problem)
+      return fail(
+        'database',
+        problem,
+        'meshctl logs postgres usersvc says why; meshctl up starts what is stopped',
+      );
+    return ok(
+      'database',
+      `${url} answers 200 through the published port: the edge, a replica, its sidecar, the database`,
+    );
   },
 };
 
@@ -273,7 +440,8 @@ async function canaryWeight(): Promise<number | null> {
   return (JSON.parse(readFileSync(file, 'utf8')) as { weight: number }).weight;
 }
 
-const describeLimits = (l: Limits) => `${l.EDGE_LIMIT_HASH_PER_S}/s creates and logins (burst ${l.EDGE_LIMIT_HASH_BURST}), ${l.EDGE_LIMIT_READ_PER_S}/s other requests (burst ${l.EDGE_LIMIT_READ_BURST}) per client`;
+const describeLimits = (l: Limits) =>
+  `${l.EDGE_LIMIT_HASH_PER_S}/s creates and logins (burst ${l.EDGE_LIMIT_HASH_BURST}), ${l.EDGE_LIMIT_READ_PER_S}/s other requests (burst ${l.EDGE_LIMIT_READ_BURST}) per client`;
 
 const limits: Check = {
   id: 'limits',
@@ -282,11 +450,26 @@ const limits: Check = {
     const id = 'limits';
     const written = writtenVersions();
     const weight = await canaryWeight();
-    const routes = (l: Limits) => renderEdgeFiles({ limits: l, edges: COMPOSE_EDGES, canaryWeight: weight } satisfies EdgeSettings).routes.version;
+    const routes = (l: Limits) =>
+      renderEdgeFiles({
+        limits: l,
+        edges: COMPOSE_EDGES,
+        canaryWeight: weight,
+      } satisfies EdgeSettings).routes.version;
     const configured = limitsFromEnv(process.env);
-    if (written?.routes === routes(configured)) return ok(id, `rate limits as configured: ${describeLimits(configured)}`);
-    if (written?.routes === routes(limitsFromEnv(LIFTED_LIMITS))) return warn(id, 'rate limits lifted to bench values (meshctl bench or fuzz lifted them)', `meshctl up puts the configured ones back (${describeLimits(DEFAULT_LIMITS)})`);
-    return fail(id, `the edge's routes (${written?.routes ?? 'none'}) are not what this configuration renders (${routes(configured)})`, 'meshctl up applies them (EDGE_LIMIT_* in the environment set other limits)');
+    if (written?.routes === routes(configured))
+      return ok(id, `rate limits as configured: ${describeLimits(configured)}`);
+    if (written?.routes === routes(limitsFromEnv(LIFTED_LIMITS)))
+      return warn(
+        id,
+        'rate limits lifted to bench values (meshctl bench or fuzz lifted them)',
+        `meshctl up puts the configured ones back (${describeLimits(DEFAULT_LIMITS)})`,
+      );
+    return fail(
+      id,
+      `the edge's routes (${written?.routes ?? 'none'}) are not what this configuration renders (${routes(configured)})`,
+      'meshctl up applies them (EDGE_LIMIT_* in the environment set other limits)',
+    );
   },
 };
 
@@ -296,13 +479,19 @@ const clock: Check = {
   pre: false,
   async run() {
     const [postgres] = await inspectService('postgres');
-    if (!postgres?.running) return fail('clock', 'no running postgres container to compare clocks with', 'meshctl up');
+    if (!postgres?.running)
+      return fail('clock', 'no running postgres container to compare clocks with', 'meshctl up');
     const before = Date.now();
     const theirs = Number((await docker(['exec', postgres.id, 'date', '+%s%3N'])).trim());
     const after = Date.now();
     const skew = Math.abs(theirs - (before + after) / 2) - (after - before) / 2;
     const ms = Math.max(0, Math.round(skew));
-    if (ms > 1000) return fail('clock', `the containers' clock is ${ms} ms off the host's`, 'synchronise the engine host\'s clock (chrony or systemd-timesyncd): certificates and tokens depend on it');
+    if (ms > 1000)
+      return fail(
+        'clock',
+        `the containers' clock is ${ms} ms off the host's`,
+        "synchronise the engine host's clock (chrony or systemd-timesyncd): certificates and tokens depend on it",
+      );
     return ok('clock', `clocks agree: the containers' within ${ms} ms of the host's`);
   },
 };
@@ -311,7 +500,7 @@ export const CHECKS: Check[] = [
   engine,
   composeCheck,
   portCheck('EDGE_PORT', '8000', 'edge', 'the edge'),
-  portCheck('EDGE_ADMIN_PORT', '8001', 'admin', 'the edge\'s admin, on loopback'),
+  portCheck('EDGE_ADMIN_PORT', '8001', 'admin', "the edge's admin, on loopback"),
   baseImages,
   secretsModes,
   certificates,
@@ -332,7 +521,9 @@ export async function runChecks({ pre = false } = {}): Promise<Result[]> {
       const r = await check.run(settings);
       results.push(...(Array.isArray(r) ? r : [r]));
     } catch (err) {
-      results.push(fail(check.id, `${check.id}: ${oneLine(err)}`, 'meshctl logs, and the message, say more'));
+      results.push(
+        fail(check.id, `${check.id}: ${oneLine(err)}`, 'meshctl logs, and the message, say more'),
+      );
     }
     // With no engine, nothing after it can be asked.
     if (check.id === 'engine' && results.at(-1)!.status === 'fail') break;

@@ -18,11 +18,18 @@ export const passed = (results: Result[]) => results.every((r) => r.status !== '
 
 /** Lines for a terminal or a log; colour only where `colour` (a TTY). */
 export function renderResults(results: Result[], colour = false): string {
-  const paint = (status: Status, text: string) => (!colour ? text : `\x1b[${status === 'ok' ? 32 : status === 'warn' ? 33 : 31}m${text}\x1b[0m`);
-  const lines = results.map((r) => `${paint(r.status, MARK[r.status])} ${r.detail}${r.hint ? `\n    ${r.hint}` : ''}`);
+  const paint = (status: Status, text: string) =>
+    !colour ? text : `\x1b[${status === 'ok' ? 32 : status === 'warn' ? 33 : 31}m${text}\x1b[0m`;
+  const lines = results.map(
+    (r) => `${paint(r.status, MARK[r.status])} ${r.detail}${r.hint ? `\n    ${r.hint}` : ''}`,
+  );
   const failed = results.filter((r) => r.status === 'fail').length;
-  lines.push('', failed ? `${failed} of ${results.length} checks failed` : `all ${results.length} checks hold`);
+  lines.push(
+    '',
+    failed ? `${failed} of ${results.length} checks failed` : `all ${results.length} checks hold`,
+  );
   return lines.join('\n');
 }
 
-export const renderJson = (results: Result[]) => JSON.stringify({ ok: passed(results), checks: results }, null, 2);
+export const renderJson = (results: Result[]) =>
+  JSON.stringify({ ok: passed(results), checks: results }, null, 2);

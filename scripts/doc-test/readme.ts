@@ -21,7 +21,14 @@ export const DOC_PAGES: Record<string, string[]> = {
 };
 
 /** Fields whose value differs from run to run: present, a string, value not compared. */
-export const RUN_DEPENDENT = new Set(['uuid', 'hostname', 'resolvedname', 'version', 'request_id', 'token']);
+export const RUN_DEPENDENT = new Set([
+  'uuid',
+  'hostname',
+  'resolvedname',
+  'version',
+  'request_id',
+  'token',
+]);
 
 export interface Expected {
   status?: number;
@@ -59,9 +66,13 @@ export function readmeBlocks(markdown: string, sections = SECTIONS): Block[] {
       blocks.push({ section, line: start, commands: parseCommands(body, start + 1) });
     } else if (lines[i]!.trim() === '<!-- doc-test: output -->') {
       const last = blocks.at(-1)?.commands.at(-1);
-      if (!last || !lines[i + 1]?.startsWith('```')) throw new Error(`README line ${i + 1}: an output marker must follow a sh block and precede a fenced block`);
+      if (!last || !lines[i + 1]?.startsWith('```'))
+        throw new Error(
+          `README line ${i + 1}: an output marker must follow a sh block and precede a fenced block`,
+        );
       const sample: string[] = [];
-      for (i += 2; i < lines.length && lines[i] !== '```'; i++) if (lines[i]!.trim()) sample.push(lines[i]!);
+      for (i += 2; i < lines.length && lines[i] !== '```'; i++)
+        if (lines[i]!.trim()) sample.push(lines[i]!);
       last.expected.lines = sample;
     }
   }
@@ -83,7 +94,12 @@ export function parseCommands(body: string[], firstLine = 1): Command[] {
     let text = line;
     const at = i;
     while (text.endsWith('\\') && i + 1 < body.length) text = `${text}\n${body[++i]}`;
-    commands.push({ text, line: firstLine + at, interrupt: /\(Ctrl-C ends\)/.test(text), expected: {} });
+    commands.push({
+      text,
+      line: firstLine + at,
+      interrupt: /\(Ctrl-C ends\)/.test(text),
+      expected: {},
+    });
   }
   return commands;
 }
@@ -92,7 +108,10 @@ export function parseCommands(body: string[], firstLine = 1): Command[] {
 export function parseExpected(comment: string): Expected | undefined {
   const m = /^(\d{3})?\s*([{].*)?$/.exec(comment);
   if (!m || (!m[1] && !m[2])) return undefined;
-  return { ...(m[1] ? { status: Number(m[1]) } : {}), ...(m[2] ? { json: parseJsonSample(m[2]) } : {}) };
+  return {
+    ...(m[1] ? { status: Number(m[1]) } : {}),
+    ...(m[2] ? { json: parseJsonSample(m[2]) } : {}),
+  };
 }
 
 /** JSON as the README writes it: `...` for what it leaves out. */
@@ -102,18 +121,26 @@ export function parseJsonSample(text: string): { fields: Record<string, unknown>
   try {
     return { fields: JSON.parse(closed) as Record<string, unknown>, open };
   } catch {
-    throw new Error(`the README's sample answer is not JSON (with ... for what it leaves out): ${text}`);
+    throw new Error(
+      `the README's sample answer is not JSON (with ... for what it leaves out): ${text}`,
+    );
   }
 }
 
 /** Why `actual` does not match the README's sample, or undefined when it does. */
-export function jsonMismatch(expected: { fields: Record<string, unknown>; open: boolean }, actual: unknown): string | undefined {
-  if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return 'not a JSON object';
+export function jsonMismatch(
+  expected: { fields: Record<string, unknown>; open: boolean },
+  actual: unknown,
+): string | undefined {
+  if (typeof actual !== 'object' || actual === null || Array.isArray(actual))
+    return 'not a JSON object';
   const got = actual as Record<string, unknown>;
   for (const [key, want] of Object.entries(expected.fields)) {
     if (!(key in got)) return `no "${key}"`;
     const wildcard = RUN_DEPENDENT.has(key) || (typeof want === 'string' && want.includes('...'));
-    if (wildcard ? typeof got[key] !== typeof want : JSON.stringify(got[key]) !== JSON.stringify(want)) {
+    if (
+      wildcard ? typeof got[key] !== typeof want : JSON.stringify(got[key]) !== JSON.stringify(want)
+    ) {
       return `"${key}" is ${JSON.stringify(got[key])}, the README says ${JSON.stringify(want)}`;
     }
   }
@@ -128,7 +155,11 @@ export function jsonMismatch(expected: { fields: Record<string, unknown>; open: 
  * git commit (a version: scripts/lib/version.ts) any version.
  */
 export function linePattern(sample: string): RegExp {
-  const parts = sample.trim().split(/(\s+|usermesh[-_]usersvc[-_]\d+|\b[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?\b|\d+(?:\.\d+)*(?::\d+)?(?: (?:ms|h))?)/);
+  const parts = sample
+    .trim()
+    .split(
+      /(\s+|usermesh[-_]usersvc[-_]\d+|\b[0-9a-f]{7,40}(?:\.dirty-[0-9a-f]+)?\b|\d+(?:\.\d+)*(?::\d+)?(?: (?:ms|h))?)/,
+    );
   const source = parts
     .filter((p) => p !== '')
     .map((p) => {

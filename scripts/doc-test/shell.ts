@@ -20,10 +20,16 @@ export const INTERRUPT_AFTER_S = 12;
 
 /** The script: each command between markers on stdout and stderr, its exit status after it. */
 export function script(commands: Command[]): string {
-  const lines = [`curl() { command curl --write-out '%{stderr}${MARK} status %{http_code}\\n' "$@"; }`];
+  const lines = [
+    `curl() { command curl --write-out '%{stderr}${MARK} status %{http_code}\\n' "$@"; }`,
+  ];
   commands.forEach((c, i) => {
     const text = c.interrupt ? `timeout -s INT ${INTERRUPT_AFTER_S} ${c.text}` : c.text;
-    lines.push(`echo '${MARK} begin ${i}'; echo '${MARK} begin ${i}' >&2`, text, `printf '\\n${MARK} end ${i} %d\\n' "$?"; echo '${MARK} end ${i}' >&2`);
+    lines.push(
+      `echo '${MARK} begin ${i}'; echo '${MARK} begin ${i}' >&2`,
+      text,
+      `printf '\\n${MARK} end ${i} %d\\n' "$?"; echo '${MARK} end ${i}' >&2`,
+    );
   });
   return `${lines.join('\n')}\n`;
 }
@@ -40,15 +46,32 @@ export function split(commands: Command[], stdout: string, stderr: string): Resu
     if (out === undefined) return []; // the shell died before this command
     const code = new RegExp(`${MARK} end ${i} (\\d+)`).exec(stdout)?.[1];
     const err = part(stderr, i) ?? '';
-    const statuses = [...err.matchAll(new RegExp(`^${MARK} status (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
-    return [{ command, stdout: out.replace(/\n$/, ''), stderr: err.replace(new RegExp(`^${MARK} status \\d+\\n?`, 'gm'), ''), exitCode: Number(code), statuses }];
+    const statuses = [...err.matchAll(new RegExp(`^${MARK} status (\\d+)$`, 'gm'))].map((m) =>
+      Number(m[1]),
+    );
+    return [
+      {
+        command,
+        stdout: out.replace(/\n$/, ''),
+        stderr: err.replace(new RegExp(`^${MARK} status \\d+\\n?`, 'gm'), ''),
+        exitCode: Number(code),
+        statuses,
+      },
+    ];
   });
 }
 
 /** Runs the commands in one bash at `cwd`; gives up after `timeoutMs`. */
-export function runCommands(commands: Command[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Result[]> {
+export function runCommands(
+  commands: Command[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Result[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script(commands)], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script(commands)], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -50,7 +50,11 @@ export const GROUPS: Record<Group, string> = {
 const HELP: Flag = { name: 'help', help: 'this help (touches nothing)' };
 
 /** The command line after the command's name: --flag value, --flag=value, switches, arguments. */
-export function parseArgs(command: Command, argv: string[], env: Record<string, string | undefined> = process.env): Parsed {
+export function parseArgs(
+  command: Command,
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Parsed {
   const flags: Parsed['flags'] = {};
   const args: string[] = [];
   const known = [...(command.flags ?? []), HELP];
@@ -70,7 +74,10 @@ export function parseArgs(command: Command, argv: string[], env: Record<string, 
     }
     const [name, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const flag = known.find((f) => f.name === name);
-    if (!flag) throw new UsageError(`${command.name}: unknown flag --${name} (meshctl ${command.name} --help)`);
+    if (!flag)
+      throw new UsageError(
+        `${command.name}: unknown flag --${name} (meshctl ${command.name} --help)`,
+      );
     if (!flag.value) {
       if (inline !== undefined) throw new UsageError(`${command.name}: --${name} takes no value`);
       flags[name] = true;
@@ -92,13 +99,19 @@ export function parseArgs(command: Command, argv: string[], env: Record<string, 
   const [least, most] = command.arity ?? [0, 0];
   if (args.length < least || args.length > most) {
     const want = least === most ? `${least}` : `${least} to ${most}`;
-    throw new UsageError(`${command.name}: takes ${want} argument(s)${command.args ? ` (${command.args})` : ''}, got ${args.length}: ${usage(command)}`);
+    throw new UsageError(
+      `${command.name}: takes ${want} argument(s)${command.args ? ` (${command.args})` : ''}, got ${args.length}: ${usage(command)}`,
+    );
   }
   return { flags, args };
 }
 
 /** A whole number from `least` to 999, or undefined when not given; `what` names it in the error. */
-export function count(what: string, raw: string | boolean | undefined, least = 1): number | undefined {
+export function count(
+  what: string,
+  raw: string | boolean | undefined,
+  least = 1,
+): number | undefined {
   if (raw === undefined || raw === false) return undefined;
   const text = String(raw).trim();
   if (!/^\d{1,3}$/.test(text) || Number(text) < least) {
@@ -120,27 +133,40 @@ export function commandHelp(command: Command): string {
   const left = flags.map((f) => `--${f.name}${f.value ? ` ${f.value}` : ''}`);
   const width = Math.max(...left.map((l) => l.length));
   lines.push('', 'Flags:');
-  flags.forEach((f, i) => lines.push(`  ${left[i]!.padEnd(width)}  ${f.help}${f.env ? ` (make: ${f.env}=)` : ''}`));
-  if (command.examples?.length) lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
+  flags.forEach((f, i) =>
+    lines.push(`  ${left[i]!.padEnd(width)}  ${f.help}${f.env ? ` (make: ${f.env}=)` : ''}`),
+  );
+  if (command.examples?.length)
+    lines.push('', 'Examples:', ...command.examples.map((e) => `  ${e}`));
   return lines.join('\n');
 }
 
 /** `meshctl --help`: every command, grouped, one line each. */
 export function programHelp(commands: Command[]): string {
   const width = Math.max(...commands.filter((c) => c.group !== 'hidden').map((c) => c.name.length));
-  const lines = ['meshctl: run, change and inspect the Envoy user mesh', '', 'Usage: meshctl COMMAND [flags]'];
+  const lines = [
+    'meshctl: run, change and inspect the Envoy user mesh',
+    '',
+    'Usage: meshctl COMMAND [flags]',
+  ];
   for (const [group, title] of Object.entries(GROUPS)) {
     if (group === 'hidden') continue;
     const members = commands.filter((c) => c.group === group);
-    if (members.length) lines.push('', `${title}:`, ...members.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`));
+    if (members.length)
+      lines.push('', `${title}:`, ...members.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`));
   }
   lines.push('', 'meshctl COMMAND --help says more (it touches nothing).');
-  lines.push('Exit codes: 0 done, 1 failed (the mesh serves as before), 2 bad usage or configuration.');
+  lines.push(
+    'Exit codes: 0 done, 1 failed (the mesh serves as before), 2 bad usage or configuration.',
+  );
   return lines.join('\n');
 }
 
 /** The command a command line names: the longest name that its first words spell. */
-export function findCommand(commands: Command[], argv: string[]): { command: Command; rest: string[] } | undefined {
+export function findCommand(
+  commands: Command[],
+  argv: string[],
+): { command: Command; rest: string[] } | undefined {
   const two = commands.find((c) => c.name === argv.slice(0, 2).join(' '));
   if (two) return { command: two, rest: argv.slice(2) };
   const one = commands.find((c) => c.name === argv[0]);
@@ -152,5 +178,6 @@ export function findCommand(commands: Command[], argv: string[]): { command: Com
  * `rollout: the edges see 3 healthy usersvc replica(s) (41.2 s)`.
  */
 export function progress(prefix: string, started = Date.now()): (line: string) => void {
-  return (line) => console.log(`${prefix}: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return (line) =>
+    console.log(`${prefix}: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }

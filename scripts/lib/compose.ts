@@ -33,14 +33,17 @@ export function parseImagesFile(text: string): Record<string, string> {
  */
 export function useImagesFile(): void {
   if (!existsSync(IMAGES_FILE)) return;
-  for (const [key, value] of Object.entries(parseImagesFile(readFileSync(IMAGES_FILE, 'utf8')))) process.env[key] ||= value;
+  for (const [key, value] of Object.entries(parseImagesFile(readFileSync(IMAGES_FILE, 'utf8'))))
+    process.env[key] ||= value;
 }
 
 /** The environment compose runs in: this process's, and what the mesh adds to it. */
 export function composeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (existsSync(IMAGES_FILE)) Object.assign(env, parseImagesFile(readFileSync(IMAGES_FILE, 'utf8')));
-  if (!existsSync(ENV_FILE)) Object.assign(env, { COMPOSE_FILE: MAIN_FILE, COMPOSE_PROJECT_NAME: PROJECT_NAME });
+  if (existsSync(IMAGES_FILE))
+    Object.assign(env, parseImagesFile(readFileSync(IMAGES_FILE, 'utf8')));
+  if (!existsSync(ENV_FILE))
+    Object.assign(env, { COMPOSE_FILE: MAIN_FILE, COMPOSE_PROJECT_NAME: PROJECT_NAME });
   if (existsSync(DEV_MARK)) env.COMPOSE_FILE = DEV_FILES;
   env.SERVICE_VERSION = serviceVersion(ROOT);
   return { ...env, ...extra };
@@ -83,8 +86,11 @@ export async function compose(args: string[], options: ComposeOptions = {}): Pro
     return done.stdout;
   } catch (err) {
     const e = err as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new DockerError(`${cmd} is not installed: install Docker Compose (v2 or v1)`);
-    throw new DockerError(`compose ${args.join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' / ')}`);
+    if (e.code === 'ENOENT')
+      throw new DockerError(`${cmd} is not installed: install Docker Compose (v2 or v1)`);
+    throw new DockerError(
+      `compose ${args.join(' ')}: ${(e.stderr || e.message).trim().split('\n').slice(-5).join(' / ')}`,
+    );
   }
 }
 
@@ -102,6 +108,7 @@ export async function composeShown(args: string[], options: ComposeOptions = {})
 export async function buildImages(services = BUILT): Promise<void> {
   const ca = process.env.CA_FILE || process.env.NODE_EXTRA_CA_CERTS;
   const copy = `${ROOT}.extra-ca.pem`;
-  if (ca && (!existsSync(copy) || !readFileSync(ca).equals(readFileSync(copy)))) copyFileSync(ca, copy);
+  if (ca && (!existsSync(copy) || !readFileSync(ca).equals(readFileSync(copy))))
+    copyFileSync(ca, copy);
   await composeShown(['build', ...services]);
 }

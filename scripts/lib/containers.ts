@@ -26,7 +26,13 @@ interface Inspected {
   Id: string;
   RestartCount: number;
   Name: string;
-  State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string; Health?: { Status: string } };
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    Health?: { Status: string };
+  };
   Config: { Labels: Record<string, string> | null };
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: Record<string, { IPAddress?: string }> };
@@ -36,10 +42,15 @@ interface Inspected {
  * Every container of `service`, running or not, by name (usermesh_usersvc_2 before _10). On a
  * swarm manager with no compose containers of it, the stack's running tasks on every node.
  */
-export async function inspectService(service: string, network = 'appmesh'): Promise<ServiceContainer[]> {
+export async function inspectService(
+  service: string,
+  network = 'appmesh',
+): Promise<ServiceContainer[]> {
   const ids = await serviceContainers(service, { all: true });
   if (ids.length === 0) return swarmTasks(service, network);
-  const inspected = JSON.parse(await docker(['inspect', ...ids], { timeoutMs: 10_000 })) as Inspected[];
+  const inspected = JSON.parse(
+    await docker(['inspect', ...ids], { timeoutMs: 10_000 }),
+  ) as Inspected[];
   return inspected
     .map((c) => {
       const ip = c.NetworkSettings.Networks[network]?.IPAddress;
@@ -54,7 +65,9 @@ export async function inspectService(service: string, network = 'appmesh'): Prom
         restarts: c.RestartCount,
         health: c.State.Health?.Status ?? '',
         number: Number(labels['com.docker.compose.container-number'] ?? 0),
-        joins: c.HostConfig.NetworkMode.startsWith('container:') ? c.HostConfig.NetworkMode.slice('container:'.length) : null,
+        joins: c.HostConfig.NetworkMode.startsWith('container:')
+          ? c.HostConfig.NetworkMode.slice('container:'.length)
+          : null,
         address: ip ? `${ip}:8080` : null,
         version: labels['org.opencontainers.image.revision'] ?? '-',
         revision: labels[REVISION_LABEL] ?? '',
@@ -64,7 +77,8 @@ export async function inspectService(service: string, network = 'appmesh'): Prom
 }
 
 /** The running ones. */
-export const runningOf = async (service: string) => (await inspectService(service)).filter((c) => c.running);
+export const runningOf = async (service: string) =>
+  (await inspectService(service)).filter((c) => c.running);
 
 interface Task {
   Slot?: number;
@@ -80,22 +94,50 @@ interface Task {
  * is the task's container: `docker exec` reaches those on this engine's own node only.
  */
 async function swarmTasks(service: string, network: string): Promise<ServiceContainer[]> {
-  const ids = await docker(['service', 'ps', '-q', '--filter', 'desired-state=running', `${PROJECT}_${service}`]).then(
+  const ids = await docker([
+    'service',
+    'ps',
+    '-q',
+    '--filter',
+    'desired-state=running',
+    `${PROJECT}_${service}`,
+  ]).then(
     (out) => out.split('\n').filter(Boolean),
     () => [] as string[],
   );
   if (ids.length === 0) return [];
   const tasks = JSON.parse(await docker(['inspect', '--type', 'task', ...ids])) as Task[];
-  const nodes = new Map((await docker(['node', 'ls', '--format', '{{.ID}} {{.Hostname}}'])).split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+  const nodes = new Map(
+    (await docker(['node', 'ls', '--format', '{{.ID}} {{.Hostname}}']))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ') as [string, string]),
+  );
   const images = [...new Set(tasks.map((t) => t.Spec.ContainerSpec.Image))];
   const versions = new Map(
     await Promise.all(
-      images.map(async (image) => [image, (await docker(['image', 'inspect', '-f', '{{index .Config.Labels "org.opencontainers.image.revision"}}', image]).catch(() => '-')).trim() || '-'] as const),
+      images.map(
+        async (image) =>
+          [
+            image,
+            (
+              await docker([
+                'image',
+                'inspect',
+                '-f',
+                '{{index .Config.Labels "org.opencontainers.image.revision"}}',
+                image,
+              ]).catch(() => '-')
+            ).trim() || '-',
+          ] as const,
+      ),
     ),
   );
   return tasks
     .map((t) => {
-      const ip = t.NetworksAttachments?.find((a) => a.Network.Spec.Name === network)?.Addresses[0]?.split('/')[0];
+      const ip = t.NetworksAttachments?.find(
+        (a) => a.Network.Spec.Name === network,
+      )?.Addresses[0]?.split('/')[0];
       return {
         id: (t.Status.ContainerStatus?.ContainerID ?? '').slice(0, 12),
         name: `${service}.${t.Slot ?? '?'}@${nodes.get(t.NodeID) ?? t.NodeID.slice(0, 12)}`,

@@ -9,8 +9,15 @@ const exec = promisify(execFile);
 /** A docker command failed (or docker is missing); the message is one line, for the user. */
 export class DockerError extends Error {}
 
-export async function docker(args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  const child = exec('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000, env: options.env ?? process.env });
+export async function docker(
+  args: string[],
+  options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const child = exec('docker', args, {
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 60_000,
+    env: options.env ?? process.env,
+  });
   if (options.input !== undefined) child.child.stdin!.end(options.input);
   try {
     return (await child).stdout;
@@ -23,8 +30,15 @@ export async function docker(args: string[], options: { input?: string; timeoutM
 }
 
 /** A docker command whose output (or input) is bytes, not text: a database dump, say. */
-export async function dockerBytes(args: string[], options: { input?: Buffer; timeoutMs?: number } = {}): Promise<Buffer> {
-  const child = exec('docker', args, { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024, timeout: options.timeoutMs ?? 10 * 60_000 });
+export async function dockerBytes(
+  args: string[],
+  options: { input?: Buffer; timeoutMs?: number } = {},
+): Promise<Buffer> {
+  const child = exec('docker', args, {
+    encoding: 'buffer',
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 10 * 60_000,
+  });
   child.child.stdin!.end(options.input);
   try {
     return (await child).stdout;
@@ -39,7 +53,9 @@ export async function dockerBytes(args: string[], options: { input?: Buffer; tim
 /** The last lines a container wrote, stdout and stderr together ('' when there are none). */
 export async function containerLogs(id: string, lines = 5): Promise<string> {
   try {
-    const { stdout, stderr } = await exec('docker', ['logs', '--tail', String(lines), id], { timeout: 10_000 });
+    const { stdout, stderr } = await exec('docker', ['logs', '--tail', String(lines), id], {
+      timeout: 10_000,
+    });
     return `${stdout}${stderr}`.trim();
   } catch {
     return '';
@@ -55,14 +71,27 @@ export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
  * a Swarm task made from such an image carries them too, and so does any container run from
  * one (make bench's floor proxies); container-number is compose's alone.
  */
-export async function composeContainers({ service, all = false, full = false }: { service?: string; all?: boolean; full?: boolean } = {}): Promise<string[]> {
-  const labels = [`com.docker.compose.project=${PROJECT}`, ...(service ? [`com.docker.compose.service=${service}`] : []), 'com.docker.compose.container-number'];
-  const flags = [...(all ? ['-a'] : []), ...(full ? ['--no-trunc'] : []), ...labels.flatMap((l) => ['--filter', `label=${l}`])];
+export async function composeContainers({
+  service,
+  all = false,
+  full = false,
+}: { service?: string; all?: boolean; full?: boolean } = {}): Promise<string[]> {
+  const labels = [
+    `com.docker.compose.project=${PROJECT}`,
+    ...(service ? [`com.docker.compose.service=${service}`] : []),
+    'com.docker.compose.container-number',
+  ];
+  const flags = [
+    ...(all ? ['-a'] : []),
+    ...(full ? ['--no-trunc'] : []),
+    ...labels.flatMap((l) => ['--filter', `label=${l}`]),
+  ];
   return (await docker(['ps', '-q', ...flags])).split('\n').filter(Boolean);
 }
 
 /** Ids of a compose service's containers: running ones, or all of them with { all: true }. */
-export const serviceContainers = (service: string, { all = false } = {}) => composeContainers({ service, all });
+export const serviceContainers = (service: string, { all = false } = {}) =>
+  composeContainers({ service, all });
 
 /**
  * GET a URL from inside a service container (its own Node does the fetch: the sidecar's admin

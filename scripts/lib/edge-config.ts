@@ -18,7 +18,12 @@ export interface Limits {
 }
 
 /** The defaults: README "An edge that withstands abuse". */
-export const DEFAULT_LIMITS: Limits = { EDGE_LIMIT_HASH_PER_S: 1, EDGE_LIMIT_HASH_BURST: 10, EDGE_LIMIT_READ_PER_S: 100, EDGE_LIMIT_READ_BURST: 200 };
+export const DEFAULT_LIMITS: Limits = {
+  EDGE_LIMIT_HASH_PER_S: 1,
+  EDGE_LIMIT_HASH_BURST: 10,
+  EDGE_LIMIT_READ_PER_S: 100,
+  EDGE_LIMIT_READ_BURST: 200,
+};
 
 /**
  * The edge's per-client limits, lifted: the fuzzer and the bench send far past a client's fair
@@ -61,7 +66,8 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
 }
 
 /** WEIGHT=10: the canary's share of traffic, in percent. */
-export const weightFrom = (raw: string | undefined, fallback = 10): number => (raw?.trim() ? whole('WEIGHT', raw.trim(), 0, 100) : fallback);
+export const weightFrom = (raw: string | undefined, fallback = 10): number =>
+  raw?.trim() ? whole('WEIGHT', raw.trim(), 0, 100) : fallback;
 
 // The templates are Envoy config as plain data.
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment */
@@ -81,19 +87,27 @@ export const COMPOSE_EDGES = 2;
  * per-second rate once every `edges` seconds and holds 1/edges of the burst (rounded up).
  */
 function perEdge(limits: Limits, edges: number): Record<string, number | string> {
-  if (!Number.isInteger(edges) || edges < 1) throw new UsageError(`the number of edges must be a whole number from 1, got ${edges}`);
-  const share = Object.fromEntries(Object.entries(limits).map(([name, value]) => [name, name.endsWith('_BURST') ? Math.ceil(value / edges) : value]));
+  if (!Number.isInteger(edges) || edges < 1)
+    throw new UsageError(`the number of edges must be a whole number from 1, got ${edges}`);
+  const share = Object.fromEntries(
+    Object.entries(limits).map(([name, value]) => [
+      name,
+      name.endsWith('_BURST') ? Math.ceil(value / edges) : value,
+    ]),
+  );
   return { ...share, EDGE_LIMIT_FILL_INTERVAL: `${edges}s` };
 }
 
 /** The mesh's one template rule (envoy/render.sh applies it in the images): a value that is exactly "${NAME}" becomes the value of NAME. */
 function fill(node: unknown, values: Record<string, number | string>): unknown {
   if (Array.isArray(node)) return node.map((n) => fill(n, values));
-  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v, values)]));
+  if (node && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v, values)]));
   const placeholder = typeof node === 'string' ? /^\$\{(\w+)\}$/.exec(node) : null;
   if (!placeholder) return node;
   const value = values[placeholder[1]!];
-  if (value === undefined) throw new Error(`the edge's template names an unknown setting: ${String(node)}`);
+  if (value === undefined)
+    throw new Error(`the edge's template names an unknown setting: ${String(node)}`);
   return value;
 }
 
@@ -109,12 +123,20 @@ export function routesFor(template: string, settings: EdgeSettings): Any {
     host.routes = (host.routes as Any[]).flatMap((route) => {
       if (route.route?.cluster !== STABLE) return [route];
       const pinned = clone(route);
-      pinned.match.headers = [...(pinned.match.headers ?? []), { name: 'x-canary', string_match: { exact: '1' } }];
+      pinned.match.headers = [
+        ...(pinned.match.headers ?? []),
+        { name: 'x-canary', string_match: { exact: '1' } },
+      ];
       pinned.route.cluster = CANARY;
       const split = clone(route);
       if (weight > 0) {
         delete split.route.cluster;
-        split.route.weighted_clusters = { clusters: [{ name: STABLE, weight: 100 - weight }, { name: CANARY, weight }].filter((c) => c.weight > 0) };
+        split.route.weighted_clusters = {
+          clusters: [
+            { name: STABLE, weight: 100 - weight },
+            { name: CANARY, weight },
+          ].filter((c) => c.weight > 0),
+        };
       }
       return [pinned, split];
     });
@@ -129,16 +151,28 @@ export function clustersFor(template: string, settings: EdgeSettings): Any {
   const canary: Any = clone((doc.resources as Any[]).find((c) => c.name === STABLE)!);
   canary.name = CANARY;
   canary.load_assignment.cluster_name = CANARY;
-  canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address = CANARY_HOST;
+  canary.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address =
+    CANARY_HOST;
   (doc.resources as Any[]).push(canary);
   return doc;
 }
 
 /** The file Envoy reads: the resources with a version_info naming their content. */
 export function liveFile(doc: Any, template: string): { text: string; version: string } {
-  const version = createHash('sha256').update(JSON.stringify(doc.resources)).digest('hex').slice(0, 12);
+  const version = createHash('sha256')
+    .update(JSON.stringify(doc.resources))
+    .digest('hex')
+    .slice(0, 12);
   const header = `# Written by meshctl (scripts/lib/edge-config.ts) from envoy/${template}: edit that, then make up (make kubernetes for kubernetes/).\n`;
-  return { version, text: header + stringify({ version_info: version, resources: doc.resources }, { aliasDuplicateObjects: false, lineWidth: 0 }) };
+  return {
+    version,
+    text:
+      header +
+      stringify(
+        { version_info: version, resources: doc.resources },
+        { aliasDuplicateObjects: false, lineWidth: 0 },
+      ),
+  };
 }
 
 /**

@@ -32,23 +32,32 @@ export interface LiveVersions {
 
 /** What one edge has taken of its live files: the version of each, and how many it rejected. */
 export async function liveVersions(edge: EdgeAdmin): Promise<LiveVersions> {
-  const filter = '^(http\\.edge\\.rds\\.edge|cluster_manager\\.cds)\\.(version_text|update_rejected)$';
+  const filter =
+    '^(http\\.edge\\.rds\\.edge|cluster_manager\\.cds)\\.(version_text|update_rejected)$';
   const text = await edge.call(`/stats?filter=${encodeURIComponent(filter)}`);
-  const value = (name: string) => new RegExp(`^${name.replaceAll('.', '\\.')}: "?([^"\\n]*)"?$`, 'm').exec(text)?.[1] ?? '';
+  const value = (name: string) =>
+    new RegExp(`^${name.replaceAll('.', '\\.')}: "?([^"\\n]*)"?$`, 'm').exec(text)?.[1] ?? '';
   return {
     routes: value('http.edge.rds.edge.version_text'),
     clusters: value('cluster_manager.cds.version_text'),
-    rejected: Number(value('http.edge.rds.edge.update_rejected') || 0) + Number(value('cluster_manager.cds.update_rejected') || 0),
+    rejected:
+      Number(value('http.edge.rds.edge.update_rejected') || 0) +
+      Number(value('cluster_manager.cds.update_rejected') || 0),
   };
 }
 
 /** Waits until every edge counts exactly `want` hosts of `cluster` healthy (90 s at most). */
-export async function untilHealthy(cluster: string, want: number, log: (line: string) => void = () => undefined): Promise<void> {
+export async function untilHealthy(
+  cluster: string,
+  want: number,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
   const healthy = async () => (await edgeHosts(cluster)).filter((h) => h.healthy).length;
   await until(
     90_000,
     async () => ((await healthy()) === want ? true : undefined),
-    async () => `the edges see ${await healthy()} healthy ${cluster} replicas, not ${want}, after 90 s`,
+    async () =>
+      `the edges see ${await healthy()} healthy ${cluster} replicas, not ${want}, after 90 s`,
   );
   log(`the edges see ${want} healthy ${cluster} replica(s)`);
 }

@@ -9,7 +9,9 @@ import { httpRequest, type Answer } from './http.js';
 
 /** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
 export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
-  const [address, port] = edgePort.includes(':') ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)] : ['', edgePort];
+  const [address, port] = edgePort.includes(':')
+    ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)]
+    : ['', edgePort];
   const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
   return `http://${host}:${port}`;
 }
@@ -38,10 +40,11 @@ export function parseRawResponse(raw: string): { status: number; body: string } 
     // Each chunk: its size in hex (bytes, not characters), CRLF, the bytes, CRLF; size 0 ends.
     const bytes = Buffer.from(body, 'utf8');
     const chunks: Buffer[] = [];
-    for (let at = 0; ; ) {
+    for (let at = 0; ;) {
       const eol = bytes.indexOf('\r\n', at);
       const size = eol < 0 ? NaN : parseInt(bytes.subarray(at, eol).toString('latin1'), 16);
-      if (Number.isNaN(size) || eol + 2 + size > bytes.length) throw new AdminError('a chunked answer cut short');
+      if (Number.isNaN(size) || eol + 2 + size > bytes.length)
+        throw new AdminError('a chunked answer cut short');
       if (size === 0) break;
       chunks.push(bytes.subarray(eol + 2, eol + 2 + size));
       at = eol + 2 + size + 2;
@@ -63,7 +66,10 @@ function inContainer(id: string, name: string): EdgeAdmin {
         throw new AdminError(`${name}'s admin: ${(err as Error).message}`);
       }
       const { status, body } = parseRawResponse(raw);
-      if (status !== 200) throw new AdminError(`${name}'s admin answered ${status} to ${method} ${path}: ${body.trim().slice(0, 200)}`);
+      if (status !== 200)
+        throw new AdminError(
+          `${name}'s admin answered ${status} to ${method} ${path}: ${body.trim().slice(0, 200)}`,
+        );
       return body;
     },
   };
@@ -80,7 +86,10 @@ function onHost(url: string): EdgeAdmin {
       } catch {
         throw new AdminError(`nothing answers at ${url} (the edge's admin)`);
       }
-      if (answer.status !== 200) throw new AdminError(`${url} answered ${answer.status} to ${method} ${path}: ${answer.body.trim().slice(0, 200)}`);
+      if (answer.status !== 200)
+        throw new AdminError(
+          `${url} answered ${answer.status} to ${method} ${path}: ${answer.body.trim().slice(0, 200)}`,
+        );
       return answer.body;
     },
   };

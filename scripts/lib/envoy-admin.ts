@@ -50,7 +50,12 @@ export function parseClusters(text: string, cluster: string): Host[] {
     // Counters that are zero have no "value" (proto3 JSON leaves out default values).
     const counters = Object.fromEntries((h.stats ?? []).map((s) => [s.name, Number(s.value ?? 0)]));
     const socket = h.address?.socket_address ?? {};
-    return { address: `${socket.address}:${socket.port_value}`, healthy: flags.length === 0, flags, counters };
+    return {
+      address: `${socket.address}:${socket.port_value}`,
+      healthy: flags.length === 0,
+      flags,
+      counters,
+    };
   });
 }
 
@@ -64,12 +69,18 @@ export interface StatsJson {
 }
 
 interface StatsJsonRaw {
-  stats?: ({ name: string; value: number } | {
-    histograms: {
-      supported_quantiles: number[];
-      computed_quantiles: { name: string; values: { cumulative: number | null; interval: number | null }[] }[];
-    };
-  })[];
+  stats?: (
+    | { name: string; value: number }
+    | {
+        histograms: {
+          supported_quantiles: number[];
+          computed_quantiles: {
+            name: string;
+            values: { cumulative: number | null; interval: number | null }[];
+          }[];
+        };
+      }
+  )[];
 }
 
 export function parseStatsJson(text: string): StatsJson {
@@ -106,25 +117,42 @@ export function parsePrometheus(text: string): Sample[] {
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`not a Prometheus sample: ${line.slice(0, 80)}`);
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (m[2] ?? '').matchAll(LABEL)) labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    for (const [, key, value] of (m[2] ?? '').matchAll(LABEL))
+      labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     samples.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
   return samples;
 }
 
 /** The value of the one sample with this name whose labels include `labels`; 0 if none. */
-export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const s = samples.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+export function sampleValue(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  const s = samples.find(
+    (x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+  );
   return s?.value ?? 0;
 }
 
 /** Cumulative bucket counts of a Prometheus histogram: [upper bound in ms, count ≤ bound]. */
 export type Buckets = [number, number][];
 
-export function histogramBuckets(samples: Sample[], name: string, labels: Record<string, string>): Buckets {
+export function histogramBuckets(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string>,
+): Buckets {
   return samples
-    .filter((x) => x.name === `${name}_bucket` && Object.entries(labels).every(([k, v]) => x.labels[k] === v))
-    .map((x): [number, number] => [x.labels.le === '+Inf' ? Infinity : Number(x.labels.le), x.value])
+    .filter(
+      (x) =>
+        x.name === `${name}_bucket` && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+    )
+    .map((x): [number, number] => [
+      x.labels.le === '+Inf' ? Infinity : Number(x.labels.le),
+      x.value,
+    ])
     .sort((a, b) => a[0] - b[0]);
 }
 
@@ -165,14 +193,21 @@ export function mergeHosts(perEdge: Host[][]): Host[] {
   const merged = new Map<string, Host>();
   for (const hosts of perEdge) {
     for (const h of hosts) {
-      const m = merged.get(h.address) ?? { address: h.address, healthy: true, flags: [], counters: {} };
+      const m = merged.get(h.address) ?? {
+        address: h.address,
+        healthy: true,
+        flags: [],
+        counters: {},
+      };
       m.flags = [...new Set([...m.flags, ...h.flags])];
-      for (const [name, value] of Object.entries(h.counters)) m.counters[name] = (m.counters[name] ?? 0) + value;
+      for (const [name, value] of Object.entries(h.counters))
+        m.counters[name] = (m.counters[name] ?? 0) + value;
       merged.set(h.address, m);
     }
   }
   for (const m of merged.values()) {
-    if (perEdge.some((hosts) => !hosts.some((h) => h.address === m.address))) m.flags.push('not_in_every_edge');
+    if (perEdge.some((hosts) => !hosts.some((h) => h.address === m.address)))
+      m.flags.push('not_in_every_edge');
     m.healthy = m.flags.length === 0;
   }
   // In the order the first edge lists them, then any it does not.
@@ -190,7 +225,11 @@ export function mergeStats(perEdge: StatsJson[]): StatsJson {
     for (const [name, value] of stats.values) {
       const was = out.values.get(name);
       if (was === undefined) out.values.set(name, value);
-      else out.values.set(name, name.endsWith('expiration_unix_time_seconds') ? Math.min(was, value) : was + value);
+      else
+        out.values.set(
+          name,
+          name.endsWith('expiration_unix_time_seconds') ? Math.min(was, value) : was + value,
+        );
     }
     for (const kind of ['cumulative', 'interval'] as const) {
       for (const [name, quantiles] of stats[kind]) {

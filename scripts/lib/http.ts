@@ -14,15 +14,23 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export function httpRequest(url: string, { method = 'GET', timeoutMs = 5000, headers = {} }: RequestOptions = {}): Promise<Answer> {
+export function httpRequest(
+  url: string,
+  { method = 'GET', timeoutMs = 5000, headers = {} }: RequestOptions = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     req.on('close', () => clearTimeout(timer));
     req.on('error', reject);
     req.end();

@@ -41,7 +41,8 @@ export function makeHelp(targets: Target[]): string {
   const lines: string[] = [];
   for (const group of [...new Set(shown.map((t) => t.group))]) {
     lines.push(`${group || 'Make'}:`);
-    for (const t of shown.filter((x) => x.group === group)) lines.push(`  make ${t.name.padEnd(width)}  ${t.help}`);
+    for (const t of shown.filter((x) => x.group === group))
+      lines.push(`  make ${t.name.padEnd(width)}  ${t.help}`);
     lines.push('');
   }
   return `${lines.join('\n')}Every mesh verb is also \`npx meshctl VERB\` (npx meshctl --help).`;

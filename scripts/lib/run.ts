@@ -5,12 +5,21 @@ import { RolloutFailed } from './errors.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-export async function runShown(cmd: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function runShown(
+  cmd: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: 'inherit' });
   const code = await new Promise<number>((resolve, reject) => {
-    child.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new RolloutFailed(`${cmd} is not installed or not on PATH`) : err));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT' ? new RolloutFailed(`${cmd} is not installed or not on PATH`) : err,
+      ),
+    );
     // Ctrl-C at a follow (logs -f, stats --watch) is how one stops it: not a failure.
     child.on('exit', (c, signal) => resolve(signal === 'SIGINT' ? 0 : (c ?? 1)));
   });
-  if (code !== 0) throw new RolloutFailed(`${[cmd, ...args].join(' ').slice(0, 80)} exited ${code}`);
+  if (code !== 0)
+    throw new RolloutFailed(`${[cmd, ...args].join(' ').slice(0, 80)} exited ${code}`);
 }

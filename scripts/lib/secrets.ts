@@ -15,6 +15,28 @@ export const SECRETS_DIR = `${ROOT}secrets`;
 export async function meshCa(args: string[]): Promise<void> {
   mkdirSync(SECRETS_DIR, { recursive: true, mode: 0o700 });
   const debian = composeEnv().DEBIAN_IMAGE || 'debian:bookworm-slim';
-  await docker(['build', '-q', '-t', 'usermesh/mesh-ca:latest', '--build-arg', `DEBIAN_IMAGE=${debian}`, `${ROOT}scripts/mesh-ca`], { timeoutMs: 10 * 60_000 });
-  await runShown('docker', ['run', '--rm', '--network', 'none', '-e', 'CERT_DAYS', '-v', `${SECRETS_DIR}:/secrets`, 'usermesh/mesh-ca:latest', ...args]);
+  await docker(
+    [
+      'build',
+      '-q',
+      '-t',
+      'usermesh/mesh-ca:latest',
+      '--build-arg',
+      `DEBIAN_IMAGE=${debian}`,
+      `${ROOT}scripts/mesh-ca`,
+    ],
+    { timeoutMs: 10 * 60_000 },
+  );
+  await runShown('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '-e',
+    'CERT_DAYS',
+    '-v',
+    `${SECRETS_DIR}:/secrets`,
+    'usermesh/mesh-ca:latest',
+    ...args,
+  ]);
 }

@@ -68,7 +68,10 @@ export function parseEnvFile(text: string): Settings {
     if (line === '' || line.startsWith('#')) return;
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (!m) throw new UsageError(`.env line ${i + 1} is not KEY=value: ${line.slice(0, 60)}`);
-    if (!(KEYS as readonly string[]).includes(m[1]!)) throw new UsageError(`.env line ${i + 1}: ${m[1]} is not a setting of the mesh (compose/docker-compose.yml)`);
+    if (!(KEYS as readonly string[]).includes(m[1]!))
+      throw new UsageError(
+        `.env line ${i + 1}: ${m[1]} is not a setting of the mesh (compose/docker-compose.yml)`,
+      );
     out[m[1] as Key] = m[2]!.replace(/^(["'])(.*)\1$/, '$2');
   });
   return out;
@@ -77,7 +80,8 @@ export function parseEnvFile(text: string): Settings {
 export function renderEnvFile(settings: Settings): string {
   const lines = KEYS.filter((k) => settings[k] !== undefined).map((k) => {
     const value = settings[k]!;
-    if (/[\n"'#\s]/.test(value)) throw new UsageError(`${k} may not contain spaces, quotes, # or newlines, got "${value}"`);
+    if (/[\n"'#\s]/.test(value))
+      throw new UsageError(`${k} may not contain spaces, quotes, # or newlines, got "${value}"`);
     return `${k}=${value}`;
   });
   return `${HEADER}${lines.join('\n')}\n`;
@@ -89,7 +93,11 @@ export function renderEnvFile(settings: Settings): string {
  */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const file = existsSync(ENV_FILE) ? parseEnvFile(readFileSync(ENV_FILE, 'utf8')) : {};
-  const settings: Settings = { COMPOSE_FILE: MAIN_FILE, COMPOSE_PROJECT_NAME: PROJECT_NAME, ...file };
+  const settings: Settings = {
+    COMPOSE_FILE: MAIN_FILE,
+    COMPOSE_PROJECT_NAME: PROJECT_NAME,
+    ...file,
+  };
   for (const key of KEYS) if (env[key] !== undefined) settings[key] = env[key];
   return settings;
 }

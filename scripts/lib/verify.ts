@@ -11,7 +11,10 @@ import { COMPOSE_EDGES } from './edge-config.js';
 
 /** Running for good: a container between two restarts of a crash loop is "running" to Docker. */
 const up = (c: ServiceContainer) => c.running && c.state !== 'restarting';
-const described = (cs: ServiceContainer[]) => cs.filter((c) => !up(c)).map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
+const described = (cs: ServiceContainer[]) =>
+  cs
+    .filter((c) => !up(c))
+    .map((c) => `${c.name} ${c.state}${c.state === 'exited' ? ` (code ${c.exitCode})` : ''}`);
 
 /** What is missing of one service: '' when `want` of its containers run. */
 export async function shortOf(service: string, want: number): Promise<string> {
@@ -50,7 +53,10 @@ export async function throughTheEdge(url: string, timeoutMs: number): Promise<st
  * A request with x-canary: 1 through the published port is answered by a canary replica (its
  * `hostname` is the container's short id).
  */
-export async function verifyCanary(canaries: ServiceContainer[], log: (line: string) => void): Promise<void> {
+export async function verifyCanary(
+  canaries: ServiceContainer[],
+  log: (line: string) => void,
+): Promise<void> {
   const url = `${edgeUrl()}/user/health`;
   const ids = new Set(canaries.map((c) => c.id.slice(0, 12)));
   const seen = await until(
@@ -62,7 +68,9 @@ export async function verifyCanary(canaries: ServiceContainer[], log: (line: str
     },
     () => `GET ${url} with x-canary: 1 was not answered by a canary replica within 30 s`,
   );
-  log(`GET ${url} with x-canary: 1 answers from canary replica ${seen.hostname}, version ${seen.version}`);
+  log(
+    `GET ${url} with x-canary: 1 answers from canary replica ${seen.hostname}, version ${seen.version}`,
+  );
 }
 
 /** Every long-running service of the compose file, and how many containers it should run. */
@@ -75,11 +83,19 @@ export const declaredServices = (replicas: number): [string, number][] => [
   ['mesh-keeper', 1],
 ];
 
-export async function verifyMesh(o: { replicas: number; log: (line: string) => void }): Promise<void> {
+export async function verifyMesh(o: {
+  replicas: number;
+  log: (line: string) => void;
+}): Promise<void> {
   const url = `${edgeUrl()}/user/health?deep=1`;
-  const short = (await Promise.all(declaredServices(o.replicas).map(([s, n]) => shortOf(s, n)))).filter(Boolean);
+  const short = (
+    await Promise.all(declaredServices(o.replicas).map(([s, n]) => shortOf(s, n)))
+  ).filter(Boolean);
   // A mesh just started may take some seconds to answer; one with something down, not long.
-  const problems = [...short, await throughTheEdge(url, short.length ? 5_000 : 30_000)].filter(Boolean);
-  if (problems.length) throw new RolloutFailed(`the mesh is not up as it should be: ${problems.join('; ')}`);
+  const problems = [...short, await throughTheEdge(url, short.length ? 5_000 : 30_000)].filter(
+    Boolean,
+  );
+  if (problems.length)
+    throw new RolloutFailed(`the mesh is not up as it should be: ${problems.join('; ')}`);
   o.log(`every service runs, and ${url} answers 200 through the published port`);
 }

@@ -7,11 +7,22 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** What goes into the service's image. */
-export const INPUTS = ['user-service', 'package.json', 'package-lock.json', 'tsconfig.json', 'envoy/sidecar.yaml', 'envoy/sds'];
+export const INPUTS = [
+  'user-service',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'envoy/sidecar.yaml',
+  'envoy/sds',
+];
 
-export function serviceVersion(root: string, env: Record<string, string | undefined> = process.env): string {
+export function serviceVersion(
+  root: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
   if (env.SERVICE_VERSION) return env.SERVICE_VERSION;
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   let commit: string;
   try {
     commit = git('log', '-1', '--format=%h', '--', ...INPUTS).trim();
@@ -20,7 +31,9 @@ export function serviceVersion(root: string, env: Record<string, string | undefi
   }
   if (!commit) return 'dev';
   const diff = git('diff', 'HEAD', '--', ...INPUTS);
-  const untracked = git('ls-files', '-o', '--exclude-standard', '--', ...INPUTS).split('\n').filter(Boolean);
+  const untracked = git('ls-files', '-o', '--exclude-standard', '--', ...INPUTS)
+    .split('\n')
+    .filter(Boolean);
   if (!diff && untracked.length === 0) return commit;
   const hash = createHash('sha256').update(diff);
   for (const file of untracked) hash.update(readFileSync(`${root}/${file}`));

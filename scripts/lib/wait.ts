@@ -6,7 +6,11 @@ import { RolloutFailed } from './errors.js';
  * probe that throws RolloutFailed ends the wait; any other error (the edge not answering yet)
  * counts as "not yet", and is named at the deadline.
  */
-export async function until<T>(timeoutMs: number, probe: () => Promise<T | undefined>, failure: () => Promise<string> | string): Promise<T> {
+export async function until<T>(
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  failure: () => Promise<string> | string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   for (;;) {
@@ -24,7 +28,9 @@ export async function until<T>(timeoutMs: number, probe: () => Promise<T | undef
       } catch {
         // the failure message itself needs the edge; keep the last error
       }
-      throw new RolloutFailed(lastError && said !== lastError ? `${said} (last error: ${lastError})` : said);
+      throw new RolloutFailed(
+        lastError && said !== lastError ? `${said} (last error: ${lastError})` : said,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -24,7 +24,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(COMMANDS, argv);
   if (!found) {
-    console.error(`meshctl: no command "${argv.slice(0, 2).join(' ')}" (meshctl --help lists them)`);
+    console.error(
+      `meshctl: no command "${argv.slice(0, 2).join(' ')}" (meshctl --help lists them)`,
+    );
     return 2;
   }
   const { command, rest } = found;
@@ -38,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`${command.name}: ${err.message.replace(new RegExp(`^${command.name}: `), '')}`);
+      console.error(
+        `${command.name}: ${err.message.replace(new RegExp(`^${command.name}: `), '')}`,
+      );
       return 2;
     }
     if (ONE_LINE.some((kind) => err instanceof kind)) {

@@ -34,7 +34,10 @@ async function untilReady(edge: ServiceContainer): Promise<void> {
       60_000,
       async () => {
         const now = (await inspectService('edge')).find((e) => e.id === edge.id);
-        if (!now?.running) throw new RolloutFailed(`it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(edge.id)}`);
+        if (!now?.running)
+          throw new RolloutFailed(
+            `it exited with code ${now?.exitCode ?? '?'}: ${await lastWords(edge.id)}`,
+          );
         return (await ready(edge)) ? true : undefined;
       },
       () => 'it was not ready (serving, with a healthy replica) within 60 s',
@@ -50,11 +53,16 @@ async function untilReady(edge: ServiceContainer): Promise<void> {
  * over, then stops them: listener_stopped), and no client connection left.
  */
 async function drained(edge: ServiceContainer): Promise<boolean> {
-  const filter = '^(http\\.edge\\.downstream_cx_active|listener_manager\\.(listener_stopped|total_listeners_active))$';
+  const filter =
+    '^(http\\.edge\\.downstream_cx_active|listener_manager\\.(listener_stopped|total_listeners_active))$';
   const text = await adminOf(edge).call(`/stats?filter=${encodeURIComponent(filter)}`);
-  const stat = (name: string) => Number(new RegExp(`${name.replaceAll('.', '\\.')}: (\\d+)`).exec(text)?.[1] ?? NaN);
+  const stat = (name: string) =>
+    Number(new RegExp(`${name.replaceAll('.', '\\.')}: (\\d+)`).exec(text)?.[1] ?? NaN);
   const listeners = stat('listener_manager.total_listeners_active');
-  return stat('listener_manager.listener_stopped') >= listeners && stat('http.edge.downstream_cx_active') === 0;
+  return (
+    stat('listener_manager.listener_stopped') >= listeners &&
+    stat('http.edge.downstream_cx_active') === 0
+  );
 }
 
 /** Drains one edge and removes it. */
@@ -62,7 +70,11 @@ async function retireEdge(edge: ServiceContainer, log: Log): Promise<void> {
   await adminOf(edge).call('/drain_listeners?graceful', 'POST');
   // It keeps accepting (and closing each connection after one answer) for 5 s (--drain-time-s),
   // then closes its listeners: only then may it stop, or a connection it just took would be cut.
-  await until(20_000, async () => ((await drained(edge)) ? true : undefined), () => `${edge.name} had not finished draining after 20 s`).catch((err: Error) => log(err.message));
+  await until(
+    20_000,
+    async () => ((await drained(edge)) ? true : undefined),
+    () => `${edge.name} had not finished draining after 20 s`,
+  ).catch((err: Error) => log(err.message));
   await docker(['stop', '-t', '10', edge.id], { timeoutMs: 30_000 });
   await docker(['rm', edge.id]);
 }
@@ -71,7 +83,9 @@ async function retireEdge(edge: ServiceContainer, log: Log): Promise<void> {
 async function addEdge(env: Record<string, string>): Promise<ServiceContainer> {
   const before = new Set((await inspectService('edge')).map((e) => e.id));
   const count = (await runningOf('edge')).length + 1;
-  await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `edge=${count}`, 'edge'], { env });
+  await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `edge=${count}`, 'edge'], {
+    env,
+  });
   const [fresh] = (await inspectService('edge')).filter((e) => !before.has(e.id));
   if (!fresh) throw new RolloutFailed('compose made no new edge');
   return fresh;
@@ -84,7 +98,8 @@ async function addEdge(env: Record<string, string>): Promise<ServiceContainer> {
  */
 export async function ensureEdges(env: Record<string, string>, log: Log): Promise<void> {
   const [holder] = await runningOf('edge-port');
-  if (!holder) throw new RolloutFailed('edge-port, which holds the edges\' network and ports, is not running');
+  if (!holder)
+    throw new RolloutFailed("edge-port, which holds the edges' network and ports, is not running");
   const holderId = (await docker(['inspect', '-f', '{{.Id}}', holder.id])).trim();
   for (const edge of await inspectService('edge')) {
     if (!edge.running) {
@@ -103,12 +118,20 @@ export async function ensureEdges(env: Record<string, string>, log: Log): Promis
     log(`started ${fresh.name} (${running} of ${COMPOSE_EDGES} edges ran)`);
   }
   for (const edge of await runningOf('edge')) {
-    await until(60_000, async () => ((await isReady(adminOf(edge))) ? true : undefined), () => `${edge.name} was not serving (/ready LIVE) within 60 s`);
+    await until(
+      60_000,
+      async () => ((await isReady(adminOf(edge))) ? true : undefined),
+      () => `${edge.name} was not serving (/ready LIVE) within 60 s`,
+    );
   }
 }
 
 /** Hands over from every edge of another revision to one of `revision`, one at a time. */
-export async function handOverEdges(revision: string, env: Record<string, string>, log: Log): Promise<{ replaced: number }> {
+export async function handOverEdges(
+  revision: string,
+  env: Record<string, string>,
+  log: Log,
+): Promise<{ replaced: number }> {
   const outdated = (await runningOf('edge')).filter((e) => e.revision !== revision);
   for (const old of outdated) {
     const fresh = await addEdge(env);

@@ -2,7 +2,13 @@
 // them into .mesh/edge/ (mounted into the edges at /etc/envoy/live), and waits until every
 // serving edge has taken both versions. Clusters go first when the new routes need a new
 // cluster, routes first when they stop using one, so no request meets a missing cluster.
-import { CANARY, renderEdgeFiles as render, writeLiveFile, type Applied, type EdgeSettings } from '../lib/edge-config.js';
+import {
+  CANARY,
+  renderEdgeFiles as render,
+  writeLiveFile,
+  type Applied,
+  type EdgeSettings,
+} from '../lib/edge-config.js';
 import { servingEdges, type EdgeAdmin } from '../lib/edges.js';
 import { liveVersions } from '../lib/edge-hosts.js';
 import { RolloutFailed } from '../lib/errors.js';
@@ -12,7 +18,12 @@ const root = new URL('../..', import.meta.url).pathname;
 export const LIVE_DIR = `${root}.mesh/edge`;
 
 /** Writes one file and waits until every serving edge serves that version (or fails if one rejects it). */
-async function apply(kind: 'routes' | 'clusters', text: string, version: string, edges: EdgeAdmin[]): Promise<void> {
+async function apply(
+  kind: 'routes' | 'clusters',
+  text: string,
+  version: string,
+  edges: EdgeAdmin[],
+): Promise<void> {
   const before = await Promise.all(edges.map(liveVersions));
   writeLiveFile(LIVE_DIR, `${kind}.yaml`, text);
   await until(
@@ -20,7 +31,10 @@ async function apply(kind: 'routes' | 'clusters', text: string, version: string,
     async () => {
       const now = await Promise.all(edges.map(liveVersions));
       const rejecting = now.findIndex((v, i) => v.rejected > before[i]!.rejected);
-      if (rejecting >= 0) throw new RolloutFailed(`${edges[rejecting]!.name} rejected the new ${kind} (version ${version}); its log says why: make logs`);
+      if (rejecting >= 0)
+        throw new RolloutFailed(
+          `${edges[rejecting]!.name} rejected the new ${kind} (version ${version}); its log says why: make logs`,
+        );
       return now.every((v) => v[kind] === version) ? true : undefined;
     },
     () => `the edges did not all take the new ${kind} (version ${version}) within 20 s`,

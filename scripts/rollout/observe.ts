@@ -20,13 +20,21 @@ const answers = (url: string) =>
 /** Starts it, and waits until both UIs answer (3 min: Zipkin, a JVM, takes a minute on 2 busy cores). */
 export async function startObservability(): Promise<void> {
   await compose(['up', '-d', ...SERVICES], { env: PROFILE });
-  const urls = [`http://127.0.0.1:${process.env.PROMETHEUS_PORT || '9090'}`, `http://127.0.0.1:${process.env.ZIPKIN_PORT || '9411'}`];
+  const urls = [
+    `http://127.0.0.1:${process.env.PROMETHEUS_PORT || '9090'}`,
+    `http://127.0.0.1:${process.env.ZIPKIN_PORT || '9411'}`,
+  ];
   await until(
     180_000,
-    async () => ((await answers(`${urls[0]}/-/ready`)) && (await answers(`${urls[1]}/health`)) ? true : undefined),
+    async () =>
+      (await answers(`${urls[0]}/-/ready`)) && (await answers(`${urls[1]}/health`))
+        ? true
+        : undefined,
     async () => {
       const ps = await compose(['ps', ...SERVICES], { env: PROFILE }).catch(() => '');
-      const logs = await compose(['logs', '--tail', '30', ...SERVICES], { env: PROFILE }).catch(() => '');
+      const logs = await compose(['logs', '--tail', '30', ...SERVICES], { env: PROFILE }).catch(
+        () => '',
+      );
       return `Prometheus or Zipkin did not answer (${urls.join(', ')}) within 180 s:\n${ps}\n${logs}`;
     },
   );

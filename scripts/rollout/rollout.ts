@@ -8,7 +8,12 @@ import { compose } from '../lib/compose.js';
 import { containerLogs, docker, fetchInside } from '../lib/docker.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
-import { inspectService, REVISION_LABEL, runningOf, type ServiceContainer as Replica } from '../lib/containers.js';
+import {
+  inspectService,
+  REVISION_LABEL,
+  runningOf,
+  type ServiceContainer as Replica,
+} from '../lib/containers.js';
 import { edgeHosts } from '../lib/edge-hosts.js';
 
 export { RolloutFailed, until };
@@ -18,7 +23,9 @@ export type Log = (line: string) => void;
 /** JSON with its keys sorted, so that equal configurations hash alike. */
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 
 /**
@@ -30,22 +37,43 @@ const canonical = (value: unknown): string =>
  */
 export async function revisionOf(service: string, env: Record<string, string>): Promise<string> {
   // The canary profile on, so that compose v2 shows the canary's service too (v1 always does).
-  const config = parse(await compose(['config'], { env: { COMPOSE_PROFILES: 'canary', ...env } })) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
-  const spec = config.services[service] as Record<string, unknown> & { labels?: Record<string, string> };
+  const config = parse(
+    await compose(['config'], { env: { COMPOSE_PROFILES: 'canary', ...env } }),
+  ) as { services: Record<string, { image: string; labels?: Record<string, string> }> };
+  const spec = config.services[service] as Record<string, unknown> & {
+    labels?: Record<string, string>;
+  };
   if (!spec) throw new Error(`compose has no service ${service}`);
   delete spec.labels?.[REVISION_LABEL];
   // How many there are is not what each one is: a new count must not roll every replica.
   delete spec.scale;
   delete (spec.deploy as { replicas?: unknown } | undefined)?.replicas;
-  const image = await docker(['image', 'inspect', '-f', '{{json .RootFS.Layers}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.WorkingDir}}', String(spec.image)]);
+  const image = await docker([
+    'image',
+    'inspect',
+    '-f',
+    '{{json .RootFS.Layers}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.User}} {{json .Config.WorkingDir}}',
+    String(spec.image),
+  ]);
   return createHash('sha256').update(canonical(spec)).update(image).digest('hex').slice(0, 12);
 }
-
 
 /** The code a container last exited with, from the engine's events (its restart policy may have started it again since). */
 async function lastExitCode(id: string): Promise<string> {
   const until = String(Math.ceil(Date.now() / 1000));
-  const codes = await docker(['events', '--since', '0', '--until', until, '--filter', `container=${id}`, '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}']).catch(() => '');
+  const codes = await docker([
+    'events',
+    '--since',
+    '0',
+    '--until',
+    until,
+    '--filter',
+    `container=${id}`,
+    '--filter',
+    'event=die',
+    '--format',
+    '{{.Actor.Attributes.exitCode}}',
+  ]).catch(() => '');
   return codes.trim().split('\n').at(-1) || '?';
 }
 
@@ -77,9 +105,13 @@ async function readyInside(id: string): Promise<boolean> {
 async function addReplica(service: string, env: Record<string, string>): Promise<Replica> {
   const before = new Set((await inspectService(service)).map((r) => r.id));
   const count = (await runningOf(service)).length + 1;
-  await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${count}`, service], { env });
+  await compose(
+    ['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${count}`, service],
+    { env },
+  );
   const fresh = (await inspectService(service)).filter((r) => !before.has(r.id));
-  if (fresh.length !== 1) throw new RolloutFailed(`expected one new ${service} container, compose made ${fresh.length}`);
+  if (fresh.length !== 1)
+    throw new RolloutFailed(`expected one new ${service} container, compose made ${fresh.length}`);
   return fresh[0]!;
 }
 
@@ -88,7 +120,12 @@ async function addReplica(service: string, env: Record<string, string>): Promise
  * database prepared: only then may an old replica go); removes it and fails if it exits or
  * never gets there.
  */
-async function untilServing(service: string, replica: Replica, cluster: string, timeoutMs: number): Promise<void> {
+async function untilServing(
+  service: string,
+  replica: Replica,
+  cluster: string,
+  timeoutMs: number,
+): Promise<void> {
   let why = 'it never became healthy';
   try {
     await until(
@@ -100,10 +137,13 @@ async function untilServing(service: string, replica: Replica, cluster: string, 
           why = `it exited with code ${now?.running ? await lastExitCode(replica.id) : (now?.exitCode ?? '?')}: ${await lastWords(replica.id)}`;
           throw new RolloutFailed(why);
         }
-        const host = now.address ? (await edgeHosts(cluster)).find((h) => h.address === now.address) : undefined;
+        const host = now.address
+          ? (await edgeHosts(cluster)).find((h) => h.address === now.address)
+          : undefined;
         if (!host) why = 'the edge has not found it';
         else if (!host.healthy) why = `the edge sees it as unhealthy (${host.flags.join(', ')})`;
-        else if (!(await readyInside(now.id))) why = 'its database is not ready (GET /user/health?deep=1)';
+        else if (!(await readyInside(now.id)))
+          why = 'its database is not ready (GET /user/health?deep=1)';
         else return true;
         return undefined;
       },
@@ -111,7 +151,9 @@ async function untilServing(service: string, replica: Replica, cluster: string, 
     );
   } catch (err) {
     await docker(['rm', '-f', replica.id]).catch(() => undefined);
-    throw new RolloutFailed(`the new replica ${replica.name} was removed: ${(err as Error).message}`);
+    throw new RolloutFailed(
+      `the new replica ${replica.name} was removed: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -160,8 +202,12 @@ export async function roll(o: RollOptions): Promise<{ replaced: number }> {
 
 /** Containers of `service` that do not run (exited, dead, created): a scale never starts them again. */
 async function removeStopped(service: string, log: Log): Promise<void> {
-  for (const stopped of (await inspectService(service)).filter((r) => !r.running && r.state !== 'restarting')) {
-    log(`removing ${stopped.name} (${stopped.state}${stopped.state === 'exited' ? `, code ${stopped.exitCode}` : ''})`);
+  for (const stopped of (await inspectService(service)).filter(
+    (r) => !r.running && r.state !== 'restarting',
+  )) {
+    log(
+      `removing ${stopped.name} (${stopped.state}${stopped.state === 'exited' ? `, code ${stopped.exitCode}` : ''})`,
+    );
     await docker(['rm', '-f', stopped.id]);
   }
 }
@@ -173,7 +219,9 @@ async function removeStopped(service: string, log: Log): Promise<void> {
  */
 export function surplus(running: Replica[], healthy: Set<string>, keep: number): Replica[] {
   const rank = (r: Replica) => (r.address && healthy.has(r.address) ? 1 : 0);
-  return [...running].sort((a, b) => rank(a) - rank(b) || b.number - a.number).slice(0, Math.max(0, running.length - keep));
+  return [...running]
+    .sort((a, b) => rank(a) - rank(b) || b.number - a.number)
+    .slice(0, Math.max(0, running.length - keep));
 }
 
 /**
@@ -186,13 +234,28 @@ export async function scaleTo(o: Omit<RollOptions, 'revision'>): Promise<void> {
   await removeStopped(o.service, o.log);
   const running = await runningOf(o.service);
   if (running.length > o.replicas) {
-    const healthy = new Set((await edgeHosts(o.cluster).catch(() => [])).filter((h) => h.healthy).map((h) => h.address));
+    const healthy = new Set(
+      (await edgeHosts(o.cluster).catch(() => [])).filter((h) => h.healthy).map((h) => h.address),
+    );
     const going = surplus(running, healthy, o.replicas);
-    o.log(`draining and removing ${going.map((r) => r.name).join(', ')} (${running.length} running, ${o.replicas} wanted)`);
+    o.log(
+      `draining and removing ${going.map((r) => r.name).join(', ')} (${running.length} running, ${o.replicas} wanted)`,
+    );
     await Promise.all(going.map(retire));
   } else if (running.length < o.replicas) {
     const before = new Set(running.map((r) => r.id));
-    await compose(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${o.service}=${o.replicas}`, o.service], { env: o.env });
+    await compose(
+      [
+        'up',
+        '-d',
+        '--no-deps',
+        '--no-recreate',
+        '--scale',
+        `${o.service}=${o.replicas}`,
+        o.service,
+      ],
+      { env: o.env },
+    );
     const fresh = (await runningOf(o.service)).filter((r) => !before.has(r.id));
     o.log(`started ${fresh.map((r) => r.name).join(', ')}; waiting until the edges route to them`);
     await Promise.all(fresh.map((r) => untilServing(o.service, r, o.cluster, timeoutMs)));

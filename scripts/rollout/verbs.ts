@@ -8,8 +8,22 @@ import { docker } from '../lib/docker.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { count, progress } from '../lib/cli.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
-import { DEV_FILES, loadSettings, MAIN_FILE, saveSettings, useSettings, type Settings } from '../lib/settings.js';
-import { CANARY, COMPOSE_EDGES, limitsFromEnv, STABLE, writeEdgeFiles, type EdgeSettings } from '../lib/edge-config.js';
+import {
+  DEV_FILES,
+  loadSettings,
+  MAIN_FILE,
+  saveSettings,
+  useSettings,
+  type Settings,
+} from '../lib/settings.js';
+import {
+  CANARY,
+  COMPOSE_EDGES,
+  limitsFromEnv,
+  STABLE,
+  writeEdgeFiles,
+  type EdgeSettings,
+} from '../lib/edge-config.js';
 import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
 import { ensureEdges, handOverEdges } from './edge-handover.js';
 import { edgeIsUp, untilHealthy } from '../lib/edge-hosts.js';
@@ -35,7 +49,6 @@ const log = progress('rollout');
 /** Every verb that changes the mesh ends with make check's look at it (verify.ts). */
 const checked = (line: string) => log(`checked: ${line}`);
 
-
 /** The settings of this run, in the environment of every compose call from here on. */
 function settingsOfThisRun(): Settings {
   const settings = loadSettings();
@@ -53,7 +66,11 @@ async function canaryState(): Promise<CanaryState | null> {
   return JSON.parse(readFileSync(STATE, 'utf8')) as CanaryState;
 }
 
-const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings => ({ limits: limitsFromEnv(process.env), edges, canaryWeight });
+const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings => ({
+  limits: limitsFromEnv(process.env),
+  edges,
+  canaryWeight,
+});
 
 export interface UpOptions {
   /** how many replicas; else .env's, else as many as run, else 1 */
@@ -66,7 +83,10 @@ export async function up(options: UpOptions = {}): Promise<void> {
   const settings = settingsOfThisRun();
   const stable = await runningOf(SERVICE);
   // The declared count (N=, else .env's), else as many as run, else 1.
-  const want = options.replicas ?? count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ?? (stable.length || 1);
+  const want =
+    options.replicas ??
+    count('USERSVC_REPLICAS', settings.USERSVC_REPLICAS) ??
+    (stable.length || 1);
   const observe = options.observe || ((await observing()) ? '1' : '0');
   Object.assign(settings, {
     USERSVC_REPLICAS: String(want),
@@ -78,7 +98,10 @@ export async function up(options: UpOptions = {}): Promise<void> {
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
   settings.EDGE_REVISION = await revisionOf('edge', {});
   useSettings(settings);
-  const env = { USERSVC_REVISION: settings.USERSVC_REVISION, EDGE_REVISION: settings.EDGE_REVISION };
+  const env = {
+    USERSVC_REVISION: settings.USERSVC_REVISION,
+    EDGE_REVISION: settings.EDGE_REVISION,
+  };
   const canary = await canaryState();
 
   if (stable.length === 0) {
@@ -94,11 +117,23 @@ export async function up(options: UpOptions = {}): Promise<void> {
     log(`the edge runs routes ${applied.routes} and clusters ${applied.clusters}`);
     await compose(['up', '-d', '--no-deps', ...SINGLETONS], { env });
     await ensureEdges(env, log);
-    const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision: settings.USERSVC_REVISION, replicas: want, env, log });
-    log(replaced ? `replaced ${replaced} replica(s) with revision ${settings.USERSVC_REVISION}` : `every replica runs revision ${settings.USERSVC_REVISION}`);
+    const { replaced } = await roll({
+      service: SERVICE,
+      cluster: STABLE,
+      revision: settings.USERSVC_REVISION,
+      replicas: want,
+      env,
+      log,
+    });
+    log(
+      replaced
+        ? `replaced ${replaced} replica(s) with revision ${settings.USERSVC_REVISION}`
+        : `every replica runs revision ${settings.USERSVC_REVISION}`,
+    );
     // A new edge takes over from each old one before it drains.
     const edges = await handOverEdges(settings.EDGE_REVISION, env, log);
-    if (edges.replaced) log(`handed over to ${edges.replaced} new edge(s) (revision ${settings.EDGE_REVISION})`);
+    if (edges.replaced)
+      log(`handed over to ${edges.replaced} new edge(s) (revision ${settings.EDGE_REVISION})`);
   }
   await untilHealthy(STABLE, want, log);
   if (observe === '1') await startObservability();
@@ -116,16 +151,21 @@ export async function up(options: UpOptions = {}): Promise<void> {
 
 export async function scale(want: number, say = log): Promise<void> {
   const settings = settingsOfThisRun();
-  if ((await runningOf('edge')).length === 0 && !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
+  if ((await runningOf('edge')).length === 0 && !(await edgeIsUp()))
+    throw new UsageError('the mesh is not up: make up first');
   await scaleTo({ service: SERVICE, cluster: STABLE, replicas: want, env: {}, log: say });
   await untilHealthy(STABLE, want, say);
   saveSettings({ ...settings, USERSVC_REPLICAS: String(want) });
   await verifyMesh({ replicas: want, log: (line) => say(`checked: ${line}`) });
 }
 
-export async function startCanary({ weight = 10, replicas = 1 }: { weight?: number; replicas?: number } = {}): Promise<void> {
+export async function startCanary({
+  weight = 10,
+  replicas = 1,
+}: { weight?: number; replicas?: number } = {}): Promise<void> {
   settingsOfThisRun();
-  if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp())) throw new UsageError('the mesh is not up: make up first');
+  if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp()))
+    throw new UsageError('the mesh is not up: make up first');
   const revision = await revisionOf(CANARY_SERVICE, {});
   const env = { CANARY_REVISION: revision, CANARY_REPLICAS: String(replicas) };
   if ((await runningOf(CANARY_SERVICE)).length > 0) {
@@ -135,16 +175,23 @@ export async function startCanary({ weight = 10, replicas = 1 }: { weight?: numb
     // Its cluster first, with only x-canary: 1 routed to it, until its replicas are healthy.
     await applyEdgeConfig(edgeSettings(0));
     try {
-      await compose(['up', '-d', '--no-deps', '--scale', `${CANARY_SERVICE}=${replicas}`, CANARY_SERVICE], { env });
+      await compose(
+        ['up', '-d', '--no-deps', '--scale', `${CANARY_SERVICE}=${replicas}`, CANARY_SERVICE],
+        { env },
+      );
       await untilHealthy(CANARY, replicas, log);
     } catch (err) {
       for (const r of await inspectService(CANARY_SERVICE)) await docker(['rm', '-f', r.id]);
       await applyEdgeConfig(edgeSettings(null));
-      throw new RolloutFailed(`the canary did not start, and was removed: ${(err as Error).message}`);
+      throw new RolloutFailed(
+        `the canary did not start, and was removed: ${(err as Error).message}`,
+      );
     }
   }
   const applied = await applyEdgeConfig(edgeSettings(weight));
-  const canaryEnv = Object.fromEntries(SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]));
+  const canaryEnv = Object.fromEntries(
+    SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]),
+  );
   writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
   // Only the canary's own entries: its environment is not the stable set's.
   saveSettings({ ...loadSettings({}), ...env });
@@ -152,12 +199,15 @@ export async function startCanary({ weight = 10, replicas = 1 }: { weight?: numb
   const version = canaries[0]?.version ?? '-';
   await verifyMesh({ replicas: declared(), log: checked });
   await verifyCanary(canaries, checked);
-  log(`canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`);
+  log(
+    `canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`,
+  );
 }
 
 async function removeCanary(): Promise<void> {
   await applyRoutes(edgeSettings(null));
-  for (const r of await inspectService(CANARY_SERVICE)) await (r.running ? retire(r) : docker(['rm', r.id]));
+  for (const r of await inspectService(CANARY_SERVICE))
+    await (r.running ? retire(r) : docker(['rm', r.id]));
   await applyEdgeConfig(edgeSettings(null));
   rmSync(STATE, { force: true });
   const settings = loadSettings({});
@@ -168,7 +218,8 @@ async function removeCanary(): Promise<void> {
 
 export async function rollback(): Promise<void> {
   settingsOfThisRun();
-  if ((await inspectService(CANARY_SERVICE)).length === 0) return log('no canary runs: nothing to roll back');
+  if ((await inspectService(CANARY_SERVICE)).length === 0)
+    return log('no canary runs: nothing to roll back');
   await removeCanary();
   await verifyMesh({ replicas: declared(), log: checked });
   log('the canary is gone; every request goes to the stable replicas');
@@ -178,14 +229,23 @@ export async function promote(): Promise<void> {
   const settings = settingsOfThisRun();
   const canary = await canaryState();
   if (!canary) throw new UsageError('no canary runs: start one with make canary');
-  const image = (await docker(['inspect', '-f', '{{.Image}}', (await runningOf(CANARY_SERVICE))[0]!.id])).trim();
+  const image = (
+    await docker(['inspect', '-f', '{{.Image}}', (await runningOf(CANARY_SERVICE))[0]!.id])
+  ).trim();
   await docker(['tag', image, 'usermesh/usersvc:latest']);
   // The canary's environment becomes the stable set's, kept in .env for later make ups.
   Object.assign(settings, canary.env);
   useSettings(settings);
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
   const want = (await runningOf(SERVICE)).length;
-  const { replaced } = await roll({ service: SERVICE, cluster: STABLE, revision: settings.USERSVC_REVISION, replicas: want, env: { USERSVC_REVISION: settings.USERSVC_REVISION }, log });
+  const { replaced } = await roll({
+    service: SERVICE,
+    cluster: STABLE,
+    revision: settings.USERSVC_REVISION,
+    replicas: want,
+    env: { USERSVC_REVISION: settings.USERSVC_REVISION },
+    log,
+  });
   log(`promoted: replaced ${replaced} stable replica(s) with the canary's image`);
   saveSettings(settings);
   await removeCanary();
@@ -202,11 +262,15 @@ export async function check(): Promise<void> {
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */
 export async function edgeConfig(): Promise<void> {
   const applied = await applyEdgeConfig(edgeSettings((await canaryState())?.weight ?? null));
-  log(`the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`);
+  log(
+    `the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`,
+  );
 }
 
 /** Only render the edge's live files into a directory of their own (Swarm, Kubernetes). */
 export function edgeFiles(dir: string, edges: number): void {
   const written = writeEdgeFiles(dir, edgeSettings(null, edges));
-  log(`the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${edges} edge(s))`);
+  log(
+    `the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${edges} edge(s))`,
+  );
 }

@@ -5,7 +5,16 @@
 import { inspectService } from '../lib/containers.js';
 import { fetchInside } from '../lib/docker.js';
 import { AdminError, edgeAdmins } from '../lib/edges.js';
-import { mergeHosts, mergeStats, parseClusters, parsePrometheus, parseStatsJson, type Host, type Sample, type StatsJson } from '../lib/envoy-admin.js';
+import {
+  mergeHosts,
+  mergeStats,
+  parseClusters,
+  parsePrometheus,
+  parseStatsJson,
+  type Host,
+  type Sample,
+  type StatsJson,
+} from '../lib/envoy-admin.js';
 
 export interface MeshAddress {
   admin: string; // the edge's read-only admin on the host (a swarm manager's; make stats reads compose's edges inside them)
@@ -70,17 +79,35 @@ export async function get(url: string): Promise<string> {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(5000) });
   } catch {
-    throw new MeshDown(`the mesh is not up: nothing answers at ${new URL(url).origin} (the edge's admin). Start it with: make up`);
+    throw new MeshDown(
+      `the mesh is not up: nothing answers at ${new URL(url).origin} (the edge's admin). Start it with: make up`,
+    );
   }
   const body = await response.text();
-  if (!response.ok) throw new MeshDown(`${url} answered ${response.status}: ${body.trim().slice(0, 200)}`);
+  if (!response.ok)
+    throw new MeshDown(`${url} answered ${response.status}: ${body.trim().slice(0, 200)}`);
   return body;
 }
 
 export async function listContainers(mesh: MeshAddress): Promise<Container[]> {
-  const tracks = [[mesh.service, 'stable'], [`${mesh.service}-canary`, 'canary']] as const;
-  const found = await Promise.all(tracks.map(async ([service, track]) => (await inspectService(service, mesh.network)).map((c) => ({ ...c, track }))));
-  return found.flat().map(({ id, name, state, exitCode, address, version, track }) => ({ id, name, state, exitCode, address, version, track }));
+  const tracks = [
+    [mesh.service, 'stable'],
+    [`${mesh.service}-canary`, 'canary'],
+  ] as const;
+  const found = await Promise.all(
+    tracks.map(async ([service, track]) =>
+      (await inspectService(service, mesh.network)).map((c) => ({ ...c, track })),
+    ),
+  );
+  return found.flat().map(({ id, name, state, exitCode, address, version, track }) => ({
+    id,
+    name,
+    state,
+    exitCode,
+    address,
+    version,
+    track,
+  }));
 }
 
 async function readSidecar(container: Container): Promise<Sample[] | { error: string }> {
@@ -90,7 +117,8 @@ async function readSidecar(container: Container): Promise<Sample[] | { error: st
   } catch (err) {
     const message = (err as Error).message;
     // A swarm task on another node: docker exec reaches this engine's containers only.
-    if (message.includes('No such container')) return { error: 'on another node: docker exec reaches this node only' };
+    if (message.includes('No such container'))
+      return { error: 'on another node: docker exec reaches this node only' };
     return { error: message };
   }
 }
@@ -99,24 +127,39 @@ async function readSidecar(container: Container): Promise<Sample[] | { error: st
 async function readEdges() {
   try {
     const edges = await edgeAdmins();
-    const read = await Promise.all(edges.map(async (e) => ({ clusters: await e.call('/clusters?format=json'), stats: await e.call(EDGE_STATS_PATH) })));
+    const read = await Promise.all(
+      edges.map(async (e) => ({
+        clusters: await e.call('/clusters?format=json'),
+        stats: await e.call(EDGE_STATS_PATH),
+      })),
+    );
     return { names: edges.map((e) => e.name).join(' + '), read };
   } catch (err) {
-    if (err instanceof AdminError) throw new MeshDown(`the mesh is not up: ${err.message}. Start it with: make up`);
+    if (err instanceof AdminError)
+      throw new MeshDown(`the mesh is not up: ${err.message}. Start it with: make up`);
     throw err;
   }
 }
 
 export async function snapshot(mesh: MeshAddress = MESH): Promise<Snapshot> {
   const [edges, containers] = await Promise.all([readEdges(), listContainers(mesh)]);
-  const replicas = await Promise.all(containers.map(async (container) => ({ container, sidecar: await readSidecar(container) })));
-  const hostsOf = (cluster: string) => mergeHosts(edges.read.map((e) => (e.clusters.includes(`"${cluster}"`) ? parseClusters(e.clusters, cluster) : [])));
+  const replicas = await Promise.all(
+    containers.map(async (container) => ({ container, sidecar: await readSidecar(container) })),
+  );
+  const hostsOf = (cluster: string) =>
+    mergeHosts(
+      edges.read.map((e) =>
+        e.clusters.includes(`"${cluster}"`) ? parseClusters(e.clusters, cluster) : [],
+      ),
+    );
   return {
     takenAt: Date.now(),
     admin: edges.names,
     cluster: mesh.cluster,
     hosts: hostsOf(mesh.cluster),
-    canaryHosts: edges.read.some((e) => e.clusters.includes(`"${mesh.cluster}_canary"`)) ? hostsOf(`${mesh.cluster}_canary`) : [],
+    canaryHosts: edges.read.some((e) => e.clusters.includes(`"${mesh.cluster}_canary"`))
+      ? hostsOf(`${mesh.cluster}_canary`)
+      : [],
     edge: mergeStats(edges.read.map((e) => parseStatsJson(e.stats))),
     replicas,
   };

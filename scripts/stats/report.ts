@@ -1,6 +1,13 @@
 // Turns snapshots of the mesh into the report `make stats` prints: totals since start from one
 // snapshot, or per-second rates between two (--watch). Pure: the tests feed it captured output.
-import { bucketsDelta, histogramBuckets, histogramQuantile, sampleValue, type Host, type Sample } from '../lib/envoy-admin.js';
+import {
+  bucketsDelta,
+  histogramBuckets,
+  histogramQuantile,
+  sampleValue,
+  type Host,
+  type Sample,
+} from '../lib/envoy-admin.js';
 import type { Snapshot } from './collect.js';
 import { formatTable } from '../lib/table.js';
 
@@ -78,25 +85,36 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
   // A counter as a total, or as a rate per second since `before`.
   const count = (current: number, previous: number | undefined) =>
     seconds === null ? current : round(Math.max(0, current - (previous ?? 0)) / seconds);
-  const edgeCount = (name: string) => count(now.edge.values.get(name) ?? 0, before?.edge.values.get(name));
-  const quantiles = (seconds === null ? now.edge.cumulative : now.edge.interval).get(`cluster.${now.cluster}.upstream_rq_time`);
+  const edgeCount = (name: string) =>
+    count(now.edge.values.get(name) ?? 0, before?.edge.values.get(name));
+  const quantiles = (seconds === null ? now.edge.cumulative : now.edge.interval).get(
+    `cluster.${now.cluster}.upstream_rq_time`,
+  );
   const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
 
   // What the edge sent one host: counters from /clusters, matched by address.
   const sentTo = (host: Host) => {
     const was = before?.hosts.find((h) => h.address === host.address)?.counters;
-    return { sent: count(host.counters.rq_total ?? 0, was?.rq_total), succeeded: count(host.counters.rq_success ?? 0, was?.rq_success) };
+    return {
+      sent: count(host.counters.rq_total ?? 0, was?.rq_total),
+      succeeded: count(host.counters.rq_success ?? 0, was?.rq_success),
+    };
   };
-  const hostHealth = (host: Host) => (host.healthy ? 'healthy' : `unhealthy (${host.flags.join(', ')})`);
+  const hostHealth = (host: Host) =>
+    host.healthy ? 'healthy' : `unhealthy (${host.flags.join(', ')})`;
 
   const allHosts = [...now.hosts, ...now.canaryHosts];
   const rows: ReplicaRow[] = now.replicas.map(({ container, sidecar }) => {
-    const host = (container.track === 'canary' ? now.canaryHosts : now.hosts).find((h) => h.address === container.address);
+    const host = (container.track === 'canary' ? now.canaryHosts : now.hosts).find(
+      (h) => h.address === container.address,
+    );
     const previous = before?.replicas.find((r) => r.container.id === container.id)?.sidecar;
     const health =
-      container.state !== 'running' ? `${container.state} (${container.exitCode})`
-      : !host ? 'not in edge'
-      : hostHealth(host);
+      container.state !== 'running'
+        ? `${container.state} (${container.exitCode})`
+        : !host
+          ? 'not in edge'
+          : hostHealth(host);
     const row: ReplicaRow = {
       name: container.name,
       address: container.address,
@@ -106,21 +124,34 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       edge: host ? sentTo(host) : null,
       sidecar: null,
     };
-    if (Array.isArray(sidecar)) row.sidecar = sidecarFigures(sidecar, Array.isArray(previous) ? previous : undefined, count);
+    if (Array.isArray(sidecar))
+      row.sidecar = sidecarFigures(sidecar, Array.isArray(previous) ? previous : undefined, count);
     else row.error = sidecar.error;
     return row;
   });
   // Hosts the edge still lists without a container: a replica that went away a moment ago.
   const addresses = new Set(now.replicas.map((r) => r.container.address));
   for (const host of allHosts.filter((h) => !addresses.has(h.address))) {
-    rows.push({ name: null, address: host.address, version: null, track: null, health: `${hostHealth(host)}, no container`, edge: sentTo(host), sidecar: null });
+    rows.push({
+      name: null,
+      address: host.address,
+      version: null,
+      track: null,
+      health: `${hostHealth(host)}, no container`,
+      edge: sentTo(host),
+      sidecar: null,
+    });
   }
 
   const track = (name: Track['track'], cluster: string): Track => {
     const requests = edgeCount(`cluster.${cluster}.upstream_rq_total`);
     const failed = edgeCount(`cluster.${cluster}.upstream_rq_5xx`);
-    const running = now.replicas.filter((r) => r.container.track === name && r.container.state === 'running');
-    const p99 = (seconds === null ? now.edge.cumulative : now.edge.interval).get(`cluster.${cluster}.upstream_rq_time`)?.get(99);
+    const running = now.replicas.filter(
+      (r) => r.container.track === name && r.container.state === 'running',
+    );
+    const p99 = (seconds === null ? now.edge.cumulative : now.edge.interval)
+      .get(`cluster.${cluster}.upstream_rq_time`)
+      ?.get(99);
     return {
       track: name,
       cluster,
@@ -131,8 +162,12 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       p99Ms: ms(p99),
     };
   };
-  const canaryKnown = now.canaryHosts.length > 0 || now.replicas.some((r) => r.container.track === 'canary');
-  const tracks = [track('stable', now.cluster), ...(canaryKnown ? [track('canary', `${now.cluster}_canary`)] : [])];
+  const canaryKnown =
+    now.canaryHosts.length > 0 || now.replicas.some((r) => r.container.track === 'canary');
+  const tracks = [
+    track('stable', now.cluster),
+    ...(canaryKnown ? [track('canary', `${now.cluster}_canary`)] : []),
+  ];
 
   return {
     time: new Date(now.takenAt).toISOString(),
@@ -149,28 +184,48 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       },
       retries: edgeCount(`cluster.${now.cluster}.upstream_rq_retry`),
       retriesSucceeded: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_success`),
-      retriesRefused: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_overflow`) + edgeCount(`cluster.${now.cluster}.upstream_rq_retry_limit_exceeded`),
-      rateLimited: { hash: edgeCount('limit_hash.http_local_rate_limit.rate_limited'), read: edgeCount('limit_read.http_local_rate_limit.rate_limited') },
+      retriesRefused:
+        edgeCount(`cluster.${now.cluster}.upstream_rq_retry_overflow`) +
+        edgeCount(`cluster.${now.cluster}.upstream_rq_retry_limit_exceeded`),
+      rateLimited: {
+        hash: edgeCount('limit_hash.http_local_rate_limit.rate_limited'),
+        read: edgeCount('limit_read.http_local_rate_limit.rate_limited'),
+      },
       connectFailures: edgeCount(`cluster.${now.cluster}.upstream_cx_connect_fail`),
       healthCheckFailures: edgeCount(`cluster.${now.cluster}.health_check.failure`),
-      outlierEjections: edgeCount(`cluster.${now.cluster}.outlier_detection.ejections_enforced_total`),
+      outlierEjections: edgeCount(
+        `cluster.${now.cluster}.outlier_detection.ejections_enforced_total`,
+      ),
       latencyMs: { p50: ms(quantiles?.get(50)), p99: ms(quantiles?.get(99)) },
-      certExpiresAt: now.edge.values.get(`cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`) || null,
+      certExpiresAt:
+        now.edge.values.get(
+          `cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`,
+        ) || null,
     },
     tracks,
     replicas: rows,
   };
 }
 
-function sidecarFigures(now: Sample[], before: Sample[] | undefined, count: (current: number, previous: number | undefined) => number): ReplicaRow['sidecar'] {
+function sidecarFigures(
+  now: Sample[],
+  before: Sample[] | undefined,
+  count: (current: number, previous: number | undefined) => number,
+): ReplicaRow['sidecar'] {
   const local = { envoy_cluster_name: 'local_service' };
   const db = { envoy_cluster_name: 'postgres' };
   const ingress = { envoy_listener_address: '0.0.0.0_8080' };
-  const counter = (name: string, labels: Record<string, string>) => count(sampleValue(now, name, labels), before && sampleValue(before, name, labels));
-  const byClass = (c: string) => counter('envoy_cluster_upstream_rq_xx', { ...local, envoy_response_code_class: c });
+  const counter = (name: string, labels: Record<string, string>) =>
+    count(sampleValue(now, name, labels), before && sampleValue(before, name, labels));
+  const byClass = (c: string) =>
+    counter('envoy_cluster_upstream_rq_xx', { ...local, envoy_response_code_class: c });
   // Latency over the window is the histogram of the window: the difference of the buckets.
   let buckets = histogramBuckets(now, 'envoy_cluster_upstream_rq_time', local);
-  if (before) buckets = bucketsDelta(buckets, histogramBuckets(before, 'envoy_cluster_upstream_rq_time', local));
+  if (before)
+    buckets = bucketsDelta(
+      buckets,
+      histogramBuckets(before, 'envoy_cluster_upstream_rq_time', local),
+    );
   const q = (p: number) => {
     const v = histogramQuantile(buckets, p);
     return v === null ? null : round(v, 2);
@@ -187,9 +242,18 @@ function sidecarFigures(now: Sample[], before: Sample[] | undefined, count: (cur
       connectFailures: counter('envoy_cluster_upstream_cx_connect_fail', db),
     },
     trust: {
-      certExpiresAt: sampleValue(now, 'envoy_listener_ssl_certificate_expiration_unix_time_seconds', { ...ingress, envoy_tls_certificate: 'identity' }) || null,
+      certExpiresAt:
+        sampleValue(now, 'envoy_listener_ssl_certificate_expiration_unix_time_seconds', {
+          ...ingress,
+          envoy_tls_certificate: 'identity',
+        }) || null,
       // connection_error counts failed handshakes other than failed verifications: no overlap.
-      tlsRefused: ['connection_error', 'fail_verify_error', 'fail_verify_no_cert', 'fail_verify_san']
+      tlsRefused: [
+        'connection_error',
+        'fail_verify_error',
+        'fail_verify_no_cert',
+        'fail_verify_san',
+      ]
         .map((s) => counter(`envoy_listener_ssl_${s}`, ingress))
         .reduce((a, b) => a + b, 0),
       rbacDenied: counter('envoy_http_rbac_denied', { envoy_http_conn_manager_prefix: 'ingress' }),
@@ -214,7 +278,9 @@ export function renderReport(r: Report): string {
   const lines = [
     // One edge's window on the host (a swarm manager), or compose's edges by name: `a + b`.
     `${/^https?:/.test(e.admin) ? 'edge' : 'edges'} ${e.admin.replace(/^https?:\/\//, '')}, cluster ${e.cluster}: ${e.replicas.healthy} of ${e.replicas.total} replicas healthy` +
-      (r.windowSeconds === null ? '   (totals since each Envoy started)' : `   (per second, over the last ${r.windowSeconds} s)`),
+      (r.windowSeconds === null
+        ? '   (totals since each Envoy started)'
+        : `   (per second, over the last ${r.windowSeconds} s)`),
     `  requests ${e.requests.total}${per}: 2xx ${e.requests['2xx']}, 4xx ${e.requests['4xx']}, 5xx ${e.requests['5xx']}` +
       `   retries ${e.retries} (${e.retriesSucceeded} succeeded, ${e.retriesRefused} refused)`,
     `  rate limited (429) ${e.rateLimited.hash + e.rateLimited.read}${per}: ${e.rateLimited.hash} creates and logins, ${e.rateLimited.read} other`,
@@ -225,10 +291,35 @@ export function renderReport(r: Report): string {
   ];
   if (r.tracks.length > 1 || r.tracks.some((x) => x.versions.length > 1)) {
     // A canary, or a rollout half way: the versions side by side, as the edge saw them.
-    const rows = r.tracks.map((x) => [x.track, x.versions.join(', ') || '-', String(x.replicas), `${x.requests}${per}`, x.successRate === null ? '-' : `${x.successRate} %`, fmtMs(x.p99Ms)]);
-    lines.push(formatTable(['TRACK', 'VERSION', 'REPLICAS', `REQUESTS${per}`, 'SUCCESS', 'P99 (edge)'], rows), '');
+    const rows = r.tracks.map((x) => [
+      x.track,
+      x.versions.join(', ') || '-',
+      String(x.replicas),
+      `${x.requests}${per}`,
+      x.successRate === null ? '-' : `${x.successRate} %`,
+      fmtMs(x.p99Ms),
+    ]);
+    lines.push(
+      formatTable(
+        ['TRACK', 'VERSION', 'REPLICAS', `REQUESTS${per}`, 'SUCCESS', 'P99 (edge)'],
+        rows,
+      ),
+      '',
+    );
   }
-  const header = ['REPLICA', 'VERSION', 'ADDRESS', 'HEALTH (edge)', `SENT${per}`, `OK${per}`, 'P50 (sidecar)', 'P99', 'DB CONNS', 'CERT EXPIRES', `REFUSED TLS/RBAC${per}`];
+  const header = [
+    'REPLICA',
+    'VERSION',
+    'ADDRESS',
+    'HEALTH (edge)',
+    `SENT${per}`,
+    `OK${per}`,
+    'P50 (sidecar)',
+    'P99',
+    'DB CONNS',
+    'CERT EXPIRES',
+    `REFUSED TLS/RBAC${per}`,
+  ];
   const cells = r.replicas.map((x) => [
     x.name ?? '-',
     x.version ?? '-',
@@ -242,6 +333,7 @@ export function renderReport(r: Report): string {
     x.sidecar ? expiresIn(x.sidecar.trust.certExpiresAt, Date.parse(r.time)) : '-',
     x.sidecar ? `${x.sidecar.trust.tlsRefused}/${x.sidecar.trust.rbacDenied}` : '-',
   ]);
-  if (cells.length === 0) return [...lines, `no ${e.cluster} replicas: scale up with make scale N=3`].join('\n');
+  if (cells.length === 0)
+    return [...lines, `no ${e.cluster} replicas: scale up with make scale N=3`].join('\n');
   return [...lines, formatTable(header, cells)].join('\n');
 }

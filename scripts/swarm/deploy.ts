@@ -24,14 +24,27 @@ const log = progress('swarm-up');
 async function manager(): Promise<string> {
   let state: string;
   try {
-    state = (await sw(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'])).trim();
+    state = (
+      await sw([
+        'info',
+        '--format',
+        '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}',
+      ])
+    ).trim();
   } catch (err) {
-    throw new RolloutFailed(`cannot reach the Docker engine at ${managerName()}: ${(err as Error).message}`);
+    throw new RolloutFailed(
+      `cannot reach the Docker engine at ${managerName()}: ${(err as Error).message}`,
+    );
   }
   const [local, isManager, self] = state.split(' ');
   if (local === 'active' && isManager === 'true') return self!;
-  if (local === 'active') throw new RolloutFailed(`${managerName()}'s engine is a swarm worker: set SWARM_HOST to a manager (docker node ls, on a manager, lists them)`);
-  throw new RolloutFailed(`${managerName()}'s engine is not in a swarm (${local}): run docker swarm init there, or scripts/swarm/lab.sh up for a two-node swarm on this host (then: eval "$(scripts/swarm/lab.sh env)")`);
+  if (local === 'active')
+    throw new RolloutFailed(
+      `${managerName()}'s engine is a swarm worker: set SWARM_HOST to a manager (docker node ls, on a manager, lists them)`,
+    );
+  throw new RolloutFailed(
+    `${managerName()}'s engine is not in a swarm (${local}): run docker swarm init there, or scripts/swarm/lab.sh up for a two-node swarm on this host (then: eval "$(scripts/swarm/lab.sh env)")`,
+  );
 }
 
 const hash = (files: string[]) => {
@@ -39,11 +52,17 @@ const hash = (files: string[]) => {
   for (const f of files) h.update(readFileSync(f));
   return h.digest('hex').slice(0, 10);
 };
-const inDir = (dir: string, match: RegExp) => readdirSync(dir).filter((n) => match.test(n)).sort().map((n) => `${dir}/${n}`);
+const inDir = (dir: string, match: RegExp) =>
+  readdirSync(dir)
+    .filter((n) => match.test(n))
+    .sort()
+    .map((n) => `${dir}/${n}`);
 
 /** The version of the secrets the stack mounts: new secrets, new Swarm secret names. */
 function secretsVersion(): string {
-  const staticDirs = readdirSync(`${SECRETS_DIR}/static`).sort().map((d) => `${SECRETS_DIR}/static/${d}`);
+  const staticDirs = readdirSync(`${SECRETS_DIR}/static`)
+    .sort()
+    .map((d) => `${SECRETS_DIR}/static/${d}`);
   return hash([
     ...inDir(`${SECRETS_DIR}/postgres`, /_password$/),
     ...inDir(`${SECRETS_DIR}/usersvc`, /_password$/),
@@ -59,19 +78,62 @@ interface Converging {
 }
 
 /** Has this service converged on its image? Fails at once on a missing image or a rollback. */
-async function converged({ service, image, replicas }: Converging, since: string): Promise<boolean> {
+async function converged(
+  { service, image, replicas }: Converging,
+  since: string,
+): Promise<boolean> {
   const ids = (await sw(['service', 'ps', '-q', service])).split('\n').filter(Boolean);
   if (ids.length) {
-    const tasks = await sw(['inspect', '--type', 'task', '-f', '{{.CreatedAt.Format "2006-01-02T15:04:05"}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} {{.Status.Err}}', ...ids]);
-    const missing = tasks.split('\n').map((l) => l.split(' ')).find(([at, , img, ...err]) => at! >= since && img === image && err.join(' ').includes('No such image'));
+    const tasks = await sw([
+      'inspect',
+      '--type',
+      'task',
+      '-f',
+      '{{.CreatedAt.Format "2006-01-02T15:04:05"}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} {{.Status.Err}}',
+      ...ids,
+    ]);
+    const missing = tasks
+      .split('\n')
+      .map((l) => l.split(' '))
+      .find(
+        ([at, , img, ...err]) =>
+          at! >= since && img === image && err.join(' ').includes('No such image'),
+      );
     if (missing) {
-      const node = (await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', missing[1]!])).trim();
-      throw new RolloutFailed(`node ${node} has no image ${image}: add its engine to SWARM_NODES (e.g. ssh://you@${node}) and run make swarm-up again, or copy it yourself: docker save ${image} | docker -H ssh://you@${node} load`);
+      const node = (
+        await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', missing[1]!])
+      ).trim();
+      throw new RolloutFailed(
+        `node ${node} has no image ${image}: add its engine to SWARM_NODES (e.g. ssh://you@${node}) and run make swarm-up again, or copy it yourself: docker save ${image} | docker -H ssh://you@${node} load`,
+      );
     }
   }
-  const update = (await sw(['service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}', service])).trim();
-  if (/^(rollback|paused)/.test(update)) throw new RolloutFailed(`${service}: the update failed and Swarm rolled it back (${update}); docker service ps --no-trunc ${service} says why`);
-  const running = (await sw(['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}', service])).split('\n').filter((l) => l.startsWith(`${image} Running`)).length;
+  const update = (
+    await sw([
+      'service',
+      'inspect',
+      '-f',
+      '{{if .UpdateStatus}}{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}{{end}}',
+      service,
+    ])
+  ).trim();
+  if (/^(rollback|paused)/.test(update))
+    throw new RolloutFailed(
+      `${service}: the update failed and Swarm rolled it back (${update}); docker service ps --no-trunc ${service} says why`,
+    );
+  const running = (
+    await sw([
+      'service',
+      'ps',
+      '--filter',
+      'desired-state=running',
+      '--format',
+      '{{.Image}} {{.CurrentState}}',
+      service,
+    ])
+  )
+    .split('\n')
+    .filter((l) => l.startsWith(`${image} Running`)).length;
   return running === replicas && !update.startsWith('updating');
 }
 
@@ -84,11 +146,23 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
   const versions = { SECRETS_V: secretsVersion(), EDGE_CONFIG_V: hash(inDir(EDGE_DIR, /\.yaml$/)) };
 
   for (const role of ['postgres', 'edge']) {
-    if ((await sw(['node', 'ls', '-q', '--filter', `node.label=mesh.${role}=true`])).trim()) continue;
+    if ((await sw(['node', 'ls', '-q', '--filter', `node.label=mesh.${role}=true`])).trim())
+      continue;
     await sw(['node', 'update', '--label-add', `mesh.${role}=true`, self]);
-    log(`no node had the label mesh.${role}=true; gave it to this manager (${(await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', self])).trim()})`);
+    log(
+      `no node had the label mesh.${role}=true; gave it to this manager (${(await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', self])).trim()})`,
+    );
   }
-  const current = await sw(['service', 'inspect', '-f', '{{.Spec.Mode.Replicated.Replicas}}', `${STACK}_usersvc`]).then((s) => Number(s.trim()), () => undefined);
+  const current = await sw([
+    'service',
+    'inspect',
+    '-f',
+    '{{.Spec.Mode.Replicated.Replicas}}',
+    `${STACK}_usersvc`,
+  ]).then(
+    (s) => Number(s.trim()),
+    () => undefined,
+  );
   const want = replicas ?? current ?? 2;
   if (!(want >= 1)) throw new UsageError(`N must be a whole number from 1 to 999, got "${want}"`);
 
@@ -103,13 +177,44 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
   // No registry: the nodes use the images they hold, by the tags shipImages gave them.
   const since = new Date().toISOString().slice(0, 19);
   const host = managerHost() ? ['-H', managerHost()] : [];
-  await docker([...host, 'stack', 'deploy', '--resolve-image', 'never', '--prune', '-c', `${ROOT}compose/stack.yml`, STACK], { env, timeoutMs: 5 * 60_000 });
+  await docker(
+    [
+      ...host,
+      'stack',
+      'deploy',
+      '--resolve-image',
+      'never',
+      '--prune',
+      '-c',
+      `${ROOT}compose/stack.yml`,
+      STACK,
+    ],
+    { env, timeoutMs: 5 * 60_000 },
+  );
   // stack deploy keeps a service's image when the file's is unchanged, even if someone ran
   // `docker service update --image` since: this checkout's images are what should run.
   for (const image of IMAGES) {
     const wanted = `usermesh/${image}:${tags[image]}`;
-    const running = (await sw(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', `${STACK}_${image}`])).trim();
-    if (running !== wanted) await sw(['service', 'update', '--detach', '--quiet', '--no-resolve-image', '--image', wanted, `${STACK}_${image}`]);
+    const running = (
+      await sw([
+        'service',
+        'inspect',
+        '-f',
+        '{{.Spec.TaskTemplate.ContainerSpec.Image}}',
+        `${STACK}_${image}`,
+      ])
+    ).trim();
+    if (running !== wanted)
+      await sw([
+        'service',
+        'update',
+        '--detach',
+        '--quiet',
+        '--no-resolve-image',
+        '--image',
+        wanted,
+        `${STACK}_${image}`,
+      ]);
   }
 
   const services: Converging[] = [
@@ -124,15 +229,34 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
       for (const s of services) if (!(await converged(s, since))) return undefined;
       return true;
     },
-    async () => `the stack did not converge within ${wait}s; what runs:\n${await sw(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`])}`,
+    async () =>
+      `the stack did not converge within ${wait}s; what runs:\n${await sw(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`])}`,
   );
 
   // The secrets and configs of earlier versions, now unused (Swarm refuses to remove one in use).
-  for (const [kind, v] of [['secret', versions.SECRETS_V], ['config', versions.EDGE_CONFIG_V]] as const) {
-    const old = (await sw([kind, 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`, '--format', '{{.Name}}'])).split('\n').filter((n) => n && !n.endsWith(`_${v}`));
+  for (const [kind, v] of [
+    ['secret', versions.SECRETS_V],
+    ['config', versions.EDGE_CONFIG_V],
+  ] as const) {
+    const old = (
+      await sw([
+        kind,
+        'ls',
+        '--filter',
+        `label=com.docker.stack.namespace=${STACK}`,
+        '--format',
+        '{{.Name}}',
+      ])
+    )
+      .split('\n')
+      .filter((n) => n && !n.endsWith(`_${v}`));
     if (old.length) await sw([kind, 'rm', ...old]).catch(() => '');
   }
-  log(`the stack ${STACK} runs usersvc ${tags.usersvc} (version ${serviceVersion(ROOT)}) x${want}, edge ${tags.edge}, postgres ${tags.postgres}`);
-  const edgeNode = (await sw(['node', 'ls', '--filter', 'node.label=mesh.edge=true', '--format', '{{.Hostname}}'])).split('\n')[0];
+  log(
+    `the stack ${STACK} runs usersvc ${tags.usersvc} (version ${serviceVersion(ROOT)}) x${want}, edge ${tags.edge}, postgres ${tags.postgres}`,
+  );
+  const edgeNode = (
+    await sw(['node', 'ls', '--filter', 'node.label=mesh.edge=true', '--format', '{{.Hostname}}'])
+  ).split('\n')[0];
   log(`the edge is on port 8000 of node ${edgeNode}`);
 }

@@ -12,33 +12,48 @@ export const IMAGES = ['usersvc', 'edge', 'postgres'] as const;
 export const managerHost = () => process.env.SWARM_HOST ?? '';
 /** The manager, as messages name it. */
 export const managerName = () => managerHost() || 'this machine';
-export const nodes = () => (process.env.SWARM_NODES || managerHost() || 'local').split(/\s+/).filter(Boolean);
+export const nodes = () =>
+  (process.env.SWARM_NODES || managerHost() || 'local').split(/\s+/).filter(Boolean);
 
 /** docker against the swarm's manager. */
-export const sw = (args: string[], timeoutMs = 60_000) => docker([...(managerHost() ? ['-H', managerHost()] : []), ...args], { timeoutMs });
+export const sw = (args: string[], timeoutMs = 60_000) =>
+  docker([...(managerHost() ? ['-H', managerHost()] : []), ...args], { timeoutMs });
 
 /** docker's arguments for one node of SWARM_NODES ("local": this machine's engine). */
-export const onNode = (node: string, args: string[]) => (node === 'local' ? args : ['-H', node, ...args]);
+export const onNode = (node: string, args: string[]) =>
+  node === 'local' ? args : ['-H', node, ...args];
 
 /**
  * The tag the swarm runs an image under: its content id, so that it names one build on every
  * node (a registry would pin a digest; without one, :latest could differ from node to node).
  */
 export async function tagOf(image: string): Promise<string> {
-  return (await docker(['image', 'inspect', '-f', '{{.Id}}', `usermesh/${image}:latest`])).trim().slice(7, 19);
+  return (await docker(['image', 'inspect', '-f', '{{.Id}}', `usermesh/${image}:latest`]))
+    .trim()
+    .slice(7, 19);
 }
 
 /** docker save IMAGE here | docker load on NODE. */
 export function copyImage(image: string, node: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const save = spawn('docker', ['save', image], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const load = spawn('docker', onNode(node, ['load', '-q']), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const load = spawn('docker', onNode(node, ['load', '-q']), {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let said = '';
     save.stderr.on('data', (d: Buffer) => (said += d.toString()));
     load.stderr.on('data', (d: Buffer) => (said += d.toString()));
     save.stdout.pipe(load.stdin);
     save.on('error', reject);
     load.on('error', reject);
-    load.on('exit', (code) => (code === 0 ? resolve() : reject(new RolloutFailed(`copying ${image} to ${node}: ${said.trim().split('\n').at(-1) ?? `exit ${code}`}`))));
+    load.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new RolloutFailed(
+              `copying ${image} to ${node}: ${said.trim().split('\n').at(-1) ?? `exit ${code}`}`,
+            ),
+          ),
+    );
   });
 }

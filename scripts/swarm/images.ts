@@ -17,7 +17,13 @@ export async function shipImages(log: (line: string) => void): Promise<Record<st
     nodes().map(async (node) => {
       for (const image of IMAGES) {
         const tagged = `usermesh/${image}:${tags[image]}`;
-        if (await docker(onNode(node, ['image', 'inspect', tagged])).then(() => true, () => false)) continue;
+        if (
+          await docker(onNode(node, ['image', 'inspect', tagged])).then(
+            () => true,
+            () => false,
+          )
+        )
+          continue;
         log(`copying ${tagged} to ${node}`);
         await copyImage(tagged, node);
       }

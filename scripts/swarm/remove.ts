@@ -10,7 +10,11 @@ export async function remove(): Promise<void> {
   const filter = ['--filter', `label=com.docker.stack.namespace=${STACK}`];
   await until(
     wait * 1000,
-    async () => (!(await sw(['service', 'ls', '-q', ...filter])).trim() && !(await sw(['network', 'ls', '-q', ...filter])).trim() ? true : undefined),
+    async () =>
+      !(await sw(['service', 'ls', '-q', ...filter])).trim() &&
+      !(await sw(['network', 'ls', '-q', ...filter])).trim()
+        ? true
+        : undefined,
     () => `the stack ${STACK} is still there after ${wait}s`,
   );
   console.log(`swarm-down: the stack ${STACK} is removed`);

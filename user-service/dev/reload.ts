@@ -14,7 +14,8 @@ const SETTLE_MS = 200; // an editor's save can be several writes
 // Long enough for the sidecar to close its idle connections to the old process itself.
 const IDLE_GRACE_MS = 2000;
 
-const say = (msg: string) => process.stderr.write(`${JSON.stringify({ time: Date.now(), msg: `reload: ${msg}` })}\n`);
+const say = (msg: string) =>
+  process.stderr.write(`${JSON.stringify({ time: Date.now(), msg: `reload: ${msg}` })}\n`);
 
 let serving: ChildProcess | undefined;
 let starting: ChildProcess | undefined;
@@ -41,12 +42,16 @@ function start(reason: string): void {
     serving = child;
     starting = undefined;
     old?.kill('SIGTERM');
-    say(`${reason}: the new code serves, ${Date.now() - began} ms after the change${old ? '; the old process drains' : ''}`);
+    say(
+      `${reason}: the new code serves, ${Date.now() - began} ms after the change${old ? '; the old process drains' : ''}`,
+    );
   });
   child.on('exit', (code, signal) => {
     if (child === starting) {
       starting = undefined;
-      say(`${reason}: the new code stopped before it was ready (exit ${code ?? signal}); ${serving ? 'the previous code still serves' : 'nothing serves yet'}`);
+      say(
+        `${reason}: the new code stopped before it was ready (exit ${code ?? signal}); ${serving ? 'the previous code still serves' : 'nothing serves yet'}`,
+      );
       return;
     }
     if (child === serving && !stopping) {

@@ -50,7 +50,12 @@ export function createApp(deps: AppDeps): Koa {
    */
   const data = <T>(call: () => Promise<T>): Promise<T> => {
     if (!db.ready) {
-      return Promise.reject(new DatabaseUnavailableError('the database is not reachable yet; the service keeps retrying', { retrySafe: true }));
+      return Promise.reject(
+        new DatabaseUnavailableError(
+          'the database is not reachable yet; the service keeps retrying',
+          { retrySafe: true },
+        ),
+      );
     }
     return guarded(call);
   };
@@ -60,14 +65,24 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = { ok: true, ...body, ...identity.fields() };
   };
 
-  const publicUser = (user: UserRow) => ({ username: user.username, uuid: user.uuid, fullname: user.fullname });
+  const publicUser = (user: UserRow) => ({
+    username: user.username,
+    uuid: user.uuid,
+    fullname: user.fullname,
+  });
 
-  const unauthorized = (message: string) => new HttpError(401, message, { 'www-authenticate': 'Bearer' });
+  const unauthorized = (message: string) =>
+    new HttpError(401, message, { 'www-authenticate': 'Bearer' });
 
   // A JSON body or nothing: other content types get 415 before anything is parsed. A
   // "__proto__" key is dropped while parsing (co-body's default refuses the whole body as
   // invalid JSON, though the API ignores fields it does not know): no prototype pollution.
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: JSON_LIMIT, strict: true, onProtoPoisoning: 'remove' } as bodyParser.Options);
+  const parseJson = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: JSON_LIMIT,
+    strict: true,
+    onProtoPoisoning: 'remove',
+  } as bodyParser.Options);
   const json: Middleware = async (ctx, next) => {
     if (ctx.request.is('json') === false) {
       throw new HttpError(415, 'send the body as JSON, with Content-Type: application/json');
@@ -90,7 +105,8 @@ export function createApp(deps: AppDeps): Koa {
   const readOnly = (path: string) =>
     router.all(path, (ctx) => {
       const allow = 'GET, HEAD, OPTIONS';
-      if (ctx.method !== 'OPTIONS') throw new HttpError(405, 'method not allowed on this resource', { allow });
+      if (ctx.method !== 'OPTIONS')
+        throw new HttpError(405, 'method not allowed on this resource', { allow });
       ctx.set('allow', allow);
       ctx.status = 200;
     });
@@ -154,15 +170,24 @@ export function createApp(deps: AppDeps): Koa {
   router.delete('/:username', async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');
     const bearer = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(ctx.get('authorization'));
-    if (!bearer?.[1]) throw unauthorized('send Authorization: Bearer <token>, with the token from POST /user/<username>/login');
+    if (!bearer?.[1])
+      throw unauthorized(
+        'send Authorization: Bearer <token>, with the token from POST /user/<username>/login',
+      );
     const claims = verifyToken(bearer[1], tokenSecret);
     if (!claims) throw unauthorized('the token is invalid or expired; log in again');
     const owner = await data(() => repo.findByUuid(claims.sub));
-    if (!owner) throw unauthorized('the user this token was issued to no longer exists; log in again');
+    if (!owner)
+      throw unauthorized('the user this token was issued to no longer exists; log in again');
     const target = await data(() => repo.findByUsername(username));
     if (!target) throw new HttpError(404, `no user named "${username}"`);
-    if (target.uuid !== owner.uuid) throw new HttpError(403, `this token belongs to "${owner.username}"; a user can only delete itself`);
-    if (!(await data(() => repo.deleteUser(username, target.uuid)))) throw new HttpError(404, `no user named "${username}"`);
+    if (target.uuid !== owner.uuid)
+      throw new HttpError(
+        403,
+        `this token belongs to "${owner.username}"; a user can only delete itself`,
+      );
+    if (!(await data(() => repo.deleteUser(username, target.uuid))))
+      throw new HttpError(404, `no user named "${username}"`);
     reply(ctx, 200, { username });
   });
 
@@ -179,13 +204,20 @@ export function createApp(deps: AppDeps): Koa {
   // OPTIONS gets its Allow (set by allowedMethods below) as JSON, like every other answer.
   app.use(async (ctx, next) => {
     await next();
-    if (ctx.method === 'OPTIONS' && ctx.status === 200) reply(ctx, 200, { allow: ctx.response.get('allow') });
+    if (ctx.method === 'OPTIONS' && ctx.status === 200)
+      reply(ctx, 200, { allow: ctx.response.get('allow') });
   });
   app.use(router.routes());
   // A known path asked with a method it does not serve is a 405, and so is a method the router
   // has never heard of (TRACE, ...: it would say 501). errors.ts shapes both and adds Allow.
   const notAllowed = () => new HttpError(405, 'method not allowed on this resource');
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed: notAllowed, notImplemented: notAllowed }));
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: notAllowed,
+      notImplemented: notAllowed,
+    }),
+  );
   // Koa logs every error it sees to stderr by default; ours are already handled and logged.
   app.silent = true;
   return app;

@@ -48,9 +48,11 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
@@ -58,11 +60,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 function secret(env: Env, name: string): string | undefined {
   const file = env[`${name}_FILE`]?.trim();
   if (!file) return env[name];
-  if (env[name] !== undefined) throw new ConfigError(name, `and ${name}_FILE are both set: set one of them`);
+  if (env[name] !== undefined)
+    throw new ConfigError(name, `and ${name}_FILE are both set: set one of them`);
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${file}`);
+    throw new ConfigError(
+      `${name}_FILE`,
+      `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${file}`,
+    );
   }
 }
 
@@ -79,13 +85,17 @@ function text(env: Env, name: string, fallback: string): string {
 
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = text(env, 'LOG_LEVEL', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
   const tokenSecret = secret(env, 'TOKEN_SECRET') ?? '';
   if (tokenSecret.length < 32) {
     // Every replica must share this secret, so it cannot be generated per process.
     const name = env.TOKEN_SECRET_FILE ? 'TOKEN_SECRET_FILE' : 'TOKEN_SECRET';
-    throw new ConfigError(name, `must ${name === 'TOKEN_SECRET' ? 'be set to' : 'name a file of'} at least 32 characters (shared by every replica; make up generates one)`);
+    throw new ConfigError(
+      name,
+      `must ${name === 'TOKEN_SECRET' ? 'be set to' : 'name a file of'} at least 32 characters (shared by every replica; make up generates one)`,
+    );
   }
 
   let databaseUrl = env.DATABASE_URL?.trim() || undefined;
@@ -94,8 +104,16 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const databasePassword = secret(env, 'DATABASE_PASSWORD');
   if (databasePassword !== undefined) {
-    if (databaseUrl === undefined) throw new ConfigError('DATABASE_PASSWORD', 'needs DATABASE_URL (without a password) to go with it');
-    if (databasePassword === '') throw new ConfigError(env.DATABASE_PASSWORD_FILE ? 'DATABASE_PASSWORD_FILE' : 'DATABASE_PASSWORD', 'is empty');
+    if (databaseUrl === undefined)
+      throw new ConfigError(
+        'DATABASE_PASSWORD',
+        'needs DATABASE_URL (without a password) to go with it',
+      );
+    if (databasePassword === '')
+      throw new ConfigError(
+        env.DATABASE_PASSWORD_FILE ? 'DATABASE_PASSWORD_FILE' : 'DATABASE_PASSWORD',
+        'is empty',
+      );
     const url = new URL(databaseUrl);
     url.password = encodeURIComponent(databasePassword);
     databaseUrl = url.toString();
@@ -103,11 +121,20 @@ export function loadConfig(env: Env = process.env): Config {
 
   const version = text(env, 'SERVICE_VERSION', 'dev');
   if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/.test(version)) {
-    throw new ConfigError('SERVICE_VERSION', `must be 1 to 64 of A-Z a-z 0-9 . _ + - (a git commit, say), got "${version}"`);
+    throw new ConfigError(
+      'SERVICE_VERSION',
+      `must be 1 to 64 of A-Z a-z 0-9 . _ + - (a git commit, say), got "${version}"`,
+    );
   }
 
   const scryptCost = integer(env, 'SCRYPT_COST', 17, 10, 20);
-  const scryptConcurrency = integer(env, 'SCRYPT_CONCURRENCY', defaultHashConcurrency(scryptCost), 1, 64);
+  const scryptConcurrency = integer(
+    env,
+    'SCRYPT_CONCURRENCY',
+    defaultHashConcurrency(scryptCost),
+    1,
+    64,
+  );
 
   return {
     host: text(env, 'HOST', '127.0.0.1'),

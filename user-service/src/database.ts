@@ -12,7 +12,10 @@ import type { Repository } from './repository.js';
  */
 export class DatabaseUnavailableError extends Error {
   readonly retrySafe: boolean;
-  constructor(message = 'the database is unavailable; try again in a few seconds', options?: { cause?: unknown; retrySafe?: boolean }) {
+  constructor(
+    message = 'the database is unavailable; try again in a few seconds',
+    options?: { cause?: unknown; retrySafe?: boolean },
+  ) {
     super(message, options);
     this.name = 'DatabaseUnavailableError';
     this.retrySafe = options?.retrySafe ?? false;
@@ -26,14 +29,26 @@ const UNAVAILABLE_SQLSTATE = /^(08|53)|^57P0[1-3]$|^57014$/;
 // Without a SQLSTATE, only failures to reach or keep a connection count: socket errors from
 // Node, and the messages pg and pg-pool give a connection that timed out or ended. Anything
 // else (a TypeError, a bad query) is a bug: a 500 that the edge does not retry, never a 503.
-const NETWORK_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/;
+const NETWORK_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const CONNECTION_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/;
 
 export function isUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && NETWORK_ERRNO.has(code)) return true; // before SQLSTATEs: EPIPE has 5 letters
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_SQLSTATE.test(code);
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return UNAVAILABLE_SQLSTATE.test(code);
   return CONNECTION_LOST.test(err.message);
 }
 
@@ -73,7 +88,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Applies the schema, retrying with exponential backoff (0.5 s doubling to 10 s) until it
  * succeeds or `signal` aborts. Logs every failed try. Never throws for an unreachable database.
  */
-export async function prepareDatabase(repo: Repository, state: DatabaseState, log: Logger, signal: AbortSignal): Promise<void> {
+export async function prepareDatabase(
+  repo: Repository,
+  state: DatabaseState,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   let delay = 500;
   for (let attempt = 1; !signal.aborted; attempt++) {
     try {
@@ -83,7 +103,10 @@ export async function prepareDatabase(repo: Repository, state: DatabaseState, lo
       return;
     } catch (err) {
       const retrying = err instanceof DatabaseUnavailableError;
-      log[retrying ? 'warn' : 'error']({ attempt, retryInMs: delay, err: retrying ? err.cause : err }, 'database not ready; retrying');
+      log[retrying ? 'warn' : 'error'](
+        { attempt, retryInMs: delay, err: retrying ? err.cause : err },
+        'database not ready; retrying',
+      );
       await sleep(delay);
       delay = Math.min(delay * 2, 10_000);
     }

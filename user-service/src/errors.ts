@@ -25,7 +25,10 @@ const BODY_ERRORS: Record<string, [number, string]> = {
   'entity.verify.failed': [400, 'request body could not be read'],
   'request.aborted': [400, 'request body was not received completely'],
   'request.size.invalid': [400, 'request body length does not match Content-Length'],
-  'encoding.unsupported': [415, 'request body encoding is not supported; send identity, gzip or deflate'],
+  'encoding.unsupported': [
+    415,
+    'request body encoding is not supported; send identity, gzip or deflate',
+  ],
   'charset.unsupported': [415, 'request body charset is not supported; send UTF-8 JSON'],
 };
 
@@ -43,10 +46,17 @@ interface KoaLikeError {
   message?: unknown;
 }
 
-function toResponse(err: unknown): { status: number; message: string; headers: Record<string, string> } | null {
-  if (err instanceof HttpError) return { status: err.status, message: err.message, headers: err.headers };
+function toResponse(
+  err: unknown,
+): { status: number; message: string; headers: Record<string, string> } | null {
+  if (err instanceof HttpError)
+    return { status: err.status, message: err.message, headers: err.headers };
   if (err instanceof DatabaseUnavailableError) {
-    return { status: 503, message: err.message, headers: { 'retry-after': '2', ...(err.retrySafe ? { 'x-mesh-retry-safe': 'true' } : {}) } };
+    return {
+      status: 503,
+      message: err.message,
+      headers: { 'retry-after': '2', ...(err.retrySafe ? { 'x-mesh-retry-safe': 'true' } : {}) },
+    };
   }
   if (typeof err !== 'object' || err === null) return null;
   const e = err as KoaLikeError;
@@ -54,13 +64,17 @@ function toResponse(err: unknown): { status: number; message: string; headers: R
     const [status, message] = BODY_ERRORS[e.type]!;
     return { status, message, headers: {} };
   }
-  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 0;
+  const status =
+    typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 0;
   // co-body's JSON.parse failures (and its strict "objects and arrays only" check).
   if (err instanceof SyntaxError && status === 400) {
     return { status, message: 'request body is not valid JSON (send an object)', headers: {} };
   }
   if (status >= 400 && status < 500) {
-    const message = e.expose === true && typeof e.message === 'string' ? e.message : STATUS_MESSAGES[status] ?? 'bad request';
+    const message =
+      e.expose === true && typeof e.message === 'string'
+        ? e.message
+        : (STATUS_MESSAGES[status] ?? 'bad request');
     return { status, message, headers: {} };
   }
   return null;
@@ -73,7 +87,12 @@ function allowedMethods(ctx: Context): string {
 }
 
 export function errorHandler(identity: Identity): Middleware {
-  const body = (ctx: Context, error: string) => ({ ok: false, error, request_id: ctx.response.get('x-request-id') || null, ...identity.fields() });
+  const body = (ctx: Context, error: string) => ({
+    ok: false,
+    error,
+    request_id: ctx.response.get('x-request-id') || null,
+    ...identity.fields(),
+  });
   return async (ctx, next) => {
     try {
       await next();
@@ -87,13 +106,18 @@ export function errorHandler(identity: Identity): Middleware {
       let response = toResponse(err);
       if (response === null) {
         ctx.state.log.error({ err }, 'unhandled error');
-        response = { status: 500, message: 'internal error; the details are in the service log', headers: {} };
+        response = {
+          status: 500,
+          message: 'internal error; the details are in the service log',
+          headers: {},
+        };
       } else if (err instanceof DatabaseUnavailableError) {
         ctx.state.log.warn({ err: err.cause ?? err }, 'database unavailable');
       }
       ctx.status = response.status;
       ctx.set(response.headers);
-      if (response.status === 405 && !ctx.response.get('allow')) ctx.set('allow', allowedMethods(ctx));
+      if (response.status === 405 && !ctx.response.get('allow'))
+        ctx.set('allow', allowedMethods(ctx));
       ctx.body = body(ctx, response.message);
     }
   };

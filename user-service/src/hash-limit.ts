@@ -8,7 +8,10 @@ import { HttpError } from './errors.js';
 export class BusyError extends HttpError {
   constructor() {
     // The request has done nothing yet: any replica may take it (see the edge's retry policy).
-    super(503, 'too many password checks in progress; try again in a moment', { 'retry-after': '1', 'x-mesh-retry-safe': 'true' });
+    super(503, 'too many password checks in progress; try again in a moment', {
+      'retry-after': '1',
+      'x-mesh-retry-safe': 'true',
+    });
     this.name = 'BusyError';
   }
 }

@@ -16,7 +16,11 @@ const RESERVED_BYTES = 192 * 2 ** 20;
  * there is none) less what Node and the sidecar need, over one hash's memory; never more than
  * the cores, since each run keeps one busy, and never fewer than 1.
  */
-export function defaultHashConcurrency(logN: number, memoryLimit = containerMemory(), cores = availableParallelism()): number {
+export function defaultHashConcurrency(
+  logN: number,
+  memoryLimit = containerMemory(),
+  cores = availableParallelism(),
+): number {
   const fits = Math.floor((memoryLimit - RESERVED_BYTES) / scryptBytes(logN));
   return Math.max(1, Math.min(cores, fits));
 }

@@ -18,5 +18,10 @@ export async function resolveIdentity(version: string, name = hostname()): Promi
   } catch {
     // A host whose name does not resolve still serves; it reports null.
   }
-  return { hostname: name, resolvedname, version, fields: () => ({ hostname: name, resolvedname, version }) };
+  return {
+    hostname: name,
+    resolvedname,
+    version,
+    fields: () => ({ hostname: name, resolvedname, version }),
+  };
 }

@@ -18,7 +18,15 @@ export const REDACTED_PATHS = [
 export const STDOUT_BATCH = { dest: 1, sync: false, minLength: 4096, periodicFlush: 250 };
 
 /** Every line names the service and the version this replica runs. */
-export function createLogger(level: string, version: string, destination: DestinationStream = pino.destination(STDOUT_BATCH)): Logger {
-  const options = { level, base: { service: 'user-service', version }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+export function createLogger(
+  level: string,
+  version: string,
+  destination: DestinationStream = pino.destination(STDOUT_BATCH),
+): Logger {
+  const options = {
+    level,
+    base: { service: 'user-service', version },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
   return pino(options, destination);
 }

@@ -7,10 +7,23 @@ const KEY_LENGTH = 32;
 const R = 8;
 const P = 1;
 
-function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
-  const options: ScryptOptions = { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 32 * 1024 * 1024 };
+function derive(
+  password: string,
+  salt: Buffer,
+  logN: number,
+  r: number,
+  p: number,
+): Promise<Buffer> {
+  const options: ScryptOptions = {
+    N: 2 ** logN,
+    r,
+    p,
+    maxmem: 256 * 2 ** logN * r + 32 * 1024 * 1024,
+  };
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    );
   });
 }
 

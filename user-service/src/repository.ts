@@ -81,7 +81,10 @@ export function createRepository(pool: pg.Pool): Repository {
     findByUuid: (uuid) => one('SELECT * FROM users WHERE uuid = $1', [uuid]),
 
     async deleteUser(username, uuid) {
-      const result = await pool.query('DELETE FROM users WHERE username = $1 AND uuid = $2', [username, uuid]);
+      const result = await pool.query('DELETE FROM users WHERE username = $1 AND uuid = $2', [
+        username,
+        uuid,
+      ]);
       return result.rowCount === 1;
     },
   };

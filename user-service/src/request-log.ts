@@ -29,7 +29,15 @@ export function requestLog(log: Logger): Middleware {
       // The path only: no query string, no headers, no body. Successful health checks (the
       // edge asks every second) are logged at debug, so they do not drown the real traffic.
       const level = ctx.path === '/user/health' && ctx.status === 200 ? 'debug' : 'info';
-      ctx.state.log[level]({ method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 100) / 100 }, 'request');
+      ctx.state.log[level](
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          durationMs: Math.round(durationMs * 100) / 100,
+        },
+        'request',
+      );
     }
   };
 }

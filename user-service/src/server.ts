@@ -53,7 +53,10 @@ function shutdown(signal: string) {
   log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
   stopping.abort();
   const deadline = setTimeout(() => {
-    log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing them');
+    log.warn(
+      { timeoutMs: config.shutdownTimeoutMs },
+      'in-flight requests did not finish in time; closing them',
+    );
     server.closeAllConnections();
   }, config.shutdownTimeoutMs);
   deadline.unref();

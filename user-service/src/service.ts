@@ -19,7 +19,11 @@ export interface Service {
 }
 
 /** `wrapRepo` wraps the PostgreSQL repository (tests use it to inject failures). */
-export async function buildService(config: Config, log: Logger, wrapRepo = (repo: Repository) => repo): Promise<Service> {
+export async function buildService(
+  config: Config,
+  log: Logger,
+  wrapRepo = (repo: Repository) => repo,
+): Promise<Service> {
   const pool = createPool(config, log);
   const repo = wrapRepo(createRepository(pool));
   const db: DatabaseState = { ready: false };

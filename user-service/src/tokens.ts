@@ -18,7 +18,12 @@ function sign(data: string, secret: string): Buffer {
   return createHmac('sha256', secret).update(data).digest();
 }
 
-export function issueToken(claims: Omit<TokenClaims, 'exp'>, secret: string, ttlSeconds: number, now = Date.now()): string {
+export function issueToken(
+  claims: Omit<TokenClaims, 'exp'>,
+  secret: string,
+  ttlSeconds: number,
+  now = Date.now(),
+): string {
   const payload: TokenClaims = { ...claims, exp: Math.floor(now / 1000) + ttlSeconds };
   const body = `${HEADER}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   return `${body}.${sign(body, secret).toString('base64url')}`;
@@ -41,7 +46,8 @@ export function verifyToken(token: string, secret: string, now = Date.now()): To
   if (parts.length !== 3 || parts[0] !== HEADER) return null;
   const expected = sign(`${parts[0]}.${parts[1]}`, secret);
   const actual = decodeBase64url(parts[2] ?? '');
-  if (!actual || actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
+  if (!actual || actual.length !== expected.length || !timingSafeEqual(actual, expected))
+    return null;
   const payload = decodeBase64url(parts[1] ?? '');
   if (!payload) return null;
   let claims: unknown;

@@ -8,7 +8,10 @@ const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function validateUsername(username: string): string {
   if (!USERNAME.test(username)) {
-    throw new HttpError(400, 'username must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"');
+    throw new HttpError(
+      400,
+      'username must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
+    );
   }
   // "." and ".." would be rewritten by URL normalisation before they ever reached us.
   if (RESERVED_USERNAMES.has(username.toLowerCase()) || /^\.+$/.test(username)) {
@@ -25,7 +28,12 @@ export function requireObject(body: unknown): Record<string, unknown> {
 }
 
 /** A string field of `min` to `max` Unicode characters (code points, as PostgreSQL counts). */
-export function requireText(body: Record<string, unknown>, field: string, min: number, max: number): string {
+export function requireText(
+  body: Record<string, unknown>,
+  field: string,
+  min: number,
+  max: number,
+): string {
   const value = Object.hasOwn(body, field) ? body[field] : undefined;
   if (value === undefined || value === null) throw new HttpError(400, `${field} is required`);
   if (typeof value !== 'string') throw new HttpError(400, `${field} must be a string`);
@@ -34,6 +42,7 @@ export function requireText(body: Record<string, unknown>, field: string, min: n
     throw new HttpError(400, `${field} must be valid Unicode text without NUL characters`);
   }
   const length = [...value].length;
-  if (length < min || length > max) throw new HttpError(400, `${field} must be ${min} to ${max} characters long`);
+  if (length < min || length > max)
+    throw new HttpError(400, `${field} must be ${min} to ${max} characters long`);
   return value;
 }

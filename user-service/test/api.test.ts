@@ -10,8 +10,12 @@ let counter = 0;
 const uniqueName = (prefix: string) => `${prefix}${++counter}`;
 
 async function createUser(name: string, password = 'correct horse battery') {
-  const created = await call(user(name), { method: 'PUT', json: { fullname: `${name} Example`, password } });
-  if (created.status !== 201) throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  const created = await call(user(name), {
+    method: 'PUT',
+    json: { fullname: `${name} Example`, password },
+  });
+  if (created.status !== 201)
+    throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
   return created.body;
 }
 
@@ -31,13 +35,19 @@ test('GET /user/health answers 200 with the replica identity', async (t) => {
 });
 
 test('every answer names the version that served it: body, x-service-version header, log line', async (t) => {
-  for (const [path, status] of [['/user/health', 200], ['/user/nobody-here', 404], ['/user/a%20b', 400]] as const) {
+  for (const [path, status] of [
+    ['/user/health', 200],
+    ['/user/nobody-here', 404],
+    ['/user/a%20b', 400],
+  ] as const) {
     const r = await call(`${fx.svc.url}${path}`);
     t.is(r.status, status, path);
     t.is(r.body.version, TEST_VERSION, path);
     t.is(r.headers.get('x-service-version'), TEST_VERSION, path);
   }
-  const line = fx.svc.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.path === '/user/nobody-here');
+  const line = fx.svc.logs.lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.path === '/user/nobody-here');
   t.is(line?.version, TEST_VERSION);
 });
 
@@ -48,14 +58,20 @@ test('GET /user/health?deep=1 answers 200 when the database answers', async (t) 
 });
 
 test('PUT creates a user: 201 with a 32-digit upper-case hex uuid and no secret', async (t) => {
-  const r = await call(user('alice'), { method: 'PUT', json: { fullname: 'Alice Dodgson', password: 'alicerules' } });
+  const r = await call(user('alice'), {
+    method: 'PUT',
+    json: { fullname: 'Alice Dodgson', password: 'alicerules' },
+  });
   t.is(r.status, 201);
   t.like(r.body, { ok: true, username: 'alice', fullname: 'Alice Dodgson' });
   t.regex(String(r.body.uuid), /^[0-9A-F]{32}$/);
   t.is(r.headers.get('location'), '/user/alice');
   t.false(JSON.stringify(r.body).includes('alicerules'));
   t.false('password' in r.body);
-  const stored = await fx.db.query<{ password: string }>('SELECT password FROM users WHERE username = $1', ['alice']);
+  const stored = await fx.db.query<{ password: string }>(
+    'SELECT password FROM users WHERE username = $1',
+    ['alice'],
+  );
   t.regex(stored.rows[0]!.password, /^scrypt\$10\$8\$1\$/);
 });
 
@@ -91,20 +107,46 @@ test('PUT answers 400 naming the missing or invalid field', async (t) => {
 });
 
 test('PUT answers 400 for an invalid or reserved username', async (t) => {
-  for (const name of ['login', 'LOGIN', 'bad%20name', 'x'.repeat(65), 'semi%3Bcolon', '..%2E', 'caf%C3%A9']) {
-    const r = await call(user(name), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } });
+  for (const name of [
+    'login',
+    'LOGIN',
+    'bad%20name',
+    'x'.repeat(65),
+    'semi%3Bcolon',
+    '..%2E',
+    'caf%C3%A9',
+  ]) {
+    const r = await call(user(name), {
+      method: 'PUT',
+      json: { fullname: 'X', password: 'longenough' },
+    });
     t.is(r.status, 400, name);
     t.regex(String(r.body.error), /username|reserved/, name);
   }
   const longest = 'a'.repeat(64);
-  t.is((await call(user(longest), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 201);
-  t.is((await call(user('a.b_c-D9'), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 201);
+  t.is(
+    (await call(user(longest), { method: 'PUT', json: { fullname: 'X', password: 'longenough' } }))
+      .status,
+    201,
+  );
+  t.is(
+    (
+      await call(user('a.b_c-D9'), {
+        method: 'PUT',
+        json: { fullname: 'X', password: 'longenough' },
+      })
+    ).status,
+    201,
+  );
 });
 
 test('PUT answers 409 when the name is taken, and keeps the first user', async (t) => {
   const name = uniqueName('taken');
   const first = await createUser(name);
-  const r = await call(user(name), { method: 'PUT', json: { fullname: 'Impostor', password: 'different1' } });
+  const r = await call(user(name), {
+    method: 'PUT',
+    json: { fullname: 'Impostor', password: 'different1' },
+  });
   t.is(r.status, 409);
   t.like(r.body, { ok: false, error: `username "${name}" is taken` });
   t.like((await call(user(name))).body, { uuid: first.uuid, fullname: `${name} Example` });
@@ -112,7 +154,10 @@ test('PUT answers 409 when the name is taken, and keeps the first user', async (
 
 test('PUT answers 413 for a body over the limit and 415 for a body that is not JSON', async (t) => {
   const name = uniqueName('limits');
-  const big = await call(user(name), { method: 'PUT', json: { fullname: 'x'.repeat(70_000), password: 'longenough' } });
+  const big = await call(user(name), {
+    method: 'PUT',
+    json: { fullname: 'x'.repeat(70_000), password: 'longenough' },
+  });
   t.is(big.status, 413);
   t.regex(String(big.body.error), /too large/);
   const form = await call(user(name), {
@@ -122,7 +167,11 @@ test('PUT answers 413 for a body over the limit and 415 for a body that is not J
   });
   t.is(form.status, 415);
   t.regex(String(form.body.error), /Content-Type: application\/json/);
-  const text = await call(user(name), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' });
+  const text = await call(user(name), {
+    method: 'PUT',
+    headers: { 'content-type': 'text/plain' },
+    body: '{}',
+  });
   t.is(text.status, 415);
   t.is((await call(user(name))).status, 404);
 });
@@ -132,7 +181,18 @@ test('GET /user/:name answers 200 with the user, 404 for an unknown one', async 
   const created = await createUser(name);
   const r = await call(user(name));
   t.is(r.status, 200);
-  t.deepEqual({ ...r.body, hostname: 0, resolvedname: 0, version: 0 }, { ok: true, username: name, uuid: created.uuid, fullname: `${name} Example`, hostname: 0, resolvedname: 0, version: 0 });
+  t.deepEqual(
+    { ...r.body, hostname: 0, resolvedname: 0, version: 0 },
+    {
+      ok: true,
+      username: name,
+      uuid: created.uuid,
+      fullname: `${name} Example`,
+      hostname: 0,
+      resolvedname: 0,
+      version: 0,
+    },
+  );
   const missing = await call(user('nobody-here'));
   t.is(missing.status, 404);
   t.like(missing.body, { ok: false, error: 'no user named "nobody-here"' });
@@ -159,7 +219,7 @@ test('POST login answers 200 with a token; 401 alike for a wrong password and an
   t.regex(String(missing.body.error), /password is required/);
 });
 
-test('DELETE with the user\'s own token answers 200 and removes the user', async (t) => {
+test("DELETE with the user's own token answers 200 and removes the user", async (t) => {
   const name = uniqueName('deleter');
   await createUser(name);
   const { token } = (await login(name)).body;
@@ -176,18 +236,25 @@ test('DELETE answers 401 with no token, a forged one or an expired one', async (
   const none = await call(user(name), { method: 'DELETE' });
   t.is(none.status, 401);
   t.regex(String(none.body.error), /Authorization: Bearer/);
-  const forged = issueToken({ sub: String(created.uuid), name }, 'another-secret-another-secret-another-secret', 3600);
+  const forged = issueToken(
+    { sub: String(created.uuid), name },
+    'another-secret-another-secret-another-secret',
+    3600,
+  );
   t.is((await call(user(name), { method: 'DELETE', headers: bearer(forged) })).status, 401);
   const expired = issueToken({ sub: String(created.uuid), name }, TOKEN_SECRET, -1);
   const r = await call(user(name), { method: 'DELETE', headers: bearer(expired) });
   t.is(r.status, 401);
   t.regex(String(r.body.error), /invalid or expired/);
-  t.is((await call(user(name), { method: 'DELETE', headers: { authorization: 'Basic abc' } })).status, 401);
+  t.is(
+    (await call(user(name), { method: 'DELETE', headers: { authorization: 'Basic abc' } })).status,
+    401,
+  );
   t.is((await call(user(name), { method: 'DELETE', headers: bearer('a.b.c') })).status, 401);
   t.is((await call(user(name))).status, 200, 'the user is still there');
 });
 
-test('DELETE answers 403 for another user\'s token and 404 for no such user', async (t) => {
+test("DELETE answers 403 for another user's token and 404 for no such user", async (t) => {
   const owner = uniqueName('owner');
   const other = uniqueName('other');
   await createUser(owner);
@@ -240,20 +307,48 @@ test('/user/health is not a user: only GET and HEAD, and OPTIONS says so', async
   t.is(options.status, 200);
   t.is(options.body.allow, 'GET, HEAD, OPTIONS');
   for (const method of ['PUT', 'DELETE', 'POST']) {
-    const r = await call(`${fx.svc.url}/user/health`, { method, json: { fullname: 'X', password: 'longenough' } });
+    const r = await call(`${fx.svc.url}/user/health`, {
+      method,
+      json: { fullname: 'X', password: 'longenough' },
+    });
     t.is(r.status, 405, method);
     t.is(r.headers.get('allow'), 'GET, HEAD, OPTIONS', method);
   }
 });
 
-test('GET /user/openapi.json serves the API\'s OpenAPI document; the name is reserved', async (t) => {
+test("GET /user/openapi.json serves the API's OpenAPI document; the name is reserved", async (t) => {
   const r = await call(`${fx.svc.url}/user/openapi.json`);
   t.is(r.status, 200);
   t.regex(r.headers.get('content-type') ?? '', /^application\/json/);
   t.is(r.body.openapi, '3.1.0');
-  t.deepEqual(Object.keys(r.body.paths as object).sort(), ['/user/health', '/user/openapi.json', '/user/{username}', '/user/{username}/login']);
-  t.is((await call(`${fx.svc.url}/user/openapi.json`, { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 405);
-  t.is((await call(`${fx.svc.url}/user/OpenAPI.json`, { method: 'PUT', json: { fullname: 'X', password: 'longenough' } })).status, 400);
+  t.deepEqual(Object.keys(r.body.paths as object).sort(), [
+    '/user/health',
+    '/user/openapi.json',
+    '/user/{username}',
+    '/user/{username}/login',
+  ]);
+  t.is(
+    (
+      await call(`${fx.svc.url}/user/openapi.json`, {
+        method: 'PUT',
+        json: { fullname: 'X', password: 'longenough' },
+      })
+    ).status,
+    405,
+  );
+  t.is(
+    (
+      await call(`${fx.svc.url}/user/OpenAPI.json`, {
+        method: 'PUT',
+        json: { fullname: 'X', password: 'longenough' },
+      })
+    ).status,
+    400,
+  );
   const upper = await call(`${fx.svc.url}/user/HEALTH`);
-  t.is(upper.status, 400, 'paths are case-sensitive: HEALTH is a reserved username, not the health check');
+  t.is(
+    upper.status,
+    400,
+    'paths are case-sensitive: HEALTH is a reserved username, not the health check',
+  );
 });

@@ -12,7 +12,12 @@ test('a password verifies against its own hash only', async (t) => {
   t.regex(hash, /^scrypt\$10\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
   t.true(await verifyPassword('alicerules', hash));
   t.false(await verifyPassword('alicerule', hash));
-  t.false(await verifyPassword('alicerules', await hashPassword('alicerules', 10).then((h) => h.replace(/.$/, 'A'))));
+  t.false(
+    await verifyPassword(
+      'alicerules',
+      await hashPassword('alicerules', 10).then((h) => h.replace(/.$/, 'A')),
+    ),
+  );
   t.not(await hashPassword('alicerules', 10), hash, 'salted');
 });
 
@@ -23,7 +28,14 @@ test('the hash carries its cost, so a later cost change keeps old hashes valid',
 });
 
 test('a malformed stored hash never matches and never throws', async (t) => {
-  for (const stored of ['', 'plaintext', 'scrypt$10$8$1$c2FsdA==', 'scrypt$99$8$1$c2FsdA==$a2V5', 'bcrypt$x$y$z$a$b', 'scrypt$10$8$1$c2FsdA==$']) {
+  for (const stored of [
+    '',
+    'plaintext',
+    'scrypt$10$8$1$c2FsdA==',
+    'scrypt$99$8$1$c2FsdA==$a2V5',
+    'bcrypt$x$y$z$a$b',
+    'scrypt$10$8$1$c2FsdA==$',
+  ]) {
     t.false(await verifyPassword('anything', stored), stored);
   }
 });
@@ -41,7 +53,9 @@ test('a token round-trips; tampering, another secret and expiry are refused', (t
   t.is(verifyToken(token, `${SECRET}x`, now), null);
   t.is(verifyToken(token, SECRET, now + 61_000), null);
   const [h, p, s] = token.split('.') as [string, string, string];
-  const forgedPayload = Buffer.from(JSON.stringify({ sub: 'ABC', name: 'alice', exp: 9e9 })).toString('base64url');
+  const forgedPayload = Buffer.from(
+    JSON.stringify({ sub: 'ABC', name: 'alice', exp: 9e9 }),
+  ).toString('base64url');
   t.is(verifyToken(`${h}.${forgedPayload}.${s}`, SECRET, now), null);
   t.is(verifyToken(`${h}.${p}`, SECRET, now), null);
   const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
@@ -55,8 +69,18 @@ test('a token has exactly one spelling: other last characters of the signature a
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   // A 32-byte signature is 43 characters; the last one carries 2 unused bits, so Node's
   // lenient decoder maps 4 different characters to the same bytes.
-  const accepted = [...alphabet].filter((last) => verifyToken(token.slice(0, -1) + last, SECRET, now) !== null);
+  const accepted = [...alphabet].filter(
+    (last) => verifyToken(token.slice(0, -1) + last, SECRET, now) !== null,
+  );
   t.deepEqual(accepted, [token.at(-1)]);
   t.is(verifyToken(`${token}=`, SECRET, now), null, 'padding is refused');
-  t.is(verifyToken(token.replace(/\.([^.]+)\./, (_m, p: string) => `.${p}+.`), SECRET, now), null, 'characters outside base64url are refused');
+  t.is(
+    verifyToken(
+      token.replace(/\.([^.]+)\./, (_m, p: string) => `.${p}+.`),
+      SECRET,
+      now,
+    ),
+    null,
+    'characters outside base64url are refused',
+  );
 });

@@ -37,13 +37,19 @@ export function databaseUrl(database: string, host = pgHost, port = pgPort): str
 export interface TestDatabase {
   name: string;
   url: string;
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
   drop(): Promise<void>;
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `usersvc_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: databaseUrl('postgres'), connectionTimeoutMillis: 5000 });
+  const admin = new pg.Client({
+    connectionString: databaseUrl('postgres'),
+    connectionTimeoutMillis: 5000,
+  });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
@@ -136,23 +142,38 @@ export interface Reply {
 }
 
 /** fetch, returning the parsed JSON body (every response of the service is JSON). */
-export async function call(url: string, init: RequestInit & { json?: unknown } = {}): Promise<Reply> {
+export async function call(
+  url: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<Reply> {
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(url, { ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  const response = await fetch(url, {
+    ...rest,
+    headers,
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    throw new Error(
+      `${init.method ?? 'GET'} ${url}: ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+    );
   }
   return { status: response.status, headers: response.headers, body };
 }
 
 /** A raw HTTP request, for paths and bodies that fetch would normalise or refuse to send. */
-export function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Reply> {
+export function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<Reply> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, method, path, headers }, (res) => {
@@ -163,9 +184,17 @@ export function rawRequest(base: string, method: string, path: string, headers: 
         try {
           const h = new Headers();
           for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
-          resolve({ status: res.statusCode ?? 0, headers: h, body: JSON.parse(text) as Record<string, unknown> });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: h,
+            body: JSON.parse(text) as Record<string, unknown>,
+          });
         } catch {
-          reject(new Error(`${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`));
+          reject(
+            new Error(
+              `${method} ${path}: ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`,
+            ),
+          );
         }
       });
     });
@@ -186,7 +215,15 @@ export interface ServiceProcess {
 /** Runs the real server entry (src/server.ts) as a child process and waits until it listens. */
 export async function spawnService(extraEnv: Record<string, string>): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import=tsx', serverEntry], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', TOKEN_SECRET, SCRYPT_COST: String(SCRYPT_COST), LOG_LEVEL: 'debug', ...extraEnv },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      TOKEN_SECRET,
+      SCRYPT_COST: String(SCRYPT_COST),
+      LOG_LEVEL: 'debug',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -205,13 +242,18 @@ export async function spawnService(extraEnv: Record<string, string>): Promise<Se
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    void exited.then((code) => reject(new Error(`service exited with ${code} before listening:\n${output.join('\n')}`)));
+    void exited.then((code) =>
+      reject(new Error(`service exited with ${code} before listening:\n${output.join('\n')}`)),
+    );
   });
   return { url: `http://127.0.0.1:${port}`, child, output, exited };
 }
 
 /** Polls `check` every 100 ms until it returns true or `timeoutMs` passes. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check().catch(() => false)) return true;
@@ -224,7 +266,10 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
  * A TCP relay in front of the real PostgreSQL that a test can cut and restore, to see how the
  * service behaves while its database is unreachable and after it returns.
  */
-export async function startRelay(targetPort = pgPort, targetHost = pgHost === 'localhost' || pgHost.startsWith('/') ? '127.0.0.1' : pgHost) {
+export async function startRelay(
+  targetPort = pgPort,
+  targetHost = pgHost === 'localhost' || pgHost.startsWith('/') ? '127.0.0.1' : pgHost,
+) {
   const sockets = new Set<Socket>();
   const server = createTcpServer((client) => {
     const upstream = connect(targetPort, targetHost);

@@ -14,7 +14,18 @@ const base = { TOKEN_SECRET };
 
 test('config: defaults', (t) => {
   const config = loadConfig(base);
-  t.like(config, { host: '127.0.0.1', port: 5000, dbPoolMax: 10, logLevel: 'info', tokenTtlSeconds: 3600, scryptCost: 17, databaseUrl: undefined, version: 'dev', reusePort: false, shutdownIdleGraceMs: 0 });
+  t.like(config, {
+    host: '127.0.0.1',
+    port: 5000,
+    dbPoolMax: 10,
+    logLevel: 'info',
+    tokenTtlSeconds: 3600,
+    scryptCost: 17,
+    databaseUrl: undefined,
+    version: 'dev',
+    reusePort: false,
+    shutdownIdleGraceMs: 0,
+  });
 });
 
 test('config: each invalid value is refused with a message naming its variable', (t) => {
@@ -40,9 +51,16 @@ test('config: each invalid value is refused with a message naming its variable',
 
 test('an invalid configuration stops the process with exit 2 and one line naming the variable', (t) => {
   const entry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import=tsx', entry], { env: { ...process.env, TOKEN_SECRET: '' }, encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(process.execPath, ['--import=tsx', entry], {
+    env: { ...process.env, TOKEN_SECRET: '' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   t.is(result.status, 2);
-  t.is(result.stderr.trim(), 'user-service: invalid configuration: TOKEN_SECRET must be set to at least 32 characters (shared by every replica; make up generates one)');
+  t.is(
+    result.stderr.trim(),
+    'user-service: invalid configuration: TOKEN_SECRET must be set to at least 32 characters (shared by every replica; make up generates one)',
+  );
 });
 
 test('config: secrets from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE), each problem named', (t) => {
@@ -53,18 +71,44 @@ test('config: secrets from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE), ea
   };
   const token = file('token', `${'k'.repeat(64)}\n`);
   const password = file('password', 'p@ss/word:1');
-  const config = loadConfig({ TOKEN_SECRET_FILE: token, DATABASE_URL: 'postgres://usersvc@127.0.0.1:5432/users', DATABASE_PASSWORD_FILE: password });
+  const config = loadConfig({
+    TOKEN_SECRET_FILE: token,
+    DATABASE_URL: 'postgres://usersvc@127.0.0.1:5432/users',
+    DATABASE_PASSWORD_FILE: password,
+  });
   t.is(config.tokenSecret, 'k'.repeat(64), 'the trailing newline is not part of the secret');
   t.is(new URL(config.databaseUrl ?? '').password, encodeURIComponent('p@ss/word:1'));
   t.is(decodeURIComponent(new URL(config.databaseUrl ?? '').password), 'p@ss/word:1');
 
   const cases: [Record<string, string>, string][] = [
-    [{ TOKEN_SECRET_FILE: join(dir, 'missing') }, `TOKEN_SECRET_FILE names a file that cannot be read (ENOENT): ${join(dir, 'missing')}`],
-    [{ TOKEN_SECRET_FILE: file('short', 'x'.repeat(31)) }, 'TOKEN_SECRET_FILE must name a file of at least 32 characters'],
-    [{ TOKEN_SECRET_FILE: file('empty', '') }, 'TOKEN_SECRET_FILE must name a file of at least 32 characters'],
-    [{ TOKEN_SECRET_FILE: token, TOKEN_SECRET: 'y'.repeat(40) }, 'TOKEN_SECRET and TOKEN_SECRET_FILE are both set'],
-    [{ TOKEN_SECRET_FILE: token, DATABASE_PASSWORD_FILE: password }, 'DATABASE_PASSWORD needs DATABASE_URL'],
-    [{ TOKEN_SECRET_FILE: token, DATABASE_URL: 'postgres://u@h/d', DATABASE_PASSWORD_FILE: file('nopass', '') }, 'DATABASE_PASSWORD_FILE is empty'],
+    [
+      { TOKEN_SECRET_FILE: join(dir, 'missing') },
+      `TOKEN_SECRET_FILE names a file that cannot be read (ENOENT): ${join(dir, 'missing')}`,
+    ],
+    [
+      { TOKEN_SECRET_FILE: file('short', 'x'.repeat(31)) },
+      'TOKEN_SECRET_FILE must name a file of at least 32 characters',
+    ],
+    [
+      { TOKEN_SECRET_FILE: file('empty', '') },
+      'TOKEN_SECRET_FILE must name a file of at least 32 characters',
+    ],
+    [
+      { TOKEN_SECRET_FILE: token, TOKEN_SECRET: 'y'.repeat(40) },
+      'TOKEN_SECRET and TOKEN_SECRET_FILE are both set',
+    ],
+    [
+      { TOKEN_SECRET_FILE: token, DATABASE_PASSWORD_FILE: password },
+      'DATABASE_PASSWORD needs DATABASE_URL',
+    ],
+    [
+      {
+        TOKEN_SECRET_FILE: token,
+        DATABASE_URL: 'postgres://u@h/d',
+        DATABASE_PASSWORD_FILE: file('nopass', ''),
+      },
+      'DATABASE_PASSWORD_FILE is empty',
+    ],
   ];
   for (const [env, message] of cases) {
     const err = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
@@ -78,8 +122,16 @@ test('SIGTERM: in-flight requests finish, then the process exits 0', async (t) =
   // A high scrypt cost makes a create take long enough to be in flight when the signal lands.
   const svc = await spawnService({ DATABASE_URL: db.url, SCRYPT_COST: '16' });
   try {
-    t.true(await eventually(async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200, 10_000));
-    const inFlight = call(`${svc.url}/user/slowpoke`, { method: 'PUT', json: { fullname: 'Slow', password: 'slowpassword' } });
+    t.true(
+      await eventually(
+        async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200,
+        10_000,
+      ),
+    );
+    const inFlight = call(`${svc.url}/user/slowpoke`, {
+      method: 'PUT',
+      json: { fullname: 'Slow', password: 'slowpassword' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 30));
     svc.child.kill('SIGTERM');
     const r = await inFlight;
@@ -102,14 +154,30 @@ test('SIGTERM with SHUTDOWN_IDLE_GRACE_MS: a kept-alive connection still serves,
   const get = (path: string) =>
     new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       request(`${svc.url}${path}`, { agent }, (res) => {
-        res.resume().on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
-      }).on('error', reject).end();
+        res
+          .resume()
+          .on('end', () =>
+            resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }),
+          );
+      })
+        .on('error', reject)
+        .end();
     });
   try {
-    t.true(await eventually(async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200, 10_000));
+    t.true(
+      await eventually(
+        async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200,
+        10_000,
+      ),
+    );
     t.is((await get('/user/health')).connection, 'keep-alive');
     svc.child.kill('SIGTERM');
-    t.true(await eventually(() => Promise.resolve(svc.output.some((l) => l.includes('shutting down'))), 5_000));
+    t.true(
+      await eventually(
+        () => Promise.resolve(svc.output.some((l) => l.includes('shutting down'))),
+        5_000,
+      ),
+    );
     // The same connection, after the signal: answered, and told to close.
     t.deepEqual(await get('/user/health'), { status: 200, connection: 'close' });
     t.is(await svc.exited, 0);

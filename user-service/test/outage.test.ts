@@ -2,7 +2,15 @@
 // answers data requests with 503, and recovers by itself. The database is the real PostgreSQL
 // behind a TCP relay that the test cuts and restores.
 import test from 'ava';
-import { call, createTestDatabase, databaseUrl, eventually, spawnService, startRelay, type TestDatabase } from './helpers.js';
+import {
+  call,
+  createTestDatabase,
+  databaseUrl,
+  eventually,
+  spawnService,
+  startRelay,
+  type TestDatabase,
+} from './helpers.js';
 
 let db: TestDatabase;
 test.before(async () => {
@@ -15,7 +23,10 @@ test.after.always(async () => {
 test('starts before the database, answers 503 meanwhile, recovers when it comes, and again after an outage', async (t) => {
   const relay = await startRelay();
   await relay.cut();
-  const svc = await spawnService({ DATABASE_URL: databaseUrl(db.name, '127.0.0.1', relay.port), DB_CONNECT_TIMEOUT_MS: '500' });
+  const svc = await spawnService({
+    DATABASE_URL: databaseUrl(db.name, '127.0.0.1', relay.port),
+    DB_CONNECT_TIMEOUT_MS: '500',
+  });
   try {
     const health = await call(`${svc.url}/user/health`);
     t.is(health.status, 200, 'liveness does not need the database');
@@ -23,32 +34,67 @@ test('starts before the database, answers 503 meanwhile, recovers when it comes,
     t.is(early.status, 503);
     t.regex(String(early.body.error), /database is not reachable yet/);
     t.is(early.headers.get('retry-after'), '2');
-    t.is(early.headers.get('x-mesh-retry-safe'), 'true', 'nothing reached the database: the edge may try another replica');
+    t.is(
+      early.headers.get('x-mesh-retry-safe'),
+      'true',
+      'nothing reached the database: the edge may try another replica',
+    );
     const deep = await call(`${svc.url}/user/health?deep=1`);
     t.is(deep.status, 503);
-    const put = await call(`${svc.url}/user/alice`, { method: 'PUT', json: { fullname: 'Alice', password: 'alicerules' } });
+    const put = await call(`${svc.url}/user/alice`, {
+      method: 'PUT',
+      json: { fullname: 'Alice', password: 'alicerules' },
+    });
     t.is(put.status, 503);
 
-    const retries = () => svc.output.filter((l) => l.includes('database not ready; retrying')).length;
+    const retries = () =>
+      svc.output.filter((l) => l.includes('database not ready; retrying')).length;
     t.true(await eventually(() => Promise.resolve(retries() >= 2), 5000), 'each try is logged');
 
     await relay.restore();
-    t.true(await eventually(async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200, 15_000), 'recovered by itself');
-    t.is((await call(`${svc.url}/user/alice`, { method: 'PUT', json: { fullname: 'Alice', password: 'alicerules' } })).status, 201);
+    t.true(
+      await eventually(
+        async () => (await call(`${svc.url}/user/health?deep=1`)).status === 200,
+        15_000,
+      ),
+      'recovered by itself',
+    );
+    t.is(
+      (
+        await call(`${svc.url}/user/alice`, {
+          method: 'PUT',
+          json: { fullname: 'Alice', password: 'alicerules' },
+        })
+      ).status,
+      201,
+    );
 
     await relay.cut();
     const during = await call(`${svc.url}/user/alice`);
     t.is(during.status, 503);
     t.regex(String(during.body.error), /database is unavailable/);
-    t.is(during.headers.get('x-mesh-retry-safe'), null, 'a request may have reached the database: not for a write to repeat');
+    t.is(
+      during.headers.get('x-mesh-retry-safe'),
+      null,
+      'a request may have reached the database: not for a write to repeat',
+    );
     t.is((await call(`${svc.url}/user/health`)).status, 200);
-    const login = await call(`${svc.url}/user/alice/login`, { method: 'POST', json: { password: 'alicerules' } });
+    const login = await call(`${svc.url}/user/alice/login`, {
+      method: 'POST',
+      json: { password: 'alicerules' },
+    });
     t.is(login.status, 503, 'a login during an outage is a 503, not a 401');
 
     await relay.restore();
-    t.true(await eventually(async () => (await call(`${svc.url}/user/alice`)).status === 200, 10_000), 'serves data again');
+    t.true(
+      await eventually(async () => (await call(`${svc.url}/user/alice`)).status === 200, 10_000),
+      'serves data again',
+    );
     t.like((await call(`${svc.url}/user/alice`)).body, { fullname: 'Alice' });
-    t.false(svc.output.some((l) => l.includes('"level":50') && !l.includes('database')), 'no unexpected errors logged');
+    t.false(
+      svc.output.some((l) => l.includes('"level":50') && !l.includes('database')),
+      'no unexpected errors logged',
+    );
   } finally {
     svc.child.kill('SIGTERM');
     t.is(await svc.exited, 0);

@@ -18,7 +18,11 @@ test.after.always(async () => {
 test('the default hash concurrency fits the memory limit and the cores', (t) => {
   t.is(scryptBytes(17), 128 * MiB);
   t.is(defaultHashConcurrency(17, 256 * MiB, 8), 1, 'at least one, even when nothing fits');
-  t.is(defaultHashConcurrency(17, 512 * MiB, 8), 2, '512 MiB less 192 MiB reserved: two 128 MiB hashes');
+  t.is(
+    defaultHashConcurrency(17, 512 * MiB, 8),
+    2,
+    '512 MiB less 192 MiB reserved: two 128 MiB hashes',
+  );
   t.is(defaultHashConcurrency(17, 16 * 1024 * MiB, 2), 2, 'never more than the cores');
   t.is(defaultHashConcurrency(10, 512 * MiB, 4), 4);
 });
@@ -35,7 +39,12 @@ test('HashLimit runs at most `concurrency` at once, queues `queue`, refuses the 
       running--;
       return 'done';
     });
-  const results = Array.from({ length: 8 }, () => work().then((v) => v, (err: Error) => err.name));
+  const results = Array.from({ length: 8 }, () =>
+    work().then(
+      (v) => v,
+      (err: Error) => err.name,
+    ),
+  );
   // Two run, three wait, three are refused at once.
   t.deepEqual(limit.stats, { active: 2, waiting: 3 });
   while (releases.length > 0 || limit.stats.active > 0) {
@@ -51,12 +60,19 @@ test('HashLimit runs at most `concurrency` at once, queues `queue`, refuses the 
 
 test('logins past the hashing queue get 503 JSON with Retry-After; the rest are answered', async (t) => {
   // Real scrypt at N = 2^14 (16 MiB, tens of ms), one at a time, one waiting.
-  const svc = await startApp(db.url, { env: { SCRYPT_COST: '14', SCRYPT_CONCURRENCY: '1', SCRYPT_QUEUE: '1' } });
+  const svc = await startApp(db.url, {
+    env: { SCRYPT_COST: '14', SCRYPT_CONCURRENCY: '1', SCRYPT_QUEUE: '1' },
+  });
   t.teardown(() => svc.close());
-  const created = await call(`${svc.url}/user/flood`, { method: 'PUT', json: { fullname: 'Flood', password: 'correct horse' } });
+  const created = await call(`${svc.url}/user/flood`, {
+    method: 'PUT',
+    json: { fullname: 'Flood', password: 'correct horse' },
+  });
   t.is(created.status, 201);
   const replies = await Promise.all(
-    Array.from({ length: 12 }, () => call(`${svc.url}/user/flood/login`, { method: 'POST', json: { password: 'correct horse' } })),
+    Array.from({ length: 12 }, () =>
+      call(`${svc.url}/user/flood/login`, { method: 'POST', json: { password: 'correct horse' } }),
+    ),
   );
   const statuses = replies.map((r) => r.status);
   t.true(statuses.includes(200), statuses.join(' '));
@@ -67,14 +83,24 @@ test('logins past the hashing queue get 503 JSON with Retry-After; the rest are 
   t.regex(String(busy.body.error), /password checks/);
   t.is(busy.headers.get('retry-after'), '1');
   t.is(busy.headers.get('x-mesh-retry-safe'), 'true', 'tells the edge it may try another replica');
-  t.is((await call(`${svc.url}/user/flood/login`, { method: 'POST', json: { password: 'correct horse' } })).status, 200, 'and afterwards all is well');
+  t.is(
+    (
+      await call(`${svc.url}/user/flood/login`, {
+        method: 'POST',
+        json: { password: 'correct horse' },
+      })
+    ).status,
+    200,
+    'and afterwards all is well',
+  );
 });
 
 test('a bug in a handler is a 500 with a JSON error, not a 503, and its details stay in the log', async (t) => {
   const svc = await startApp(db.url, {
     wrapRepo: (repo): Repository => ({
       ...repo,
-      findByUsername: () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'uuid')")),
+      findByUsername: () =>
+        Promise.reject(new TypeError("Cannot read properties of undefined (reading 'uuid')")),
     }),
   });
   t.teardown(() => svc.close());

@@ -5,8 +5,18 @@ import { passed, renderJson, renderResults, type Result } from '../report.js';
 
 const results: Result[] = [
   { id: 'engine', status: 'ok', detail: 'Docker engine 20.10.24 answers' },
-  { id: 'limits', status: 'warn', detail: 'rate limits lifted to bench values', hint: 'meshctl up puts the configured ones back' },
-  { id: 'secrets', status: 'fail', detail: 'secrets/ is mode 0644, not 0700', hint: 'chmod 700 secrets' },
+  {
+    id: 'limits',
+    status: 'warn',
+    detail: 'rate limits lifted to bench values',
+    hint: 'meshctl up puts the configured ones back',
+  },
+  {
+    id: 'secrets',
+    status: 'fail',
+    detail: 'secrets/ is mode 0644, not 0700',
+    hint: 'chmod 700 secrets',
+  },
 ];
 
 test('one line per check, the hint indented under a warning or a failure, and a count', (t) => {
@@ -35,5 +45,8 @@ test('JSON: ok is false only when one failed; a warning holds', (t) => {
   t.true(passed(results.slice(0, 2)));
   const json = JSON.parse(renderJson(results)) as { ok: boolean; checks: Result[] };
   t.false(json.ok);
-  t.deepEqual(json.checks.map((c) => c.status), ['ok', 'warn', 'fail']);
+  t.deepEqual(
+    json.checks.map((c) => c.status),
+    ['ok', 'warn', 'fail'],
+  );
 });

@@ -2,13 +2,26 @@
 // shell runner on real bash.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { DOC_PAGES, jsonMismatch, linePattern, linesMismatch, parseCommands, parseExpected, parseJsonSample, readmeBlocks, SECTIONS } from '../readme.js';
+import {
+  DOC_PAGES,
+  jsonMismatch,
+  linePattern,
+  linesMismatch,
+  parseCommands,
+  parseExpected,
+  parseJsonSample,
+  readmeBlocks,
+  SECTIONS,
+} from '../readme.js';
 import { runCommands } from '../shell.js';
 
 const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
 test('a comment under a command is its expected answer only when it is a status and/or JSON', (t) => {
-  t.deepEqual(parseExpected('201 {"ok":true,...}'), { status: 201, json: { fields: { ok: true }, open: true } });
+  t.deepEqual(parseExpected('201 {"ok":true,...}'), {
+    status: 201,
+    json: { fields: { ok: true }, open: true },
+  });
   t.deepEqual(parseExpected('{"ok":true}'), { json: { fields: { ok: true }, open: false } });
   t.deepEqual(parseExpected('404'), { status: 404 });
   t.is(parseExpected('    docker-compose scale usersvc=3'), undefined);
@@ -17,37 +30,67 @@ test('a comment under a command is its expected answer only when it is a status 
 });
 
 test('commands: continuation lines join, expectations attach to the command above, Ctrl-C ones are marked', (t) => {
-  const commands = parseCommands([
-    "curl -s -X PUT 127.0.0.1:8000/user/alice -H 'content-type: application/json' \\",
-    '     -d \'{"fullname": "Alice", "password": "alicerules"}\'',
-    '# 201 {"ok":true,"username":"alice",...}',
-    '',
-    'make stats ARGS=--watch     # refresh every 2 s (Ctrl-C ends)',
-    '#     a remark, not an answer',
-  ], 10);
+  const commands = parseCommands(
+    [
+      "curl -s -X PUT 127.0.0.1:8000/user/alice -H 'content-type: application/json' \\",
+      '     -d \'{"fullname": "Alice", "password": "alicerules"}\'',
+      '# 201 {"ok":true,"username":"alice",...}',
+      '',
+      'make stats ARGS=--watch     # refresh every 2 s (Ctrl-C ends)',
+      '#     a remark, not an answer',
+    ],
+    10,
+  );
   t.is(commands.length, 2);
   t.is(commands[0]!.line, 10);
   t.true(commands[0]!.text.includes('\n     -d'));
-  t.deepEqual(commands[0]!.expected, { status: 201, json: { fields: { ok: true, username: 'alice' }, open: true } });
+  t.deepEqual(commands[0]!.expected, {
+    status: 201,
+    json: { fields: { ok: true, username: 'alice' }, open: true },
+  });
   t.true(commands[1]!.interrupt);
   t.deepEqual(commands[1]!.expected, {});
 });
 
 test('JSON answers: run-dependent fields and "..." strings are only checked to be there; a closed sample allows no more fields', (t) => {
-  const sample = parseJsonSample('{"ok":true,"username":"alice","uuid":"0C3F...","hostname":"..."}');
-  t.is(jsonMismatch(sample, { ok: true, username: 'alice', uuid: 'AB12', hostname: 'c0ffee' }), undefined);
-  t.regex(jsonMismatch(sample, { ok: true, username: 'bob', uuid: 'AB12', hostname: 'x' })!, /"username" is "bob"/);
+  const sample = parseJsonSample(
+    '{"ok":true,"username":"alice","uuid":"0C3F...","hostname":"..."}',
+  );
+  t.is(
+    jsonMismatch(sample, { ok: true, username: 'alice', uuid: 'AB12', hostname: 'c0ffee' }),
+    undefined,
+  );
+  t.regex(
+    jsonMismatch(sample, { ok: true, username: 'bob', uuid: 'AB12', hostname: 'x' })!,
+    /"username" is "bob"/,
+  );
   t.regex(jsonMismatch(sample, { ok: true, username: 'alice', hostname: 'x' })!, /no "uuid"/);
-  t.regex(jsonMismatch(sample, { ok: true, username: 'alice', uuid: 'A', hostname: 'x', extra: 1 })!, /does not show: extra/);
+  t.regex(
+    jsonMismatch(sample, { ok: true, username: 'alice', uuid: 'A', hostname: 'x', extra: 1 })!,
+    /does not show: extra/,
+  );
   t.is(jsonMismatch(parseJsonSample('{"ok":true,...}'), { ok: true, extra: 1 }), undefined);
   t.regex(jsonMismatch(sample, 'text')!, /not a JSON object/);
 });
 
 test('sample output lines match whatever the numbers, addresses and compose version', (t) => {
-  const row = linePattern('usermesh_usersvc_1  192.168.224.3:8080  healthy        101   101  1.7 ms         8.14 ms  1         in 22.9 h     0/0');
-  t.regex('usermesh-usersvc-3  172.18.0.7:8080     healthy        9     9    2.25 ms        10 ms    0         in 23 h       0/0', row);
-  t.notRegex('usermesh-usersvc-3  172.18.0.7:8080     unhealthy      9     9    2.25 ms        10 ms    0         in 23 h       0/0', row);
-  t.regex('connect failures 0, health-check failures 0, outlier ejections 0   upstream p50 -, p99 -', linePattern('connect failures 0, health-check failures 2, outlier ejections 0   upstream p50 4.08 ms, p99 39.5 ms'));
+  const row = linePattern(
+    'usermesh_usersvc_1  192.168.224.3:8080  healthy        101   101  1.7 ms         8.14 ms  1         in 22.9 h     0/0',
+  );
+  t.regex(
+    'usermesh-usersvc-3  172.18.0.7:8080     healthy        9     9    2.25 ms        10 ms    0         in 23 h       0/0',
+    row,
+  );
+  t.notRegex(
+    'usermesh-usersvc-3  172.18.0.7:8080     unhealthy      9     9    2.25 ms        10 ms    0         in 23 h       0/0',
+    row,
+  );
+  t.regex(
+    'connect failures 0, health-check failures 0, outlier ejections 0   upstream p50 -, p99 -',
+    linePattern(
+      'connect failures 0, health-check failures 2, outlier ejections 0   upstream p50 4.08 ms, p99 39.5 ms',
+    ),
+  );
   const versioned = linePattern('usermesh-usersvc-1  b4e8921  172.19.0.4:8080  healthy');
   t.regex('usermesh_usersvc_2  022c1c2.dirty-0a1b2c3d  10.0.0.9:8080  healthy', versioned);
   t.is(linesMismatch(['a 1', 'b 2'], 'x\na 7\ny\nb 3.5'), undefined);
@@ -56,25 +99,48 @@ test('sample output lines match whatever the numbers, addresses and compose vers
 
 test('the README: every doc-tested section has commands, and every answer it shows can be read', (t) => {
   const blocks = readmeBlocks(README);
-  for (const section of SECTIONS) t.true(blocks.some((b) => b.section.startsWith(section)), section);
+  for (const section of SECTIONS)
+    t.true(
+      blocks.some((b) => b.section.startsWith(section)),
+      section,
+    );
   const commands = blocks.flatMap((b) => b.commands);
   t.true(commands.length >= 30, `${commands.length} commands`);
   t.is(blocks[0]!.commands[0]!.text, 'make up');
   t.true(commands.filter((c) => c.expected.json).length >= 10, 'answers are shown, and so checked');
-  t.true(commands.some((c) => c.expected.lines), 'a sample output block is checked');
+  t.true(
+    commands.some((c) => c.expected.lines),
+    'a sample output block is checked',
+  );
 });
 
 test('the doc-tested pages of docs/: each section has commands', (t) => {
   for (const [page, sections] of Object.entries(DOC_PAGES)) {
-    const blocks = readmeBlocks(readFileSync(new URL(`../../../${page}`, import.meta.url), 'utf8'), sections);
-    for (const section of sections) t.true(blocks.some((b) => b.section.startsWith(section) && b.commands.length > 0), `${page}: ${section}`);
+    const blocks = readmeBlocks(
+      readFileSync(new URL(`../../../${page}`, import.meta.url), 'utf8'),
+      sections,
+    );
+    for (const section of sections)
+      t.true(
+        blocks.some((b) => b.section.startsWith(section) && b.commands.length > 0),
+        `${page}: ${section}`,
+      );
   }
 });
 
-test('the runner: one shell for a block, each command\'s output, exit status and curl statuses', async (t) => {
-  const commands = parseCommands(['X=5', 'echo "{\\"x\\":$X}"', 'false', 'printf no-newline', 'curl -s 127.0.0.1:1/ || echo refused']);
+test("the runner: one shell for a block, each command's output, exit status and curl statuses", async (t) => {
+  const commands = parseCommands([
+    'X=5',
+    'echo "{\\"x\\":$X}"',
+    'false',
+    'printf no-newline',
+    'curl -s 127.0.0.1:1/ || echo refused',
+  ]);
   const results = await runCommands(commands, { cwd: '/' });
-  t.deepEqual(results.map((r) => r.exitCode), [0, 0, 1, 0, 0]);
+  t.deepEqual(
+    results.map((r) => r.exitCode),
+    [0, 0, 1, 0, 0],
+  );
   t.is(results[1]!.stdout, '{"x":5}\n');
   t.is(results[3]!.stdout, 'no-newline');
   t.is(results[4]!.stdout, 'refused\n');

@@ -22,9 +22,16 @@ const scale: Command = {
 
 test('flags: --name value, --name=value, switches, arguments, and -- ending the flags', (t) => {
   t.deepEqual(parseArgs(scale, ['--replicas', '3'], {}), { flags: { replicas: '3' }, args: [] });
-  t.deepEqual(parseArgs(scale, ['--replicas=3', '--force'], {}), { flags: { replicas: '3', force: true }, args: [] });
+  t.deepEqual(parseArgs(scale, ['--replicas=3', '--force'], {}), {
+    flags: { replicas: '3', force: true },
+    args: [],
+  });
   t.deepEqual(parseArgs(scale, ['--', '--4'], {}), { flags: {}, args: ['--4'] });
-  t.deepEqual(parseArgs(scale, ['-h', 'extra', 'words'], {}).flags, { help: true }, '--help wins over anything else');
+  t.deepEqual(
+    parseArgs(scale, ['-h', 'extra', 'words'], {}).flags,
+    { help: true },
+    '--help wins over anything else',
+  );
 });
 
 test('make\'s variables stand in for flags not given; the command line wins; an empty one is unset; "0" is off', (t) => {
@@ -36,16 +43,27 @@ test('make\'s variables stand in for flags not given; the command line wins; an 
 });
 
 test('bad usage is a UsageError naming the flag, the command, or the count of arguments', (t) => {
-  t.throws(() => parseArgs(scale, ['--bogus'], {}), { instanceOf: UsageError, message: 'scale: unknown flag --bogus (meshctl scale --help)' });
-  t.throws(() => parseArgs(scale, ['--force=yes'], {}), { message: 'scale: --force takes no value' });
-  t.throws(() => parseArgs(scale, ['--replicas', '--force'], {}), { message: 'scale: --replicas needs a value (N)' });
-  t.throws(() => parseArgs(scale, ['1', '2'], {}), { message: /takes 0 to 1 argument\(s\) \(N\), got 2/ });
-  t.throws(() => count('N', '1000'), { message: 'N must be a whole number from 1 to 999, got "1000"' });
+  t.throws(() => parseArgs(scale, ['--bogus'], {}), {
+    instanceOf: UsageError,
+    message: 'scale: unknown flag --bogus (meshctl scale --help)',
+  });
+  t.throws(() => parseArgs(scale, ['--force=yes'], {}), {
+    message: 'scale: --force takes no value',
+  });
+  t.throws(() => parseArgs(scale, ['--replicas', '--force'], {}), {
+    message: 'scale: --replicas needs a value (N)',
+  });
+  t.throws(() => parseArgs(scale, ['1', '2'], {}), {
+    message: /takes 0 to 1 argument\(s\) \(N\), got 2/,
+  });
+  t.throws(() => count('N', '1000'), {
+    message: 'N must be a whole number from 1 to 999, got "1000"',
+  });
   t.is(count('N', undefined), undefined);
   t.is(count('N', '007'), 7);
 });
 
-test('a command of two words is found before one of one; help shows make\'s variable beside each flag', (t) => {
+test("a command of two words is found before one of one; help shows make's variable beside each flag", (t) => {
   const up: Command = { ...scale, name: 'swarm up' };
   const found = findCommand([scale, up], ['swarm', 'up', '--replicas', '2']);
   t.is(found?.command.name, 'swarm up');
@@ -54,8 +72,10 @@ test('a command of two words is found before one of one; help shows make\'s vari
   t.regex(commandHelp(scale), /^ {2}--replicas N {2}how many \(make: N=\)$/m);
 });
 
-test('the Makefile: its targets under their groups, each recipe\'s lines; make help lists them by group', (t) => {
-  const targets = parseMakefile('SHELL := bash\nhelp: ## list\n\t@x help\n\n##@ Use the mesh\nup: node_modules ## start it\n\t$(MESHCTL) up\n\nnode_modules: package-lock.json\n\tnpm ci\n');
+test("the Makefile: its targets under their groups, each recipe's lines; make help lists them by group", (t) => {
+  const targets = parseMakefile(
+    'SHELL := bash\nhelp: ## list\n\t@x help\n\n##@ Use the mesh\nup: node_modules ## start it\n\t$(MESHCTL) up\n\nnode_modules: package-lock.json\n\tnpm ci\n',
+  );
   t.deepEqual(targets, [
     { name: 'help', help: 'list', group: '', recipe: ['@x help'] },
     { name: 'up', help: 'start it', group: 'Use the mesh', recipe: ['$(MESHCTL) up'] },
@@ -67,8 +87,13 @@ test('the Makefile: its targets under their groups, each recipe\'s lines; make h
 });
 
 test('.images.env: KEY=value lines, quotes and export allowed, anything else skipped', (t) => {
-  t.deepEqual(parseImagesFile('# the kit\nNODE_IMAGE=offline/node:24\nexport ENVOY_IMAGE="offline/envoy:1.40"\nnonsense\n'), {
-    NODE_IMAGE: 'offline/node:24',
-    ENVOY_IMAGE: 'offline/envoy:1.40',
-  });
+  t.deepEqual(
+    parseImagesFile(
+      '# the kit\nNODE_IMAGE=offline/node:24\nexport ENVOY_IMAGE="offline/envoy:1.40"\nnonsense\n',
+    ),
+    {
+      NODE_IMAGE: 'offline/node:24',
+      ENVOY_IMAGE: 'offline/envoy:1.40',
+    },
+  );
 });

@@ -5,7 +5,16 @@ import { composeEnv } from '../../lib/compose.js';
 import { LIFTED_LIMITS } from '../../lib/edge-config.js';
 import { UsageError } from '../../lib/errors.js';
 import { runShown } from '../../lib/run.js';
-import { ENDPOINTS, FULL, PATH_NAMES, runBench, SMOKE, type EndpointName, type PathName, type Settings } from '../../bench/bench.js';
+import {
+  ENDPOINTS,
+  FULL,
+  PATH_NAMES,
+  runBench,
+  SMOKE,
+  type EndpointName,
+  type PathName,
+  type Settings,
+} from '../../bench/bench.js';
 import { renderChart, renderResults } from '../../bench/report.js';
 import { scale, up } from '../../rollout/verbs.js';
 import { prepare } from '../prepare.js';
@@ -13,18 +22,29 @@ import { prepare } from '../prepare.js';
 const numbers = (text: string | boolean | undefined, name: string): number[] | undefined => {
   if (text === undefined) return undefined;
   const list = String(text).split(',').map(Number);
-  if (!list.every((n) => Number.isInteger(n) && n > 0)) throw new UsageError(`--${name} takes whole numbers above 0, comma-separated (got ${String(text)})`);
+  if (!list.every((n) => Number.isInteger(n) && n > 0))
+    throw new UsageError(
+      `--${name} takes whole numbers above 0, comma-separated (got ${String(text)})`,
+    );
   return list;
 };
 
 /** The bench's settings from its flags: every one checked before anything starts. */
 export function benchSettings(flags: Record<string, string | boolean | undefined>): Settings {
   const base = flags.smoke ? SMOKE : FULL;
-  const endpoints = typeof flags.endpoints === 'string' ? flags.endpoints.split(',') : base.endpoints;
-  for (const e of endpoints) if (!(e in ENDPOINTS)) throw new UsageError(`--endpoints: ${e} is not one of ${Object.keys(ENDPOINTS).join(', ')}`);
+  const endpoints =
+    typeof flags.endpoints === 'string' ? flags.endpoints.split(',') : base.endpoints;
+  for (const e of endpoints)
+    if (!(e in ENDPOINTS))
+      throw new UsageError(`--endpoints: ${e} is not one of ${Object.keys(ENDPOINTS).join(', ')}`);
   // direct is what every other path is compared with: always measured, and first.
-  const paths = typeof flags.paths === 'string' ? ['direct', ...flags.paths.split(',').filter((p) => p !== 'direct')] : base.paths;
-  for (const p of paths) if (!PATH_NAMES.includes(p as PathName)) throw new UsageError(`--paths: ${p} is not one of ${PATH_NAMES.join(', ')}`);
+  const paths =
+    typeof flags.paths === 'string'
+      ? ['direct', ...flags.paths.split(',').filter((p) => p !== 'direct')]
+      : base.paths;
+  for (const p of paths)
+    if (!PATH_NAMES.includes(p as PathName))
+      throw new UsageError(`--paths: ${p} is not one of ${PATH_NAMES.join(', ')}`);
   return {
     ...base,
     seconds: numbers(flags.seconds, 'seconds')?.[0] ?? base.seconds,
@@ -42,20 +62,30 @@ export const command: Command = {
   group: 'inspect',
   summary: 'what the mesh costs: direct, floor, sidecar, full mesh and host paths, scaling to 10',
   flags: [
-    { name: 'smoke', help: 'a few seconds per figure: checks the bench works, not the mesh\'s speed' },
+    {
+      name: 'smoke',
+      help: "a few seconds per figure: checks the bench works, not the mesh's speed",
+    },
     { name: 'out', value: 'DIR', help: 'where the results go (default bench-results)' },
     { name: 'seconds', value: 'S', help: 'each measured run' },
     { name: 'rates', value: 'R,R', help: 'the request rates of the latency runs' },
     { name: 'connections', value: 'N', help: 'of the throughput runs' },
-    { name: 'replicas', value: 'N,N', help: 'the scaling curve\'s points' },
+    { name: 'replicas', value: 'N,N', help: "the scaling curve's points" },
     { name: 'endpoints', value: 'E,E', help: `some of ${Object.keys(ENDPOINTS).join(', ')}` },
     { name: 'paths', value: 'P,P', help: `some of ${PATH_NAMES.join(', ')} (direct always)` },
-    { name: 'skip-plaintext', help: 'leave out the pass without mutual TLS (it recreates the mesh twice)' },
+    {
+      name: 'skip-plaintext',
+      help: 'leave out the pass without mutual TLS (it recreates the mesh twice)',
+    },
   ],
   about: `Lifts the edge's per-client limits (one address sends far past a client's share; the
 next meshctl up puts them back), brings the mesh up, builds the load generator, then
 measures. The full bench takes about 20 minutes.`,
-  examples: ['meshctl bench --smoke', 'meshctl bench --endpoints health --rates 200,1000 --seconds 10 --replicas 1', "make bench ARGS='--smoke'"],
+  examples: [
+    'meshctl bench --smoke',
+    'meshctl bench --endpoints health --rates 200,1000 --seconds 10 --replicas 1',
+    "make bench ARGS='--smoke'",
+  ],
   async run({ flags }) {
     const settings = benchSettings(flags);
     const out = typeof flags.out === 'string' ? flags.out : 'bench-results';
@@ -64,7 +94,11 @@ measures. The full bench takes about 20 minutes.`,
     await up();
     // Built from the offline kit's Debian where there is no registry (.images.env).
     await runShown('scripts/bench/loadgen.sh', [], composeEnv());
-    const results = await runBench(settings, (line) => console.error(`bench: ${line}`), (n) => scale(n, () => undefined));
+    const results = await runBench(
+      settings,
+      (line) => console.error(`bench: ${line}`),
+      (n) => scale(n, () => undefined),
+    );
     const text = renderResults(results);
     const stamp = results.date.slice(0, 19).replace(/:/g, '-');
     mkdirSync(out, { recursive: true });
@@ -74,6 +108,8 @@ measures. The full bench takes about 20 minutes.`,
     }
     writeFileSync(`${out}/latency.svg`, renderChart(results));
     console.log(text);
-    console.log(`\nwritten: ${out}/latest.json (every number), latest.txt, latency.svg, and bench-${stamp}.*`);
+    console.log(
+      `\nwritten: ${out}/latest.json (every number), latest.txt, latency.svg, and bench-${stamp}.*`,
+    );
   },
 };

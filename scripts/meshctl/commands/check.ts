@@ -7,10 +7,14 @@ import { passed, renderJson, renderResults } from '../../check/report.js';
 export const command: Command = {
   name: 'check',
   group: 'inspect',
-  summary: 'does the machine and the mesh hold what they should: one line per check, ✓ or ✗ with what to do',
+  summary:
+    'does the machine and the mesh hold what they should: one line per check, ✓ or ✗ with what to do',
   failure: 'check',
   flags: [
-    { name: 'pre', help: 'only what needs no mesh: engine, compose, ports, base images, secrets/, certificates' },
+    {
+      name: 'pre',
+      help: 'only what needs no mesh: engine, compose, ports, base images, secrets/, certificates',
+    },
     { name: 'json', help: 'as JSON: { ok, checks: [{ id, status, detail, hint }] }' },
   ],
   about: `Changes nothing. The engine and compose; ports 8000 and 8001 free or the mesh's; base
@@ -23,6 +27,12 @@ Exit 0 when every check holds (‼ is a warning), 1 when one fails.`,
   async run({ flags }) {
     const results = await runChecks({ pre: flags.pre === true });
     console.log(flags.json ? renderJson(results) : renderResults(results, process.stdout.isTTY));
-    if (!passed(results)) throw new RolloutFailed(`${results.filter((r) => r.status === 'fail').map((r) => r.id).join(', ')} failed`);
+    if (!passed(results))
+      throw new RolloutFailed(
+        `${results
+          .filter((r) => r.status === 'fail')
+          .map((r) => r.id)
+          .join(', ')} failed`,
+      );
   },
 };

@@ -24,7 +24,10 @@ export const command: Command = {
   summary: 'the mesh, its replicas running user-service/src and reloading it on change',
   flags: [
     { name: 'replicas', value: 'N', env: 'N', help: 'user-service replicas' },
-    { name: 'local', help: 'the service alone on this host instead (needs a PostgreSQL: PG* or DATABASE_URL)' },
+    {
+      name: 'local',
+      help: 'the service alone on this host instead (needs a PostgreSQL: PG* or DATABASE_URL)',
+    },
   ],
   about: `Rolls the replicas onto compose/dev.yml: each runs the sources of this checkout with
 tsx watch and reloads on every edit (meshctl logs shows it). meshctl up leaves dev mode.`,

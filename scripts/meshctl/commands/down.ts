@@ -5,9 +5,12 @@ import { composeShown } from '../../lib/compose.js';
 export const command: Command = {
   name: 'down',
   group: 'use',
-  summary: 'stop and remove the containers (a canary\'s and the observability profile\'s too); the data stays',
+  summary:
+    "stop and remove the containers (a canary's and the observability profile's too); the data stays",
   about: 'The database volume, secrets/ and .env stay: meshctl up brings the same mesh back.',
   async run() {
-    await composeShown(['down', '--timeout', '20'], { env: { COMPOSE_PROFILES: 'canary,observe' } });
+    await composeShown(['down', '--timeout', '20'], {
+      env: { COMPOSE_PROFILES: 'canary,observe' },
+    });
   },
 };

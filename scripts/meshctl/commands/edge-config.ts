@@ -2,11 +2,11 @@
 import { count, type Command } from '../../lib/cli.js';
 import { edgeConfig, edgeFiles } from '../../rollout/verbs.js';
 
-
 export const command: Command = {
   name: 'edge-config',
   group: 'deploy',
-  summary: 'write the edge\'s live routes and clusters (.mesh/edge, or DIR for EDGES edge processes)',
+  summary:
+    "write the edge's live routes and clusters (.mesh/edge, or DIR for EDGES edge processes)",
   args: '[DIR EDGES]',
   arity: [0, 2],
   about: `With no arguments, into .mesh/edge/, applied live if an edge runs (scripts/docker-run.sh

@@ -5,7 +5,7 @@ import { composeShown } from '../../lib/compose.js';
 export const command: Command = {
   name: 'logs',
   group: 'inspect',
-  summary: 'the mesh\'s logs (the last 50 lines of each container; --follow to keep reading)',
+  summary: "the mesh's logs (the last 50 lines of each container; --follow to keep reading)",
   args: '[SERVICE...]',
   arity: [0, 20],
   flags: [

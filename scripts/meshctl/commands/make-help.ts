@@ -7,7 +7,7 @@ import { ROOT } from '../../lib/run.js';
 export const command: Command = {
   name: 'make-help',
   group: 'hidden',
-  summary: 'the Makefile\'s targets by task (make help)',
+  summary: "the Makefile's targets by task (make help)",
   run() {
     console.log(makeHelp(parseMakefile(readFileSync(`${ROOT}Makefile`, 'utf8'))));
     return Promise.resolve();

@@ -5,7 +5,7 @@ import { promote } from '../../rollout/verbs.js';
 export const command: Command = {
   name: 'promote',
   group: 'change',
-  summary: 'roll the stable replicas onto the canary\'s version, then remove the canary',
+  summary: "roll the stable replicas onto the canary's version, then remove the canary",
   failure: 'rollout failed',
   async run() {
     await promote();

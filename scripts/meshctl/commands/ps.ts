@@ -5,7 +5,7 @@ import { composeShown } from '../../lib/compose.js';
 export const command: Command = {
   name: 'ps',
   group: 'inspect',
-  summary: 'the mesh\'s containers',
+  summary: "the mesh's containers",
   async run() {
     await composeShown(['ps']);
   },

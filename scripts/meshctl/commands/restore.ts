@@ -6,7 +6,7 @@ import { restore } from '../../backup/verbs.js';
 export const command: Command = {
   name: 'restore',
   group: 'use',
-  summary: 'load a backup into the running mesh\'s empty database (--force replaces its users)',
+  summary: "load a backup into the running mesh's empty database (--force replaces its users)",
   args: 'FILE',
   arity: [0, 1],
   flags: [
@@ -15,10 +15,16 @@ export const command: Command = {
   ],
   about: `Checks FILE whole before touching anything, then loads it in one transaction: all of it
 or, on any error, nothing. Ends reading a restored user back through the published port.`,
-  examples: ['meshctl restore backups/users.backup', 'make restore FILE=backups/users.backup FORCE=1'],
+  examples: [
+    'meshctl restore backups/users.backup',
+    'make restore FILE=backups/users.backup FORCE=1',
+  ],
   async run({ flags, args }) {
     const file = args[0] ?? flags.file;
-    if (typeof file !== 'string' || !file) throw new UsageError('which file? meshctl restore backups/users.backup (make restore FILE=...)');
+    if (typeof file !== 'string' || !file)
+      throw new UsageError(
+        'which file? meshctl restore backups/users.backup (make restore FILE=...)',
+      );
     await restore(file, { force: flags.force === true });
   },
 };

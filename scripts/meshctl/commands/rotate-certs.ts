@@ -9,8 +9,12 @@ async function edgeSerials(): Promise<string> {
   const serials = await Promise.all(
     (await edgeAdmins()).map(async (edge) => {
       try {
-        const certs = JSON.parse(await edge.call('/certs')) as { certificates: { cert_chain: { serial_number: string }[] }[] };
-        return certs.certificates.flatMap((c) => c.cert_chain.map((x) => x.serial_number)).join(' ');
+        const certs = JSON.parse(await edge.call('/certs')) as {
+          certificates: { cert_chain: { serial_number: string }[] }[];
+        };
+        return certs.certificates
+          .flatMap((c) => c.cert_chain.map((x) => x.serial_number))
+          .join(' ');
       } catch {
         return '';
       }
@@ -22,7 +26,8 @@ async function edgeSerials(): Promise<string> {
 export const command: Command = {
   name: 'rotate-certs',
   group: 'change',
-  summary: 'issue every service a new certificate on the running mesh (the proxies reload them live)',
+  summary:
+    'issue every service a new certificate on the running mesh (the proxies reload them live)',
   about: `The proxies reload their certificates through SDS on their own; this waits until every
 edge presents its new one. A replica started afterwards mounts the new ones too.`,
   async run() {
@@ -37,6 +42,8 @@ edge presents its new one. A replica started afterwards mounts the new ones too.
       },
       () => `an edge still presents an old certificate (${before}) after 30 s`,
     );
-    console.log(`the edges present their new certificates (serial ${now}); sidecars reload theirs the same way`);
+    console.log(
+      `the edges present their new certificates (serial ${now}); sidecars reload theirs the same way`,
+    );
   },
 };

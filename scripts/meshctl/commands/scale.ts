@@ -17,7 +17,8 @@ compose's own commands keep it. Ends with meshctl check's look.`,
   examples: ['meshctl scale 3', 'make scale N=3'],
   async run({ flags, args }) {
     const want = count('N', args[0] ?? flags.replicas);
-    if (want === undefined) throw new UsageError('how many replicas? meshctl scale 3 (make scale N=3)');
+    if (want === undefined)
+      throw new UsageError('how many replicas? meshctl scale 3 (make scale N=3)');
     await scale(want);
   },
 };

@@ -6,7 +6,8 @@ import { meshCa } from '../../lib/secrets.js';
 export const command: Command = {
   name: 'secrets',
   group: 'change',
-  summary: 'create the install\'s CA, certificates, passwords and token secret in secrets/, where missing',
+  summary:
+    "create the install's CA, certificates, passwords and token secret in secrets/, where missing",
   args: '[init|rotate|static DAYS]',
   arity: [0, 2],
   about: `init (the default) creates what is missing; rotate issues every service a new
@@ -15,7 +16,10 @@ long-lived set for Swarm and Kubernetes (secrets/static/). CERT_DAYS (default 1)
 certificate's lifetime. The CA runs in a one-off container with no network.`,
   async run({ args }) {
     const [verb = 'init', days] = args;
-    if (!['init', 'rotate', 'static'].includes(verb) || (verb === 'static') !== (days !== undefined)) {
+    if (
+      !['init', 'rotate', 'static'].includes(verb) ||
+      (verb === 'static') !== (days !== undefined)
+    ) {
       throw new UsageError(`secrets: init, rotate or static DAYS, got "${args.join(' ')}"`);
     }
     await meshCa(args.length ? args : ['init']);

@@ -7,7 +7,7 @@ import { buildReport, renderReport } from '../../stats/report.js';
 export const command: Command = {
   name: 'stats',
   group: 'inspect',
-  summary: 'per-replica view of the mesh from Envoy\'s stats: requests, errors, latency, health',
+  summary: "per-replica view of the mesh from Envoy's stats: requests, errors, latency, health",
   flags: [
     { name: 'json', help: 'as JSON (with --watch, one line per refresh)' },
     { name: 'watch', help: 'refresh every interval, with rates per second (Ctrl-C stops)' },
@@ -17,7 +17,10 @@ export const command: Command = {
   examples: ['meshctl stats', 'meshctl stats --watch', "make stats ARGS='--json'"],
   async run({ flags }) {
     const interval = Number(flags.interval ?? 2);
-    if (!(interval >= 0.5)) throw new UsageError(`--interval must be a number of seconds, at least 0.5 (got ${String(flags.interval)})`);
+    if (!(interval >= 0.5))
+      throw new UsageError(
+        `--interval must be a number of seconds, at least 0.5 (got ${String(flags.interval)})`,
+      );
     // The screen is cleared between refreshes only on a terminal: a pipe gets plain tables.
     const clear = flags.watch && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
     const print = (now: Snapshot, before?: Snapshot) => {

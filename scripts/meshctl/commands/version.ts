@@ -5,7 +5,11 @@ import { docker, PROJECT } from '../../lib/docker.js';
 import { ROOT } from '../../lib/run.js';
 import { serviceVersion } from '../../lib/version.js';
 
-const or = (p: Promise<string>, fallback: string) => p.then((s) => s.trim() || fallback, () => fallback);
+const or = (p: Promise<string>, fallback: string) =>
+  p.then(
+    (s) => s.trim() || fallback,
+    () => fallback,
+  );
 
 export const command: Command = {
   name: 'version',
@@ -17,7 +21,18 @@ export const command: Command = {
   ],
   async run({ flags }) {
     if (flags.short) return console.log(serviceVersion(ROOT));
-    const running = or(docker(['ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=usersvc', '--format', '{{.Label "org.opencontainers.image.revision"}}']).then((s) => [...new Set(s.split('\n').filter(Boolean))].join(', ')), 'none');
+    const running = or(
+      docker([
+        'ps',
+        '--filter',
+        `label=com.docker.compose.project=${PROJECT}`,
+        '--filter',
+        'label=com.docker.compose.service=usersvc',
+        '--format',
+        '{{.Label "org.opencontainers.image.revision"}}',
+      ]).then((s) => [...new Set(s.split('\n').filter(Boolean))].join(', ')),
+      'none',
+    );
     const versions = {
       tree: serviceVersion(ROOT),
       running: await running,

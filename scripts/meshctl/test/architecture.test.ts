@@ -11,7 +11,8 @@ const root = new URL('../../..', import.meta.url).pathname;
 function tsFiles(dir: string, withTests = false): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (name === 'node_modules' || (!withTests && (name === 'test' || name === 'fixtures'))) return [];
+    if (name === 'node_modules' || (!withTests && (name === 'test' || name === 'fixtures')))
+      return [];
     if (statSync(path).isDirectory()) return tsFiles(path, withTests);
     return path.endsWith('.ts') ? [path] : [];
   });
@@ -20,7 +21,9 @@ function tsFiles(dir: string, withTests = false): string[] {
 /** The files a TypeScript file imports from this repository (type imports too), as paths from the root. */
 function localImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => m[1]!);
+  const specs = [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)].map(
+    (m) => m[1]!,
+  );
   return specs.map((s) => relative(root, resolve(dirname(file), s.replace(/\.js$/, '.ts'))));
 }
 
@@ -43,30 +46,40 @@ test('a tool folder imports only itself and scripts/lib; lib imports only lib; a
       if (folder === 'lib' && target !== 'lib') wrong.push(`${from} -> ${to} (lib is the bottom)`);
       else if (folder === 'meshctl') {
         const command = /^scripts\/meshctl\/commands\/(?!index\.ts)/;
-        if (command.test(from) && command.test(to)) wrong.push(`${from} -> ${to} (a command imports another)`);
-      } else if (target !== folder && target !== 'lib') wrong.push(`${from} -> ${to} (a tool reaches into another)`);
+        if (command.test(from) && command.test(to))
+          wrong.push(`${from} -> ${to} (a command imports another)`);
+      } else if (target !== folder && target !== 'lib')
+        wrong.push(`${from} -> ${to} (a tool reaches into another)`);
     }
   }
   t.deepEqual(wrong, []);
 });
 
 test('every Makefile recipe is one line that calls meshctl, npm, ava or a bootstrap script: no shell logic', (t) => {
-  const allowed = /^@?(\$\(MESHCTL\) |npm (ci|test|run [a-z:-]+)$|(COMPOSE_CLI=v1 )?npx ava |scripts\/ci\.sh$|scripts\/swarm\/lab\.sh (up|down)$)/;
+  const allowed =
+    /^@?(\$\(MESHCTL\) |npm (ci|test|run [a-z:-]+)$|(COMPOSE_CLI=v1 )?npx ava |scripts\/ci\.sh$|scripts\/swarm\/lab\.sh (up|down)$)/;
   const shellLogic = /[;|&`<>]|\$\$|\bif\b|\bthen\b/;
   const targets = parseMakefile(readFileSync(`${root}Makefile`, 'utf8'));
   t.true(targets.length > 30, 'the Makefile was read');
   const wrong = targets.flatMap((target) => {
     if (target.recipe.length > 1) return [`${target.name}: ${target.recipe.length} lines`];
-    return target.recipe.filter((line) => !allowed.test(line) || shellLogic.test(line)).map((line) => `${target.name}: ${line}`);
+    return target.recipe
+      .filter((line) => !allowed.test(line) || shellLogic.test(line))
+      .map((line) => `${target.name}: ${line}`);
   });
   t.deepEqual(wrong, []);
 });
 
 test('every documented make target that uses the mesh is a meshctl command', (t) => {
   const targets = parseMakefile(readFileSync(`${root}Makefile`, 'utf8'));
-  const mesh = targets.filter((x) => x.help && ['Use the mesh', 'Change it', 'Inspect it'].includes(x.group));
+  const mesh = targets.filter(
+    (x) => x.help && ['Use the mesh', 'Change it', 'Inspect it'].includes(x.group),
+  );
   t.true(mesh.length >= 18);
-  t.deepEqual(mesh.filter((x) => !/^@?\$\(MESHCTL\) /.test(x.recipe[0] ?? '')).map((x) => x.name), []);
+  t.deepEqual(
+    mesh.filter((x) => !/^@?\$\(MESHCTL\) /.test(x.recipe[0] ?? '')).map((x) => x.name),
+    [],
+  );
 });
 
 test('the service has no import circle', (t) => {
@@ -74,7 +87,8 @@ test('the service has no import circle', (t) => {
   const edges = new Map(files.map((f) => [f, localImports(`${root}${f}`)]));
   const circles: string[] = [];
   const visit = (file: string, path: string[]) => {
-    if (path.includes(file)) return void circles.push([...path.slice(path.indexOf(file)), file].join(' -> '));
+    if (path.includes(file))
+      return void circles.push([...path.slice(path.indexOf(file)), file].join(' -> '));
     if (path.length > files.length) return;
     for (const next of edges.get(file) ?? []) visit(next, [...path, file]);
   };

@@ -11,14 +11,18 @@ import { COMMANDS } from '../commands/index.js';
 const root = new URL('../../..', import.meta.url).pathname;
 
 /** main(argv) with console captured and no docker, compose or git on PATH. */
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const saved = { log: console.log, error: console.error, env: { ...process.env } };
   let out = '';
   let err = '';
   console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
   console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
   process.env.PATH = mkdtempSync(`${tmpdir()}/no-tools-`);
-  for (const key of ['N', 'OBSERVE', 'WEIGHT', 'CANARY_N', 'FILE', 'FORCE']) delete process.env[key];
+  for (const key of ['N', 'OBSERVE', 'WEIGHT', 'CANARY_N', 'FILE', 'FORCE'])
+    delete process.env[key];
   Object.assign(process.env, env);
   try {
     return { code: await main(argv), out, err };
@@ -29,56 +33,69 @@ async function run(argv: string[], env: Record<string, string> = {}): Promise<{ 
   }
 }
 
-test.serial('every command has --help, and it touches nothing: no docker on PATH, exit 0', async (t) => {
-  for (const command of COMMANDS) {
-    const r = await run([...command.name.split(' '), '--help']);
-    t.is(r.code, 0, command.name);
-    t.regex(r.out, new RegExp(`Usage: meshctl ${command.name}`), command.name);
-    t.is(r.err, '', command.name);
-  }
-});
+test.serial(
+  'every command has --help, and it touches nothing: no docker on PATH, exit 0',
+  async (t) => {
+    for (const command of COMMANDS) {
+      const r = await run([...command.name.split(' '), '--help']);
+      t.is(r.code, 0, command.name);
+      t.regex(r.out, new RegExp(`Usage: meshctl ${command.name}`), command.name);
+      t.is(r.err, '', command.name);
+    }
+  },
+);
 
-test.serial('meshctl --help lists every command under its group; no command is an error (exit 2)', async (t) => {
-  const help = await run(['--help']);
-  t.is(help.code, 0);
-  for (const title of ['Use the mesh:', 'Change it:', 'Inspect it:', 'Deploy elsewhere:']) t.true(help.out.includes(title), title);
-  for (const c of COMMANDS.filter((x) => x.group !== 'hidden')) t.regex(help.out, new RegExp(`^  ${c.name} `, 'm'));
-  t.is((await run([])).code, 2);
-  const unknown = await run(['uptime']);
-  t.is(unknown.code, 2);
-  t.regex(unknown.err, /no command "uptime"/);
-});
+test.serial(
+  'meshctl --help lists every command under its group; no command is an error (exit 2)',
+  async (t) => {
+    const help = await run(['--help']);
+    t.is(help.code, 0);
+    for (const title of ['Use the mesh:', 'Change it:', 'Inspect it:', 'Deploy elsewhere:'])
+      t.true(help.out.includes(title), title);
+    for (const c of COMMANDS.filter((x) => x.group !== 'hidden'))
+      t.regex(help.out, new RegExp(`^  ${c.name} `, 'm'));
+    t.is((await run([])).code, 2);
+    const unknown = await run(['uptime']);
+    t.is(unknown.code, 2);
+    t.regex(unknown.err, /no command "uptime"/);
+  },
+);
 
-test.serial('bad usage: exit 2, one line naming the flag or make\'s variable, before anything runs', async (t) => {
-  const cases: [string[], Record<string, string>, RegExp][] = [
-    [['scale', 'abc'], {}, /^scale: N must be a whole number from 1 to 999, got "abc"$/],
-    [['scale'], { N: '0' }, /N must be a whole number/],
-    [['scale'], {}, /how many replicas\?/],
-    [['scale', '3', '4'], {}, /takes 0 to 1 argument/],
-    [['up', '--replicas', '1000'], {}, /--replicas must be a whole number/],
-    [['up'], { OBSERVE: 'yes' }, /--observe must be 1 .* or 0 .*, got "yes"/],
-    [['up', '--observe'], {}, /--observe needs a value/],
-    [['up', '--bogus'], {}, /unknown flag --bogus/],
-    [['canary'], { WEIGHT: '101' }, /WEIGHT must be/],
-    [['stats', '--interval', '0.1'], {}, /--interval must be a number of seconds, at least 0\.5/],
-    [['bench', '--paths', 'direct,nowhere'], {}, /--paths: nowhere is not one of/],
-    [['bench', '--rates', '10,x'], {}, /--rates takes whole numbers/],
-    [['restore'], {}, /which file\?/],
-    [['secrets', 'burn'], {}, /init, rotate or static DAYS/],
-    [['ps', '--json=1'], {}, /unknown flag --json/],
-  ];
-  for (const [argv, env, said] of cases) {
-    const r = await run(argv, env);
-    t.is(r.code, 2, argv.join(' '));
-    t.regex(r.err.trim(), said, argv.join(' '));
-    t.is(r.err.trim().split('\n').length, 1, `${argv.join(' ')}: one line`);
-  }
-});
+test.serial(
+  "bad usage: exit 2, one line naming the flag or make's variable, before anything runs",
+  async (t) => {
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [['scale', 'abc'], {}, /^scale: N must be a whole number from 1 to 999, got "abc"$/],
+      [['scale'], { N: '0' }, /N must be a whole number/],
+      [['scale'], {}, /how many replicas\?/],
+      [['scale', '3', '4'], {}, /takes 0 to 1 argument/],
+      [['up', '--replicas', '1000'], {}, /--replicas must be a whole number/],
+      [['up'], { OBSERVE: 'yes' }, /--observe must be 1 .* or 0 .*, got "yes"/],
+      [['up', '--observe'], {}, /--observe needs a value/],
+      [['up', '--bogus'], {}, /unknown flag --bogus/],
+      [['canary'], { WEIGHT: '101' }, /WEIGHT must be/],
+      [['stats', '--interval', '0.1'], {}, /--interval must be a number of seconds, at least 0\.5/],
+      [['bench', '--paths', 'direct,nowhere'], {}, /--paths: nowhere is not one of/],
+      [['bench', '--rates', '10,x'], {}, /--rates takes whole numbers/],
+      [['restore'], {}, /which file\?/],
+      [['secrets', 'burn'], {}, /init, rotate or static DAYS/],
+      [['ps', '--json=1'], {}, /unknown flag --json/],
+    ];
+    for (const [argv, env, said] of cases) {
+      const r = await run(argv, env);
+      t.is(r.code, 2, argv.join(' '));
+      t.regex(r.err.trim(), said, argv.join(' '));
+      t.is(r.err.trim().split('\n').length, 1, `${argv.join(' ')}: one line`);
+    }
+  },
+);
 
 test('through the launcher, as a user types it: npx meshctl scale --help, and a bad flag', async (t) => {
   const launch = (args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile('npx', ['meshctl', ...args], { cwd: root }, (_e, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+      const child = execFile('npx', ['meshctl', ...args], { cwd: root }, (_e, stdout, stderr) =>
+        resolve({ code: child.exitCode, stdout, stderr }),
+      );
     });
   const help = await launch(['scale', '--help']);
   t.is(help.code, 0);

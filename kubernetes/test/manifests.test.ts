@@ -184,7 +184,7 @@ test("NetworkPolicy: everything denied but what the sidecars' RBAC lets in (edge
   );
 });
 
-test('no Secret is in the manifests; scripts/kubernetes/secrets.sh makes the ones they name, from real certificates, valid', (t) => {
+test('no Secret is in the manifests; meshctl kubernetes secrets makes the ones they name, from real certificates, valid', (t) => {
   t.is(lab.filter((o) => o.kind === 'Secret').length, 0);
   const named = new Set(
     workloads().flatMap((w) =>
@@ -198,7 +198,7 @@ test('no Secret is in the manifests; scripts/kubernetes/secrets.sh makes the one
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   run('bash', ['scripts/mesh-ca/mesh-ca.sh', 'init'], { MESH_CA_DIR: dir });
   run('bash', ['scripts/mesh-ca/mesh-ca.sh', 'static', '30'], { MESH_CA_DIR: dir });
-  const manifest = run('scripts/kubernetes/secrets.sh', [], { SECRETS_DIR: dir });
+  const manifest = run('node', ['bin/meshctl.js', 'kubernetes', 'secrets', '--from', dir]);
   const secrets = documents(manifest).filter(Boolean);
   t.deepEqual(secrets.map((s) => s.metadata.name).sort(), [...named].sort());
   writeFileSync(`${dir}/secrets.yaml`, manifest);

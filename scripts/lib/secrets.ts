@@ -12,7 +12,7 @@ import { ROOT, runShown } from './run.js';
 
 export const SECRETS_DIR = `${ROOT}secrets`;
 
-export async function meshCa(args: string[]): Promise<void> {
+export async function meshCa(args: string[], { toStderr = false } = {}): Promise<void> {
   mkdirSync(SECRETS_DIR, { recursive: true, mode: 0o700 });
   const debian = composeEnv().DEBIAN_IMAGE || 'debian:bookworm-slim';
   await docker(
@@ -27,7 +27,7 @@ export async function meshCa(args: string[]): Promise<void> {
     ],
     { timeoutMs: 10 * 60_000 },
   );
-  await runShown('docker', [
+  const run = [
     'run',
     '--rm',
     '--network',
@@ -36,7 +36,6 @@ export async function meshCa(args: string[]): Promise<void> {
     'CERT_DAYS',
     '-v',
     `${SECRETS_DIR}:/secrets`,
-    'usermesh/mesh-ca:latest',
-    ...args,
-  ]);
+  ];
+  await runShown('docker', [...run, 'usermesh/mesh-ca:latest', ...args], process.env, { toStderr });
 }

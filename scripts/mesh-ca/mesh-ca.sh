@@ -109,7 +109,7 @@ case "${1:-init}" in
   static)
     # Certificates for platforms that hold them as secrets of their own, in static/<service>/:
     # a Swarm secret never changes, a Kubernetes Secret changes when applied again. So they
-    # live longer (DAYS, default 30), and make swarm-up (scripts/kubernetes/secrets.sh) replaces
+    # live longer (DAYS, default 30), and meshctl swarm up and kubernetes secrets replace
     # those past half their life, or from another CA.
     days=${2:-30}
     for name in "${!OWNER[@]}"; do

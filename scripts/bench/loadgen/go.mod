@@ -1,4 +1,4 @@
-// Pins the version of vegeta that make bench builds (scripts/bench/loadgen.sh).
+// Pins the version of vegeta that make bench builds (scripts/bench/loadgen.ts).
 module usermesh/loadgen
 
 go 1.22

@@ -4,7 +4,6 @@ import type { Command } from '../../lib/cli.js';
 import { composeEnv } from '../../lib/compose.js';
 import { LIFTED_LIMITS } from '../../lib/edge-config.js';
 import { UsageError } from '../../lib/errors.js';
-import { runShown } from '../../lib/run.js';
 import {
   ENDPOINTS,
   FULL,
@@ -15,6 +14,7 @@ import {
   type PathName,
   type Settings,
 } from '../../bench/bench.js';
+import { buildLoadgen } from '../../bench/loadgen.js';
 import { renderChart, renderResults } from '../../bench/report.js';
 import { scale, up } from '../../rollout/verbs.js';
 import { prepare } from '../prepare.js';
@@ -93,7 +93,7 @@ measures. The full bench takes about 20 minutes.`,
     await prepare({ dev: false });
     await up();
     // Built from the offline kit's Debian where there is no registry (.images.env).
-    await runShown('scripts/bench/loadgen.sh', [], composeEnv());
+    console.error(await buildLoadgen(composeEnv()));
     const results = await runBench(
       settings,
       (line) => console.error(`bench: ${line}`),

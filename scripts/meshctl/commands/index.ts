@@ -52,6 +52,7 @@ export const COMMANDS: Command[] = [
   swarm.down,
   kubernetes.render,
   kubernetes.check,
+  kubernetes.secrets,
   edgeConfig.command,
   makeHelp.command,
 ];

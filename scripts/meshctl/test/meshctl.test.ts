@@ -2,9 +2,10 @@
 // bad usage exits 2 naming the flag or variable, before anything is started. One run through
 // the launcher checks what a user types.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
+import { CHECKS } from '../../check/checks.js';
 import { main } from '../main.js';
 import { COMMANDS } from '../commands/index.js';
 
@@ -103,4 +104,13 @@ test('through the launcher, as a user types it: npx meshctl scale --help, and a 
   const bad = await launch(['scale', '--replicas']);
   t.is(bad.code, 2);
   t.is(bad.stderr, 'scale: --replicas needs a value (N)\n');
+});
+
+test('docs/meshctl.md names every command, and every check of meshctl check', (t) => {
+  const page = readFileSync(`${root}docs/meshctl.md`, 'utf8');
+  for (const c of COMMANDS.filter((x) => x.group !== 'hidden')) {
+    t.true(page.includes(`\`${c.name}`), `docs/meshctl.md does not name ${c.name}`);
+  }
+  for (const check of CHECKS)
+    t.true(page.includes(`\`${check.id}\``), `no row for the check ${check.id}`);
 });

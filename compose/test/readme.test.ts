@@ -90,5 +90,8 @@ test.serial(
 test.serial("the operator CLI, as written: meshctl's help, one command's, and meshctl check", (t) =>
   runSection(t, 'The operator CLI'),
 );
+test.serial('HTTPS at the edge, as written: curl --cacert secrets/ca.pem', (t) =>
+  runSection(t, 'Serving HTTPS'),
+);
 test.serial('Inspecting the mesh, as written', (t) => runSection(t, 'Inspecting the mesh'));
 test.serial('the API, as written', (t) => runSection(t, 'The API'));

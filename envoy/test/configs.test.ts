@@ -12,6 +12,7 @@ import {
   clustersFor,
   limitsFromEnv,
   liveFile,
+  plainHttpFromEnv,
   routesFor,
   UsageError,
   weightFrom,
@@ -364,6 +365,68 @@ test("the edge is hardened as Envoy's edge best practices say", (t) => {
       `${JSON.stringify(r.match)} retries on ${r.route.retry_policy.retry_on}`,
     );
   }
+});
+
+test('HTTPS for clients: the same connection manager as plain HTTP, TLS 1.2 and 1.3, forward-secret AEAD ciphers only, h2 by ALPN, the certificate through SDS', (t) => {
+  const edge = config('edge.yaml');
+  const https = listener(edge, 'https');
+  t.is(https.address.socket_address.port_value, 8443);
+  t.is(https.per_connection_buffer_limit_bytes, 32768);
+  t.deepEqual(hcm(https), hcm(listener(edge, 'ingress')), 'one set of routes, limits and timeouts');
+  const tls = https.filter_chains[0].transport_socket.typed_config.common_tls_context;
+  t.like(tls.tls_params, {
+    tls_minimum_protocol_version: 'TLSv1_2',
+    tls_maximum_protocol_version: 'TLSv1_3',
+  });
+  for (const suite of tls.tls_params.cipher_suites as string[])
+    t.regex(suite, /^ECDHE-(ECDSA|RSA)-(AES(128|256)-GCM-SHA(256|384)|CHACHA20-POLY1305)$/);
+  t.deepEqual(tls.alpn_protocols, ['h2', 'http/1.1']);
+  t.is(tls.tls_certificate_sds_secret_configs[0].name, 'public');
+});
+
+test("a client cannot set the mesh's own headers: the path the log shows, or a trace's ids and sampling", (t) => {
+  const h = hcm(listener(config('edge.yaml'), 'ingress'));
+  const removed = (h.early_header_mutation_extensions[0].typed_config.mutations as Any[]).map(
+    (m) => m.remove,
+  );
+  for (const name of ['x-envoy-original-path', 'x-b3-traceid', 'x-b3-sampled', 'b3', 'traceparent'])
+    t.true(removed.includes(name), name);
+  t.is(h.access_log[0].typed_config.log_format.json_format.path, '%REQ(:PATH)%');
+});
+
+test('HSTS on every answer the routes give; EDGE_HTTP=redirect sends plain HTTP (and only it) to HTTPS first', (t) => {
+  const vhost = (http: Record<string, string>) =>
+    routesFor(read('edge-routes.yaml'), {
+      ...DEFAULT_SETTINGS,
+      http: plainHttpFromEnv(http),
+    }).resources[0].virtual_hosts[0];
+  t.deepEqual(vhost({}).response_headers_to_add[0].header, {
+    key: 'strict-transport-security',
+    value: 'max-age=31536000',
+  });
+  t.false(JSON.stringify(vhost({ EDGE_HTTP: 'public' })).includes('https_redirect'));
+  const first = vhost({ EDGE_HTTP: 'redirect', EDGE_HTTPS_PORT: '443' }).routes[0];
+  t.deepEqual(first.match.headers, [
+    { name: 'x-forwarded-proto', string_match: { exact: 'http' } },
+  ]);
+  t.like(first.redirect, {
+    https_redirect: true,
+    port_redirect: 443,
+    response_code: 'PERMANENT_REDIRECT',
+  });
+  t.throws(() => plainHttpFromEnv({ EDGE_HTTP: 'yes' }), {
+    message: /EDGE_HTTP must be local, redirect or public/,
+  });
+  t.throws(() => plainHttpFromEnv({ EDGE_HTTPS_PORT: '70000' }), { message: /EDGE_HTTPS_PORT/ });
+});
+
+test('envoy --mode validate accepts the edge with EDGE_HTTP=redirect', (t) => {
+  const edge = staticEdge({
+    ...DEFAULT_SETTINGS,
+    http: plainHttpFromEnv({ EDGE_HTTP: 'redirect' }),
+  });
+  const result = validate(asDeployed('edge.yaml', mkdtempSync(`${tmpdir()}/envoy-config-`), edge));
+  t.is(result.status, 0, result.stderr + result.stdout);
 });
 
 test("no sidecar timeout outlasts the edge's", (t) => {

@@ -56,10 +56,16 @@ export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGatewa
 export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): Any {
   const withoutType = (resource: Any): Any =>
     Object.fromEntries(Object.entries(resource).filter(([key]) => key !== '@type'));
-  const ingress = (config.static_resources.listeners as Any[]).find((l) => l.name === 'ingress')!;
-  const hcm = ingress.filter_chains[0].filters[0].typed_config;
-  delete hcm.rds;
-  hcm.route_config = withoutType(liveRoutes);
+  // Both client listeners (plain and HTTPS) serve the same routes.
+  for (const name of ['ingress', 'https']) {
+    const listener = (config.static_resources.listeners as Any[]).find((l) => l.name === name)!;
+    const hcm = structuredClone(listener.filter_chains[0].filters[0].typed_config);
+    delete hcm.rds;
+    hcm.route_config = withoutType(liveRoutes);
+    listener.filter_chains[0].filters = [
+      { ...listener.filter_chains[0].filters[0], typed_config: hcm },
+    ];
+  }
   delete config.dynamic_resources;
   (config.static_resources.clusters as Any[]).push(...liveClusters.map(withoutType));
   return config;
@@ -67,14 +73,17 @@ export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): A
 
 /**
  * A config as its container sees it (the edge's: `edge`, with its live routes and clusters
- * inline), written into `dir` with its paths moved there: the SDS files and /run/mesh.
+ * inline), written into `dir` with its paths moved there: the SDS files, /run/mesh and
+ * /run/edge-public.
  */
 export function deployedConfig(name: string, dir: string, edge: unknown = staticEdge()): string {
   const local = (text: string) =>
-    text.replaceAll('/etc/envoy/sds/', `${dir}/sds/`).replaceAll('/run/mesh', `${dir}/mesh`);
-  mkdirSync(`${dir}/sds`, { recursive: true });
-  mkdirSync(`${dir}/mesh`, { recursive: true });
-  for (const sds of ['identity.yaml', 'trust.yaml'])
+    text
+      .replaceAll('/etc/envoy/sds/', `${dir}/sds/`)
+      .replaceAll('/run/mesh', `${dir}/mesh`)
+      .replaceAll('/run/edge-public', `${dir}/edge-public`);
+  for (const sub of ['sds', 'mesh', 'edge-public']) mkdirSync(`${dir}/${sub}`, { recursive: true });
+  for (const sds of ['identity.yaml', 'trust.yaml', 'public.yaml'])
     writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
   writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));
   return `${dir}/${name}`;

@@ -7,6 +7,8 @@
 //   mesh     edge:8000        through the edge Envoy and the sidecar: what clients get
 //   host     127.0.0.1:8000   the mesh from a load generator on the host (--network host), through
 //                            the published port and Docker's userland proxy: what users measure
+//   https    127.0.0.1:8443   the same over HTTPS (kept-alive TLS 1.3 connections): what client
+//                            TLS costs, beside the host row
 // For each path and endpoint: fixed rates (vegeta, open loop), then the highest throughput
 // with a fixed number of connections (wrk; vegeta with as many workers on the sidecar path,
 // since wrk cannot present a client certificate), with the CPU and RSS of the edge, the
@@ -63,8 +65,11 @@ export const PATHS = {
   sidecar: 'https://127.0.0.1:8080',
   mesh: 'http://edge:8000',
   host: `http://127.0.0.1:${EDGE_PORT}`,
+  https: `https://127.0.0.1:${process.env.EDGE_HTTPS_PORT ?? '8443'}`,
 } as const;
 export type PathName = keyof typeof PATHS;
+/** The paths measured from the host, through the published ports. */
+const fromHost = (path: PathName) => path === 'host' || path === 'https';
 export const PATH_NAMES = Object.keys(PATHS) as PathName[];
 export const ENDPOINTS = { health: '/user/health', read: '/user/benchuser' } as const;
 export type EndpointName = keyof typeof ENDPOINTS;
@@ -329,7 +334,7 @@ export async function runBench(
         readProcs(floor ? floorSidecar(0) : mesh.replica),
         readProcs(mesh.replica),
         readProcs(mesh.postgres),
-        path === 'host' ? readHostProcs() : Promise.resolve([] as ProcSample[]),
+        fromHost(path) ? readHostProcs() : Promise.resolve([] as ProcSample[]),
       ]);
       return { e, s, r, p, h };
     };
@@ -359,9 +364,7 @@ export async function runBench(
           sidecar: usage(a.s, b.s, 'envoy', result.seconds),
           node: usage(a.r, b.r, 'node', result.seconds),
           dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
-          ...(path === 'host'
-            ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) }
-            : {}),
+          ...(fromHost(path) ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
         },
         perRequest: counts,
       };
@@ -377,13 +380,14 @@ export async function runBench(
       base.floor = await startFloor([replica]);
       await untilListening(base.floor);
     }
-    if (settings.paths.includes('host')) await startLoadgen('host', HOST_LOADGEN);
+    if (settings.paths.some(fromHost)) await startLoadgen('host', HOST_LOADGEN);
     for (const endpoint of settings.endpoints) {
       for (const path of settings.paths) {
         const url = `${base[path]}${ENDPOINTS[endpoint]}`;
-        const from = path === 'host' ? HOST_LOADGEN : LOADGEN;
+        const from = fromHost(path) ? HOST_LOADGEN : LOADGEN;
+        // wrk speaks TLS but cannot show a client certificate: vegeta does, for the sidecar.
         const most = (seconds: number) =>
-          url.startsWith('https')
+          path === 'sidecar'
             ? vegeta(url, 0, seconds, settings.connections)
             : wrk(url, settings.connections, seconds, from);
         if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);

@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import {
   clustersFor,
   COMPOSE_EDGES,
-  limitsFromEnv,
+  edgeSettingsFromEnv,
   liveFile,
   routesFor,
   writeLiveFile,
@@ -52,7 +52,7 @@ export function writePlaintextOverride(root: string): string {
   }
   // The edge's live routes and clusters (as make up writes them, limits from the environment),
   // the clusters without TLS, in a live directory of their own.
-  const settings = { limits: limitsFromEnv(process.env), edges: COMPOSE_EDGES, canaryWeight: null };
+  const settings = edgeSettingsFromEnv(process.env, COMPOSE_EDGES);
   const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
   writeLiveFile(
     `${dir}/live`,

@@ -201,6 +201,53 @@ function renderHostPath(results: Results): string[] {
   return out;
 }
 
+/** The https path next to the host path: what client TLS at the edge costs, the same loads. */
+function renderClientTls(results: Results): string[] {
+  const rows = results.runs
+    .filter((r) => r.path === 'https')
+    .flatMap((s) => {
+      const h = results.runs.find(
+        (r) =>
+          r.path === 'host' &&
+          r.endpoint === s.endpoint &&
+          JSON.stringify(r.load) === JSON.stringify(s.load),
+      );
+      if (!h) return [];
+      return [
+        [
+          ENDPOINT_LABEL[s.endpoint],
+          isRate(s)
+            ? `${s.load.rate} rps`
+            : `max, ${(s.load as { connections: number }).connections} conns`,
+          h.result.rps.toFixed(0),
+          s.result.rps.toFixed(0),
+          f(s.result.rps / h.result.rps),
+          f(h.result.latencyMs.p99, 3),
+          f(s.result.latencyMs.p99, 3),
+          perRequest(h.usage.edge, h),
+          perRequest(s.usage.edge, s),
+        ],
+      ];
+    });
+  if (rows.length === 0) return [];
+  const header = [
+    'endpoint',
+    'load',
+    'http rps',
+    'https rps',
+    'https x http',
+    'http p99 ms',
+    'https p99 ms',
+    'edge us/req http',
+    'edge us/req https',
+  ];
+  return [
+    '',
+    'Client TLS: the same mesh from the host over HTTPS (8443, kept-alive TLS 1.3) next to plain HTTP (8000)',
+    formatTable(header, rows),
+  ];
+}
+
 /**
  * Where the mesh's cost comes from, at the highest throughput: Envoy itself (floor over
  * direct), our configuration (the plaintext mesh over floor, when measured) and mutual TLS
@@ -598,7 +645,7 @@ export function renderResults(results: Results): string {
     );
   }
 
-  out.push(...renderHostPath(results), ...renderCostSplit(results));
+  out.push(...renderHostPath(results), ...renderClientTls(results), ...renderCostSplit(results));
   out.push(...renderTlsCost(results));
 
   const vd = verdicts(results);
@@ -661,6 +708,7 @@ const COLORS: Record<PathName, string> = {
   sidecar: '#f58518',
   mesh: '#54a24b',
   host: '#e45756',
+  https: '#b279a2',
 };
 
 /** Latency by path: one panel per endpoint and rate, bars for p50, p90 and p99. */

@@ -3,7 +3,8 @@
 // secrets/ and its certificates. The rest look at the mesh the way its users reach it.
 import { X509Certificate } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
+import { connect, rootCertificates } from 'node:tls';
 import { parse } from 'yaml';
 import { compose, composeCli, composeEnv } from '../lib/compose.js';
 import { inspectService, runningOf } from '../lib/containers.js';
@@ -11,6 +12,7 @@ import { docker, PROJECT } from '../lib/docker.js';
 import {
   COMPOSE_EDGES,
   DEFAULT_LIMITS,
+  edgeSettingsFromEnv,
   LIFTED_LIMITS,
   limitsFromEnv,
   renderEdgeFiles,
@@ -21,7 +23,8 @@ import {
 import { edgeHosts, liveVersions } from '../lib/edge-hosts.js';
 import { edgeAdmins, edgeUrl, isReady } from '../lib/edges.js';
 import { ROOT } from '../lib/run.js';
-import { SECRETS_DIR } from '../lib/secrets.js';
+import { hostnames } from '../lib/edge-tls.js';
+import { CA_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { loadSettings, type Settings } from '../lib/settings.js';
 import { declaredServices, shortOf, throughTheEdge } from '../lib/verify.js';
 import type { Result } from './report.js';
@@ -110,7 +113,7 @@ function bindError(port: number, host: string): Promise<string> {
 
 /** One port the mesh publishes: free, or published by the mesh's own edge-port. */
 function portCheck(
-  setting: 'EDGE_PORT' | 'EDGE_ADMIN_PORT',
+  setting: 'EDGE_PORT' | 'EDGE_HTTPS_PORT' | 'EDGE_ADMIN_PORT',
   fallback: string,
   name: string,
   what: string,
@@ -214,7 +217,8 @@ const secretsModes: Check = {
       for (const name of names) {
         const path = `${dir}/${name}`;
         const stat = lstatSync(path);
-        if (stat.isSymbolicLink()) continue;
+        // The CA's certificate is for clients to trust: public, and readable by them.
+        if (stat.isSymbolicLink() || path === CA_FILE) continue;
         if ((stat.mode & 0o077) !== 0)
           problems.push(
             `${path.slice(ROOT.length)} is mode ${octal(stat.mode & 0o777)}: others may read it`,
@@ -354,6 +358,62 @@ function writtenVersions(): { routes: string; clusters: string } | undefined {
   }
 }
 
+/** The certificate HTTPS clients get, from a handshake through the published port. */
+function servedCertificate(
+  port: number,
+  servername: string,
+  ca: string[],
+): Promise<{ cert: X509Certificate; protocol: string; trusted: string | null }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, ca, rejectUnauthorized: false });
+    socket.setTimeout(5000, () =>
+      socket.destroy(new Error(`no TLS handshake on port ${port} within 5 s`)),
+    );
+    socket.once('error', reject);
+    socket.once('secureConnect', () => {
+      const peer = socket.getPeerX509Certificate();
+      // Node checks the chain and the name (servername) in the handshake.
+      const trusted = socket.authorized ? null : String(socket.authorizationError);
+      socket.end();
+      if (!peer) reject(new Error('the edge showed no certificate'));
+      else resolve({ cert: peer, protocol: socket.getProtocol() ?? '?', trusted });
+    });
+  });
+}
+
+const https: Check = {
+  id: 'https',
+  pre: false,
+  async run(settings) {
+    const id = 'https';
+    const port = Number(settings.EDGE_HTTPS_PORT || '8443');
+    // A client trusts the usual public CAs and the install's own (secrets/ca.pem).
+    const ca = [
+      ...rootCertificates,
+      ...(existsSync(CA_FILE) ? [readFileSync(CA_FILE, 'utf8')] : []),
+    ];
+    const name = hostnames(settings).find((n) => !isIP(n)) ?? 'localhost';
+    const served = await servedCertificate(port, name, ca);
+    const left = Date.parse(served.cert.validTo) - Date.now();
+    const what = `${served.protocol}, a certificate for ${served.cert.subjectAltName ?? '?'} until ${served.cert.validTo}`;
+    if (served.trusted)
+      return fail(
+        id,
+        `HTTPS on port ${port}: ${what}, which a client of ${name} refuses: ${served.trusted}`,
+        settings.EDGE_TLS_CERT_FILE
+          ? 'renew your certificate (EDGE_TLS_CERT_FILE), then meshctl up installs it'
+          : 'meshctl up issues the edge a new one (EDGE_HOSTNAMES lists the names clients use)',
+      );
+    if (settings.EDGE_TLS_CERT_FILE && left < 7 * 24 * HOUR)
+      return warn(
+        id,
+        `HTTPS on port ${port}: ${what}: ${(left / 24 / HOUR).toFixed(1)} days left`,
+        'renew your certificate (EDGE_TLS_CERT_FILE), then meshctl up installs it',
+      );
+    return ok(id, `HTTPS on port ${port}: ${what}`);
+  },
+};
+
 const edges: Check = {
   id: 'edges',
   pre: false,
@@ -452,9 +512,8 @@ const limits: Check = {
     const weight = await canaryWeight();
     const routes = (l: Limits) =>
       renderEdgeFiles({
+        ...edgeSettingsFromEnv(process.env, COMPOSE_EDGES, weight),
         limits: l,
-        edges: COMPOSE_EDGES,
-        canaryWeight: weight,
       } satisfies EdgeSettings).routes.version;
     const configured = limitsFromEnv(process.env);
     if (written?.routes === routes(configured))
@@ -500,12 +559,14 @@ export const CHECKS: Check[] = [
   engine,
   composeCheck,
   portCheck('EDGE_PORT', '8000', 'edge', 'the edge'),
+  portCheck('EDGE_HTTPS_PORT', '8443', 'https', "the edge's HTTPS"),
   portCheck('EDGE_ADMIN_PORT', '8001', 'admin', "the edge's admin, on loopback"),
   baseImages,
   secretsModes,
   certificates,
   services,
   edges,
+  https,
   replicas,
   database,
   limits,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { RolloutFailed } from '../lib/errors.js';
 
 /** One Secret manifest: each file base64-encoded under its key. */
-function secret(dir: string, name: string, files: Record<string, string>): string {
+function secret(dir: string, name: string, files: Record<string, string>, type = 'Opaque'): string {
   const data = Object.entries(files).map(([key, path]) => {
     let bytes: Buffer;
     try {
@@ -24,7 +24,7 @@ function secret(dir: string, name: string, files: Record<string, string>): strin
     'kind: Secret',
     'metadata:',
     `  name: ${name}`,
-    'type: Opaque',
+    `type: ${type}`,
     'data:',
     ...data,
   ].join('\n');
@@ -39,6 +39,13 @@ export function secretsManifest(dir: string): string {
     });
   return `${[
     ...['edge', 'usersvc', 'postgres'].map(mesh),
+    // The edge's HTTPS certificate: the install's CA's, or yours as make up installed it.
+    secret(
+      dir,
+      'edge-tls',
+      { 'tls.crt': 'static/edge-public/cert.pem', 'tls.key': 'static/edge-public/key.pem' },
+      'kubernetes.io/tls',
+    ),
     secret(dir, 'usersvc-secrets', {
       db_password: 'usersvc/db_password',
       token_secret: 'usersvc/token_secret',

@@ -46,7 +46,42 @@ export interface EdgeSettings {
   edges: number;
   /** null: no canary. Otherwise the percentage of traffic (0 to 100) it gets by weight. */
   canaryWeight: number | null;
+  /** What plain HTTP gets (EDGE_HTTP); the default serves it, as local and public do. */
+  http?: PlainHttp;
 }
+
+/**
+ * EDGE_HTTP: what the plain port (8000) does. local (the default): serves, published on the
+ * host's loopback only; redirect: a 308 to HTTPS for every request, published on every
+ * address; public: serves, on every address (behind a balancer that terminates TLS).
+ * httpsPort: where the redirect points (EDGE_HTTPS_PORT, the published HTTPS port).
+ */
+export interface PlainHttp {
+  mode: 'local' | 'redirect' | 'public';
+  httpsPort: number;
+}
+
+const PLAIN_MODES = ['local', 'redirect', 'public'] as const;
+
+export function plainHttpFromEnv(env: Record<string, string | undefined>): PlainHttp {
+  const mode = env.EDGE_HTTP?.trim() || 'local';
+  if (!(PLAIN_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`EDGE_HTTP must be local, redirect or public, got "${mode}"`);
+  const port = env.EDGE_HTTPS_PORT?.trim();
+  return {
+    mode: mode as PlainHttp['mode'],
+    httpsPort: port ? whole('EDGE_HTTPS_PORT', port, 1, 65535) : 8443,
+  };
+}
+
+/**
+ * Where compose publishes the plain port: EDGE_PORT (8000) on the host's loopback unless
+ * EDGE_HTTP opens it to every address; an EDGE_PORT of ADDRESS:PORT is taken as it is.
+ */
+export const plainHttpPublish = (http: PlainHttp, edgePort = '8000'): string =>
+  edgePort.includes(':')
+    ? edgePort
+    : `${http.mode === 'local' ? '127.0.0.1' : '0.0.0.0'}:${edgePort}`;
 
 const whole = (name: string, raw: string, min: number, max: number): number => {
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -64,6 +99,18 @@ export function limitsFromEnv(env: Record<string, string | undefined>): Limits {
   }
   return limits;
 }
+
+/** The edge's settings from the environment (the limits, EDGE_HTTP), for this many edges. */
+export const edgeSettingsFromEnv = (
+  env: Record<string, string | undefined>,
+  edges: number,
+  canaryWeight: number | null = null,
+): EdgeSettings => ({
+  limits: limitsFromEnv(env),
+  http: plainHttpFromEnv(env),
+  edges,
+  canaryWeight,
+});
 
 /** WEIGHT=10: the canary's share of traffic, in percent. */
 export const weightFrom = (raw: string | undefined, fallback = 10): number =>
@@ -117,6 +164,23 @@ function fill(node: unknown, values: Record<string, number | string>): unknown {
  */
 export function routesFor(template: string, settings: EdgeSettings): Any {
   const doc = fill(parse(template), perEdge(settings.limits, settings.edges)) as Any;
+  if (settings.http?.mode === 'redirect') {
+    // Envoy sets x-forwarded-proto from the client's own connection (use_remote_address),
+    // so this matches plain HTTP only, whatever the client sends.
+    for (const host of doc.resources[0].virtual_hosts as Any[])
+      (host.routes as Any[]).unshift({
+        match: {
+          prefix: '/',
+          headers: [{ name: 'x-forwarded-proto', string_match: { exact: 'http' } }],
+        },
+        decorator: { operation: 'redirect to https', propagate: false },
+        redirect: {
+          https_redirect: true,
+          port_redirect: settings.http.httpsPort,
+          response_code: 'PERMANENT_REDIRECT',
+        },
+      });
+  }
   const weight = settings.canaryWeight;
   if (weight === null) return doc;
   for (const host of doc.resources[0].virtual_hosts as Any[]) {

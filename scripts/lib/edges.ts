@@ -7,8 +7,13 @@
 import { docker, serviceContainers } from './docker.js';
 import { httpRequest, type Answer } from './http.js';
 
-/** Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address: loopback). */
+/**
+ * Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address:
+ * loopback); with EDGE_HTTP=redirect, where plain HTTP only redirects, its HTTPS port.
+ */
 export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
+  if (process.env.EDGE_HTTP === 'redirect')
+    return `https://127.0.0.1:${process.env.EDGE_HTTPS_PORT || '8443'}`;
   const [address, port] = edgePort.includes(':')
     ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)]
     : ['', edgePort];

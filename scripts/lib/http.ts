@@ -1,7 +1,11 @@
-// One plain HTTP request from the tools, with a deadline that holds: node:http, not fetch,
-// whose unref'd AbortSignal.timeout let a process exit silently while a request hung on a
+// One HTTP request from the tools, with a deadline that holds: node:http, not fetch, whose
+// unref'd AbortSignal.timeout let a process exit silently while a request hung on a
 // connection that Docker's port proxy accepted and reset (nothing listening behind it).
-import { request } from 'node:http';
+// An https URL (the edge's HTTPS, where plain HTTP only redirects) is asked without checking
+// the certificate: these requests ask whether the mesh answers, and carry nothing secret;
+// whether clients can trust the certificate is meshctl check's https line.
+import { request as plain } from 'node:http';
+import { request as tls } from 'node:https';
 
 export interface Answer {
   status: number;
@@ -19,7 +23,9 @@ export function httpRequest(
   { method = 'GET', timeoutMs = 5000, headers = {} }: RequestOptions = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
+    const request = url.startsWith('https:') ? tls : plain;
+    const options = { method, headers, agent: false, rejectUnauthorized: false };
+    const req = request(url, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

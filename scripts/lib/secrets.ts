@@ -1,18 +1,26 @@
 // The install's secrets, in secrets/ (git-ignored): the mesh CA, each service's certificate,
-// the database passwords and the token secret. The mesh CA (scripts/mesh-ca/) runs in a
-// one-off container with no network, so the host needs neither openssl nor root.
+// the edge's HTTPS certificate, the database passwords and the token secret. The mesh CA
+// (scripts/mesh-ca/) runs in a one-off container with no network, so the host needs neither
+// openssl nor root.
 //   init            create what is missing (meshctl up does this)
 //   rotate          new certificates for every service (meshctl rotate-certs)
 //   static DAYS     the long-lived set for Swarm and Kubernetes (secrets/static/)
-// CERT_DAYS (default 1) sets a certificate's lifetime.
+// CERT_DAYS (default 1) sets a certificate's lifetime. Every call hands the CA the edge's
+// HTTPS settings (lib/edge-tls.ts): your certificate, checked, or the names for its own.
 import { mkdirSync } from 'node:fs';
 import { composeEnv } from './compose.js';
 import { docker } from './docker.js';
+import { userCertificate } from './edge-tls.js';
 import { ROOT, runShown } from './run.js';
+import { loadSettings } from './settings.js';
 
 export const SECRETS_DIR = `${ROOT}secrets`;
+/** The CA's certificate, readable by anyone: what clients of the edge's HTTPS trust. */
+export const CA_FILE = `${SECRETS_DIR}/ca.pem`;
 
 export async function meshCa(args: string[], { toStderr = false } = {}): Promise<void> {
+  const settings = loadSettings();
+  const own = userCertificate(settings);
   mkdirSync(SECRETS_DIR, { recursive: true, mode: 0o700 });
   const debian = composeEnv().DEBIAN_IMAGE || 'debian:bookworm-slim';
   await docker(
@@ -27,15 +35,12 @@ export async function meshCa(args: string[], { toStderr = false } = {}): Promise
     ],
     { timeoutMs: 10 * 60_000 },
   );
-  const run = [
-    'run',
-    '--rm',
-    '--network',
-    'none',
-    '-e',
-    'CERT_DAYS',
-    '-v',
-    `${SECRETS_DIR}:/secrets`,
-  ];
-  await runShown('docker', [...run, 'usermesh/mesh-ca:latest', ...args], process.env, { toStderr });
+  const run = ['run', '--rm', '--network', 'none', '-v', `${SECRETS_DIR}:/secrets`];
+  const env = { ...process.env, EDGE_HOSTNAMES: settings.EDGE_HOSTNAMES ?? '' };
+  run.push('-e', 'CERT_DAYS', '-e', 'EDGE_HOSTNAMES');
+  if (own) {
+    run.push('-v', `${own.cert}:/in/cert.pem:ro`, '-v', `${own.key}:/in/key.pem:ro`);
+    run.push('-e', 'EDGE_TLS_CERT=/in/cert.pem', '-e', 'EDGE_TLS_KEY=/in/key.pem');
+  }
+  await runShown('docker', [...run, 'usermesh/mesh-ca:latest', ...args], env, { toStderr });
 }

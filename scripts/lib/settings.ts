@@ -15,7 +15,10 @@ export const MAIN_FILE = 'compose/docker-compose.yml';
 /** make dev's replicas run this checkout's sources (compose/dev.yml). */
 export const DEV_FILES = `${MAIN_FILE}:compose/dev.yml`;
 
-/** Every variable the compose files read, and compose's own two; nothing else goes in .env. */
+/**
+ * Every variable the compose files read, compose's own two, and the edge's settings meshctl
+ * reads for itself (EDGE_HTTP, EDGE_TLS_*); nothing else goes in .env.
+ */
 export const KEYS = [
   'COMPOSE_FILE',
   'COMPOSE_PROJECT_NAME',
@@ -32,7 +35,15 @@ export const KEYS = [
   'EDGE_LOG_LEVEL',
   'EDGE_TRACE_PERCENT',
   'EDGE_PORT',
+  'EDGE_HTTPS_PORT',
   'EDGE_ADMIN_PORT',
+  // HTTPS and plain HTTP (EDGE_HTTP: local, redirect, public; make up derives where compose
+  // publishes the plain port from it and EDGE_PORT)
+  'EDGE_HTTP',
+  'EDGE_HTTP_PUBLISH',
+  'EDGE_HOSTNAMES',
+  'EDGE_TLS_CERT_FILE',
+  'EDGE_TLS_KEY_FILE',
   'PROMETHEUS_PORT',
   'ZIPKIN_PORT',
   // what make built: base images (the offline kit's, or yours), the service's version

@@ -8,6 +8,8 @@
 #   postgres/               ca.pem cert.pem key.pem superuser_password usersvc_password (uid 999)
 #   prometheus/             ca.pem cert.pem key.pem     (uid 65534: the observability profile)
 #   observe/                ca.pem cert.pem key.pem     (uid 101: its proxy, envoy/observe.yaml)
+#   edge-public/            cert.pem key.pem source   the edge's HTTPS certificate (uid 101)
+#   ca.pem                  the CA's certificate, readable by anyone: what clients trust
 # A certificate names its service as spiffe://appmesh/<service> (a URI SAN, what the proxies'
 # RBAC checks) and as the DNS name <service> (what Prometheus, a Go TLS client, checks). Commands:
 #   init                   create whatever is missing; renew certificates past half their life
@@ -15,6 +17,8 @@
 #   renew-loop             renew, then again every RENEW_EVERY seconds (3600): the compose service
 #   rotate                 issue every service a new certificate now
 #   static [DAYS]          long-lived certificates (Swarm, Kubernetes) in static/, where missing or due
+#   public                 the edge's HTTPS certificate: the user's (EDGE_TLS_CERT, EDGE_TLS_KEY:
+#                          files meshctl checked and mounted) or else this CA's, where missing or due
 #   new-ca DIR, issue NAME DIR [DAYS] [CA_DIR]   a CA, one certificate, anywhere (for tests)
 set -euo pipefail
 umask 077
@@ -48,24 +52,111 @@ issue() {
   rm "$dir/req.csr" "$dir/ext.cnf"
 }
 
-# install NAME: a new certificate in a fresh directory, then one atomic rename of the ..data
-# link. The proxies watch the directory (SDS watched_directory) and reload on that rename.
-install() {
+# swap DIR OWNER FILL...: fills a fresh directory (FILL... NEWDIR), links cert.pem and key.pem
+# (and ca.pem where FILL made one) to it, then one atomic rename of the ..data link. The
+# proxies watch the directory (SDS watched_directory) and reload on that rename.
+swap() {
   # One writer at a time: make rotate-certs and the renewer may meet.
   exec 9>"$S/.lock"
   flock 9
-  local name=$1 dir=$S/$1 new
+  local dir=$1 owner=$2 new
+  shift 2
   new=..$(date -u +%Y%m%dT%H%M%S%N)
   mkdir -p "$dir"
-  issue "$name" "$dir/$new"
-  for f in ca.pem cert.pem key.pem; do ln -sfn "..data/$f" "$dir/$f"; done
-  chown -R "${OWNER[$name]}:${OWNER[$name]}" "$dir"
+  "$@" "$dir/$new"
+  for f in ca.pem cert.pem key.pem source; do
+    if [ -e "$dir/$new/$f" ]; then ln -sfn "..data/$f" "$dir/$f"; fi
+  done
+  chown -R "$owner:$owner" "$dir"
   chmod 700 "$dir" "$dir/$new"
   ln -sfn "$new" "$dir/..data.tmp"
   mv -Tf "$dir/..data.tmp" "$dir/..data"
   find "$dir" -maxdepth 1 -name '..2*' ! -name "$new" -exec rm -rf {} +
-  echo "mesh-ca: $name: certificate $(openssl x509 -in "$dir/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
   exec 9>&-
+}
+
+# install NAME: a new mesh certificate for NAME.
+install() {
+  swap "$S/$1" "${OWNER[$1]}" issue "$1"
+  echo "mesh-ca: $1: certificate $(openssl x509 -in "$S/$1/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
+}
+
+# The edge's HTTPS certificate names: localhost and the loopback addresses, then EDGE_HOSTNAMES
+# (comma-separated names or addresses), as subjectAltName entries.
+public_names() {
+  local names=DNS:localhost,IP:127.0.0.1,IP:::1 name
+  IFS=, read -ra extra <<< "${EDGE_HOSTNAMES:-}"
+  for name in "${extra[@]}"; do
+    name=${name// /}
+    [ -z "$name" ] && continue
+    if [[ $name =~ ^[0-9.]+$ || $name == *:* ]]; then names+=",IP:$name"; else names+=",DNS:$name"; fi
+  done
+  echo "$names"
+}
+
+# issue_public DIR: the edge's HTTPS certificate from this CA: serverAuth only, no SPIFFE name
+# (it is not a mesh identity), CERT_DAYS long like the rest, renewed at half its life.
+issue_public() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl ecparam -name prime256v1 -genkey -noout -out "$dir/key.pem"
+  openssl req -new -key "$dir/key.pem" -subj "/O=appmesh/CN=appmesh edge" -out "$dir/req.csr"
+  printf '%s\n' "subjectAltName=$(public_names)" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" > "$dir/ext.cnf"
+  openssl x509 -req -in "$dir/req.csr" -CA "$S/ca/ca.pem" -CAkey "$S/ca/ca.key" -days "$CERT_DAYS" \
+    -set_serial "0x$(openssl rand -hex 16)" -extfile "$dir/ext.cnf" -out "$dir/cert.pem" 2>/dev/null
+  rm "$dir/req.csr" "$dir/ext.cnf"
+  echo ours > "$dir/source"
+}
+
+# copy_public CERT KEY DIR: the user's certificate chain and key, as given.
+copy_public() {
+  mkdir -p "$3"
+  cp "$1" "$3/cert.pem"
+  cp "$2" "$3/key.pem"
+  echo user > "$3/source"
+}
+
+# public_due: our own certificate is wanted, and there is none, or a user's, or one past half
+# its life, from another CA, or without a name EDGE_HOSTNAMES now lists.
+public_due() {
+  local dir=$S/edge-public want
+  [ "$(cat "$dir/source" 2>/dev/null)" = ours ] || return 0
+  openssl verify -CAfile "$S/ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 || return 0
+  openssl x509 -in "$dir/cert.pem" -noout \
+    -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1 || return 0
+  want=$(public_names | tr , '\n' | sed 's/^IP:::1$/IP Address:0:0:0:0:0:0:0:1/; s/^IP:/IP Address:/')
+  have=$(openssl x509 -in "$dir/cert.pem" -noout -ext subjectAltName | tail -n +2 | tr , '\n' | sed 's/^ *//')
+  [ "$(sort <<< "$want")" != "$(sort <<< "$have")" ]
+}
+
+public() {
+  if public_due; then
+    swap "$S/edge-public" 101 issue_public
+    echo "mesh-ca: edge-public: certificate for $(public_names), $(openssl x509 -in "$S/edge-public/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
+  fi
+}
+
+# edge_public: the user's certificate where meshctl hands one over (EDGE_TLS_CERT and
+# EDGE_TLS_KEY, mounted), else our own.
+edge_public() {
+  if [ -n "${EDGE_TLS_CERT:-}" ]; then public_install "$EDGE_TLS_CERT" "${EDGE_TLS_KEY:?}"; else public; fi
+}
+
+# The renewer's share: our own certificate when due; a user's is theirs to renew.
+public_renew() {
+  if [ ! -e "$S/edge-public/source" ] || [ "$(cat "$S/edge-public/source")" = ours ]; then public; fi
+}
+
+# public_install CERT KEY: the user's certificate and key (checked by meshctl), unless they are
+# the ones installed already.
+public_install() {
+  local dir=$S/edge-public
+  if [ "$(cat "$dir/source" 2>/dev/null)" = user ] && cmp -s "$1" "$dir/cert.pem" && cmp -s "$2" "$dir/key.pem"; then
+    return
+  fi
+  swap "$dir" 101 copy_public "$1" "$2"
+  echo "mesh-ca: edge-public: your certificate, $(openssl x509 -in "$dir/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
 }
 
 # secret SERVICE FILE [VALUE]: a random secret (or VALUE) in FILE of SERVICE, unless it exists.
@@ -87,6 +178,7 @@ due() {
 
 renew() {
   for name in "${!OWNER[@]}"; do if due "$name"; then install "$name"; fi; done
+  public_renew
 }
 
 case "${1:-init}" in
@@ -97,7 +189,10 @@ case "${1:-init}" in
     secret usersvc db_password
     secret postgres usersvc_password "$(cat "$S/usersvc/db_password")"
     secret postgres superuser_password
-    renew ;;
+    # What clients trust for the edge's HTTPS, readable by anyone (not a secret).
+    cmp -s "$S/ca/ca.pem" "$S/ca.pem" || { cp "$S/ca/ca.pem" "$S/ca.pem" && chmod 644 "$S/ca.pem"; }
+    for name in "${!OWNER[@]}"; do if due "$name"; then install "$name"; fi; done
+    edge_public ;;
   renew)
     renew ;;
   renew-loop)
@@ -119,13 +214,32 @@ case "${1:-init}" in
         issue "$name" "$dir" "$days"
         echo "mesh-ca: static/$name: certificate $(openssl x509 -in "$dir/cert.pem" -noout -enddate)"
       fi
-    done ;;
+    done
+    # The edge's HTTPS certificate: the user's own as installed, else one of ours.
+    dir=$S/static/edge-public
+    if [ "$(cat "$S/edge-public/source" 2>/dev/null)" = user ]; then
+      if ! cmp -s "$S/edge-public/cert.pem" "$dir/cert.pem"; then
+        copy_public "$S/edge-public/cert.pem" "$S/edge-public/key.pem" "$dir"
+        echo "mesh-ca: static/edge-public: your certificate"
+      fi
+    elif [ "$(cat "$dir/source" 2>/dev/null)" != ours ] ||
+         ! openssl verify -CAfile "$S/ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 ||
+         ! openssl x509 -in "$dir/cert.pem" -noout -checkend $((days * 86400 / 2)) >/dev/null 2>&1; then
+      CERT_DAYS=$days issue_public "$dir"
+      echo "mesh-ca: static/edge-public: certificate $(openssl x509 -in "$dir/cert.pem" -noout -enddate)"
+    fi ;;
   rotate)
-    for name in "${!OWNER[@]}"; do install "$name"; done ;;
+    for name in "${!OWNER[@]}"; do install "$name"; done
+    if [ -z "${EDGE_TLS_CERT:-}" ]; then
+      swap "$S/edge-public" 101 issue_public
+      echo "mesh-ca: edge-public: certificate $(openssl x509 -in "$S/edge-public/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
+    fi ;;
+  public)
+    edge_public ;;
   new-ca)
     new_ca "${2:?directory}" ;;
   issue)
     issue "${2:?name}" "${3:?directory}" "${4:-$CERT_DAYS}" "${5:-$S/ca}" ;;
   *)
-    echo "usage: mesh-ca init | renew | renew-loop | rotate | static [DAYS] | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
+    echo "usage: mesh-ca init | renew | renew-loop | rotate | public | static [DAYS] | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
 esac

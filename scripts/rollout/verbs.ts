@@ -19,7 +19,9 @@ import {
 import {
   CANARY,
   COMPOSE_EDGES,
-  limitsFromEnv,
+  edgeSettingsFromEnv,
+  plainHttpPublish,
+  plainHttpFromEnv,
   STABLE,
   writeEdgeFiles,
   type EdgeSettings,
@@ -66,11 +68,8 @@ async function canaryState(): Promise<CanaryState | null> {
   return JSON.parse(readFileSync(STATE, 'utf8')) as CanaryState;
 }
 
-const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings => ({
-  limits: limitsFromEnv(process.env),
-  edges,
-  canaryWeight,
-});
+const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings =>
+  edgeSettingsFromEnv(process.env, edges, canaryWeight);
 
 export interface UpOptions {
   /** how many replicas; else .env's, else as many as run, else 1 */
@@ -93,6 +92,8 @@ export async function up(options: UpOptions = {}): Promise<void> {
     COMPOSE_FILE: existsSync(`${LIVE_DIR}/../dev`) ? DEV_FILES : MAIN_FILE,
     // Every request traced while the observability profile runs, unless you say otherwise.
     EDGE_TRACE_PERCENT: process.env.EDGE_TRACE_PERCENT?.trim() || (observe === '1' ? '100' : '0'),
+    // Where compose publishes plain HTTP: EDGE_HTTP says.
+    EDGE_HTTP_PUBLISH: plainHttpPublish(plainHttpFromEnv(settings), settings.EDGE_PORT || '8000'),
   } satisfies Settings);
   useSettings(settings);
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
@@ -142,10 +143,11 @@ export async function up(options: UpOptions = {}): Promise<void> {
   await verifyMesh({ replicas: want, log: checked });
   const dev = settings.COMPOSE_FILE === DEV_FILES;
   const port = (settings.EDGE_PORT || '8000').split(':').at(-1);
+  const https = settings.EDGE_HTTPS_PORT || '8443';
   console.log(
     dev
       ? 'the mesh is up in dev mode: edit user-service/src and each replica reloads it (make logs shows it); make up leaves dev mode'
-      : `the mesh is up (version ${settings.SERVICE_VERSION}, ${want} replica(s)): curl 127.0.0.1:${port}/user/health`,
+      : `the mesh is up (version ${settings.SERVICE_VERSION}, ${want} replica(s)): curl 127.0.0.1:${port}/user/health, or curl --cacert secrets/ca.pem https://localhost:${https}/user/health`,
   );
 }
 

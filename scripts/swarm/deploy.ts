@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { progress } from '../lib/cli.js';
 import { composeEnv } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
-import { limitsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
+import { edgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { ROOT } from '../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
@@ -142,7 +142,7 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
   const tags = await shipImages(log);
   await meshCa(['init']);
   await meshCa(['static', process.env.STATIC_CERT_DAYS || '30']);
-  writeEdgeFiles(EDGE_DIR, { limits: limitsFromEnv(process.env), edges: 1, canaryWeight: null }); // one edge (stack.yml)
+  writeEdgeFiles(EDGE_DIR, edgeSettingsFromEnv(process.env, 1)); // one edge (stack.yml)
   const versions = { SECRETS_V: secretsVersion(), EDGE_CONFIG_V: hash(inDir(EDGE_DIR, /\.yaml$/)) };
 
   for (const role of ['postgres', 'edge']) {

@@ -1,6 +1,6 @@
 // meshctl kubernetes render|check: the manifests in kubernetes/, with no cluster.
 import type { Command } from '../../lib/cli.js';
-import { limitsFromEnv, writeEdgeFiles } from '../../lib/edge-config.js';
+import { edgeSettingsFromEnv, writeEdgeFiles } from '../../lib/edge-config.js';
 import { runShown } from '../../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../../lib/secrets.js';
 import { secretsManifest } from '../../kubernetes/secrets.js';
@@ -14,11 +14,7 @@ export const render: Command = {
   summary: "write the edge's routes and clusters for kubernetes/ from the templates in envoy/",
   run() {
     const dir = 'kubernetes/base/edge';
-    const written = writeEdgeFiles(dir, {
-      limits: limitsFromEnv(process.env),
-      edges: EDGES,
-      canaryWeight: null,
-    });
+    const written = writeEdgeFiles(dir, edgeSettingsFromEnv(process.env, EDGES));
     console.log(
       `the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${EDGES} edges)`,
     );

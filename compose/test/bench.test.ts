@@ -10,7 +10,7 @@ test.after.always(async () => {
   await make('clean');
 });
 
-test('make bench --smoke measures the five paths, both endpoints, and scaling with its CPU and memory (with the floor, and the load per replica), and writes its files', async (t) => {
+test('make bench --smoke measures the six paths, both endpoints, and scaling with its CPU and memory (with the floor, and the load per replica), and writes its files', async (t) => {
   const out = mkdtempSync(`${tmpdir()}/bench-`);
   const printed = await make('bench', `ARGS=--smoke --out ${out}`);
   const results = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as Results;
@@ -19,11 +19,12 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
   t.regex(results.versions.node, /^v\d+\./);
   t.regex(results.versions.postgres, /^\d+/);
   t.true(results.machine.cores >= 1);
-  // 2 endpoints x 5 paths (direct, floor, sidecar, mesh, host) x (1 fixed rate + 1 throughput run)
-  t.is(results.runs.length, 20);
+  // 2 endpoints x 6 paths (direct, floor, sidecar, mesh, host, https) x (1 fixed rate + 1
+  // throughput run)
+  t.is(results.runs.length, 24);
   t.deepEqual(
     [...new Set(results.runs.map((r) => r.path))],
-    ['direct', 'floor', 'sidecar', 'mesh', 'host'],
+    ['direct', 'floor', 'sidecar', 'mesh', 'host', 'https'],
   );
   for (const run of results.runs) {
     const what = `${run.endpoint} ${run.path} ${JSON.stringify(run.load)}`;
@@ -55,6 +56,9 @@ test('make bench --smoke measures the five paths, both endpoints, and scaling wi
     t.true(maxRun('host').usage.hostProxy!.cores > 0, 'docker-proxy carried the host path');
   else t.is(maxRun('host').usage.hostProxy, null);
   t.regex(printed, /The host path: the same mesh from the host/);
+  // HTTPS from the host: TLS at the edge, which works for it.
+  t.true(maxRun('https').usage.edge!.cores > 0);
+  t.regex(printed, /Client TLS: the same mesh from the host over HTTPS/);
   t.regex(printed, /What the mesh's cost is made of/);
   // The floor's proxies and their private network are gone afterwards.
   t.is(

@@ -63,6 +63,7 @@ export { until } from '../../scripts/lib/wait.js';
 
 export interface Reply {
   status: number;
+  headers: Headers;
   body: Record<string, unknown>;
 }
 
@@ -80,7 +81,11 @@ export async function call(
     headers,
     ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 export interface RawReply {

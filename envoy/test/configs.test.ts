@@ -384,7 +384,7 @@ test('HTTPS for clients: the same connection manager as plain HTTP, TLS 1.2 and 
   t.is(tls.tls_certificate_sds_secret_configs[0].name, 'public');
 });
 
-test("a client cannot set the mesh's own headers: the path the log shows, or a trace's ids and sampling", (t) => {
+test("a client cannot set the mesh's own headers: the path the log shows, a trace's ids and sampling, its own address", (t) => {
   const h = hcm(listener(config('edge.yaml'), 'ingress'));
   const removed = (h.early_header_mutation_extensions[0].typed_config.mutations as Any[]).map(
     (m) => m.remove,
@@ -392,6 +392,12 @@ test("a client cannot set the mesh's own headers: the path the log shows, or a t
   for (const name of ['x-envoy-original-path', 'x-b3-traceid', 'x-b3-sampled', 'b3', 'traceparent'])
     t.true(removed.includes(name), name);
   t.is(h.access_log[0].typed_config.log_format.json_format.path, '%REQ(:PATH)%');
+  // Nor its address, unless EDGE_TRUSTED_HOPS says proxies of yours put it in X-Forwarded-For.
+  t.is(h.xff_num_trusted_hops, 0);
+  t.regex(renderedEdgeWith({ TRUSTED_HOPS: '1' }), /xff_num_trusted_hops: 1\n/);
+  t.throws(() => renderedEdgeWith({ TRUSTED_HOPS: '-1' }), {
+    message: /EDGE_TRUSTED_HOPS must be/,
+  });
 });
 
 test('HSTS on every answer the routes give; EDGE_HTTP=redirect sends plain HTTP (and only it) to HTTPS first', (t) => {

@@ -18,7 +18,7 @@ export const SECTIONS = ['The walk-through', 'The API', 'Inspecting the mesh'];
 export const DOC_PAGES: Record<string, string[]> = {
   'docs/keeping-it-running.md': ['Keeping it running'],
   'docs/meshctl.md': ['The operator CLI'],
-  'docs/https.md': ['Serving HTTPS'],
+  'docs/public-edge.md': ['Serving HTTPS'],
 };
 
 /** Fields whose value differs from run to run: present, a string, value not compared. */

@@ -36,7 +36,15 @@ import { verifyCanary, verifyMesh } from '../lib/verify.js';
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
 /** The environment compose puts into the service: what a canary may change, and promote carries over. */
-const SERVICE_ENV = ['LOG_LEVEL', 'SCRYPT_COST', 'SCRYPT_CONCURRENCY', 'SCRYPT_QUEUE'] as const;
+const SERVICE_ENV = [
+  'LOG_LEVEL',
+  'SCRYPT_COST',
+  'SCRYPT_CONCURRENCY',
+  'SCRYPT_QUEUE',
+  'LOGIN_FAILURES_ALLOWED',
+  'LOGIN_WAIT_SECONDS',
+  'LOGIN_WAIT_MAX_SECONDS',
+] as const;
 const STATE = `${LIVE_DIR}/../canary.json`;
 /** The services that are not scaled: each runs once, and make up starts it if it is not running. */
 const SINGLETONS = ['postgres', 'mesh-ca', 'mesh-keeper', 'edge-port'];

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { DatabaseUnavailableError, guarded, type DatabaseState } from './database.js';
 import { errorHandler, HttpError } from './errors.js';
 import { HashLimit } from './hash-limit.js';
+import { loginThrottle } from './login-throttle.js';
 import type { Identity } from './identity.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Repository, UserRow } from './repository.js';
@@ -27,6 +28,9 @@ export interface AppDeps {
   scryptCost: number;
   scryptConcurrency: number;
   scryptQueue: number;
+  loginFailuresAllowed: number;
+  loginWaitSeconds: number;
+  loginWaitMaxSeconds: number;
 }
 
 /** The API's OpenAPI 3 document (user-service/openapi.json), served at GET /user/openapi.json. */
@@ -38,6 +42,7 @@ export const JSON_LIMIT = '64kb';
 export function createApp(deps: AppDeps): Koa {
   const { repo, db, identity, tokenSecret, tokenTtlSeconds, scryptCost } = deps;
   const hashing = new HashLimit(deps.scryptConcurrency, deps.scryptQueue);
+  const throttle = loginThrottle(repo, deps);
   const unknownUserHash = dummyHash(scryptCost);
   // Swallow a rejection here; login awaits the same promise and reports it.
   unknownUserHash.catch(() => undefined);
@@ -156,11 +161,17 @@ export function createApp(deps: AppDeps): Koa {
     const username = validateUsername(ctx.params.username ?? '');
     // Any string is checked, the empty one too (it simply never matches: passwords are 8+).
     const password = requireText(requireObject(ctx.request.body), 'password', 0, 256);
+    // An account that failed too often waits first (429), whoever asks and from where.
+    await data(() => throttle.check(username));
     const user = await data(() => repo.findByUsername(username));
     // Unknown users cost a hash too, so timing does not tell which names exist.
     const stored = user?.password ?? (await unknownUserHash);
     const matches = await hashing.run(() => verifyPassword(password, stored));
-    if (!user || !matches) throw unauthorized('username or password is incorrect');
+    if (!user || !matches) {
+      await data(() => throttle.failed(username));
+      throw unauthorized('username or password is incorrect');
+    }
+    await data(() => throttle.succeeded(username));
     const token = issueToken({ sub: user.uuid, name: user.username }, tokenSecret, tokenTtlSeconds);
     // A bearer token: no cache on the way may keep a copy.
     ctx.set('cache-control', 'no-store');

@@ -22,6 +22,11 @@ export interface Config {
   scryptConcurrency: number;
   /** Hashes that may wait for a slot; past that, 503 with Retry-After. */
   scryptQueue: number;
+  /** Failed logins an account is allowed before it must wait (login-throttle.ts). */
+  loginFailuresAllowed: number;
+  /** The first wait, in seconds; each failure after it doubles the wait, up to the most. */
+  loginWaitSeconds: number;
+  loginWaitMaxSeconds: number;
   shutdownTimeoutMs: number;
   /**
    * After SIGTERM, how long keep-alive connections stay open for their client to close them
@@ -149,6 +154,9 @@ export function loadConfig(env: Env = process.env): Config {
     scryptCost,
     scryptConcurrency,
     scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),
+    loginFailuresAllowed: integer(env, 'LOGIN_FAILURES_ALLOWED', 5, 1, 100),
+    loginWaitSeconds: integer(env, 'LOGIN_WAIT_SECONDS', 1, 1, 3600),
+    loginWaitMaxSeconds: integer(env, 'LOGIN_WAIT_MAX_SECONDS', 900, 1, 86_400),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownIdleGraceMs: integer(env, 'SHUTDOWN_IDLE_GRACE_MS', 0, 0, 60_000),
     reusePort: flag(env, 'REUSE_PORT'),

@@ -1,4 +1,4 @@
-// meshctl bench: what the mesh costs per request, five paths side by side, and scaling.
+// meshctl bench: what the mesh costs per request, six paths side by side, and scaling.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Command } from '../../lib/cli.js';
 import { composeEnv } from '../../lib/compose.js';

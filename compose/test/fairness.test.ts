@@ -1,0 +1,112 @@
+// Fairness per client, end to end in real Docker with the edge's default limits: a client's
+// own X-Forwarded-For does not move it into another bucket; behind a proxy of yours
+// (EDGE_TRUSTED_HOPS=1, the host playing the proxy) each client it names has its own; and an
+// account guessed at from 20 addresses is throttled for everyone, while others log in.
+import test from 'ava';
+import { call, make, makeWith, type Reply } from './helpers.js';
+
+const LOGIN = '/user/alice/login';
+let batch = 0;
+
+/**
+ * `n` logins at once, each with the X-Forwarded-For `from(i)` and for a name of its own (no
+ * account's throttle in the way): how many the edge refused (its 429), and the other statuses.
+ */
+async function logins(n: number, from: (i: number) => string) {
+  batch++;
+  const replies = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      call(`/user/guest-${batch}-${i}/login`, {
+        method: 'POST',
+        json: { password: 'not it at all' },
+        headers: { 'x-forwarded-for': from(i) },
+      }),
+    ),
+  );
+  const counts: Record<string, number> = {};
+  for (const r of replies) {
+    const key = /from your address/.test(String(r.body.error)) ? 'edge 429' : String(r.status);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test.before(async () => {
+  await makeWith({}, 'up', 'N=2'); // the default limits: 1 login/s per client, 10 at once
+  for (const [name, password] of [
+    ['alice', 'alicerules'],
+    ['bob', 'bobrules1'],
+  ]) {
+    const r = await call(`/user/${name}`, { method: 'PUT', json: { fullname: name, password } });
+    if (r.status !== 201) throw new Error(`could not create ${name}: ${r.status}`);
+  }
+});
+test.after.always(async () => {
+  await make('clean');
+});
+
+test.serial(
+  "EDGE_TRUSTED_HOPS=0 (the default): a client's forged X-Forwarded-For changes nothing",
+  async (t) => {
+    const first = await logins(30, (i) => `198.51.100.${i + 1}`);
+    t.true(
+      (first['edge 429'] ?? 0) >= 15,
+      `30 logins at once, each "from" another address: ${JSON.stringify(first)}`,
+    );
+    const again = await logins(10, (i) => `203.0.113.${i + 1}`);
+    t.true(
+      (again['edge 429'] ?? 0) >= 8,
+      `then 10 more from yet other addresses: ${JSON.stringify(again)}`,
+    );
+  },
+);
+
+test.serial(
+  'EDGE_TRUSTED_HOPS=1: two clients behind one trusted proxy get a bucket each',
+  async (t) => {
+    await makeWith({ EDGE_TRUSTED_HOPS: '1' }, 'up');
+    const a = await logins(30, () => '198.51.100.1');
+    t.true((a['edge 429'] ?? 0) >= 15, `client A, 30 logins at once: ${JSON.stringify(a)}`);
+    const b = await logins(5, () => '198.51.100.2');
+    t.is(b['edge 429'] ?? 0, 0, `client B right after: ${JSON.stringify(b)}`);
+  },
+);
+
+test.serial(
+  '20 wrong passwords for one account from 20 addresses: the account waits (429 with Retry-After), another account logs in at once, and after the wait the right password works',
+  async (t) => {
+    const seen: number[] = [];
+    let refused: Reply | undefined;
+    for (let i = 0; i < 20; i++) {
+      const r = await call(LOGIN, {
+        method: 'POST',
+        json: { password: `guess number ${i}` },
+        headers: { 'x-forwarded-for': `198.51.100.${100 + i}` },
+      });
+      seen.push(r.status);
+      if (r.status === 429) refused = r;
+    }
+    t.true(
+      seen.slice(0, 5).every((s) => s === 401),
+      JSON.stringify(seen),
+    );
+    t.true(
+      seen.slice(5).every((s) => s === 429),
+      JSON.stringify(seen),
+    );
+    t.regex(String(refused?.body.error), /too many failed logins for this account/);
+    t.regex(refused?.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+
+    const bob = await call('/user/bob/login', { method: 'POST', json: { password: 'bobrules1' } });
+    t.is(bob.status, 200, 'bob logs in at once');
+
+    const wait = Number(refused?.headers.get('retry-after')) * 1000;
+    const deadline = Date.now() + wait + 10_000;
+    let right = await call(LOGIN, { method: 'POST', json: { password: 'alicerules' } });
+    while (right.status === 429 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      right = await call(LOGIN, { method: 'POST', json: { password: 'alicerules' } });
+    }
+    t.is(right.status, 200, `after ${wait} ms, the right password`);
+  },
+);

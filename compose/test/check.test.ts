@@ -23,12 +23,15 @@ const ALL = [
   'engine',
   'compose',
   'port-edge',
+  'port-https',
   'port-admin',
   'images',
   'secrets',
   'certificates',
   'services',
   'edges',
+  'https',
+  'connections',
   'replicas',
   'database',
   'limits',
@@ -48,17 +51,21 @@ test.serial(
       report.checks.map((c) => c.id),
       ALL,
     );
+    // One warning is this engine's, not the mesh's: Docker's userland proxy carrying IPv6
+    // clients (they share one address at the edge), where the engine publishes that way.
+    const ipv6Proxied = (await sh('pgrep -a -x docker-proxy || true')).includes('-host-ip :: ');
     t.deepEqual(
-      report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.id}: ${c.detail}`),
-      [],
+      report.checks.filter((c) => c.status !== 'ok').map((c) => `${c.id}: ${c.status}`),
+      ipv6Proxied ? ['connections: warn'] : [],
     );
     const printed = await make('check');
-    t.is(printed.split('\n').filter((l) => l.startsWith('✓ ')).length, ALL.length);
+    const warned = ipv6Proxied ? 1 : 0;
+    t.is(printed.split('\n').filter((l) => l.startsWith('✓ ')).length, ALL.length - warned);
     t.regex(
       printed,
       /✓ every service runs as declared: postgres 1, usersvc 2, edge-port 1, edge 2, mesh-ca 1, mesh-keeper 1/,
     );
-    t.regex(printed, /all 13 checks hold/);
+    t.regex(printed, new RegExp(`all ${ALL.length} checks hold`));
   },
 );
 
@@ -144,7 +151,7 @@ test.serial(
       t.false(report.ok);
       t.deepEqual(
         report.checks.map((c) => c.id),
-        ALL.slice(0, 7),
+        ALL.slice(0, 8),
       );
       t.deepEqual(failing(report), ['port-edge']);
       t.regex(

@@ -39,6 +39,16 @@ await Promise.all(Array.from({ length: workers }, async () => {
 console.log(JSON.stringify({ total, failures }));
 `;
 
+// One GET with a 5 s deadline: its status (0 if none) and time, as a JSON line.
+const GET = `
+const started = Date.now();
+const status = await fetch(process.argv[2], { signal: AbortSignal.timeout(5000) }).then(
+  async (r) => (await r.arrayBuffer(), r.status),
+  () => 0,
+);
+console.log(JSON.stringify({ status, ms: Date.now() - started }));
+`;
+
 const sh = (command: string, timeoutMs = 30_000) =>
   exec('bash', ['-c', command], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
 
@@ -51,6 +61,10 @@ export interface OutsideClient {
     seconds: number,
     workers?: number,
   ): Promise<{ total: number; failures: string[] }>;
+  /** One GET of base+path: its status (0: no answer) and how long it took. */
+  get(path: string): Promise<{ status: number; ms: number }>;
+  /** A command run in this client's network namespace, as an argv. */
+  inside(argv: string[]): string[];
   stop(): Promise<void>;
 }
 
@@ -61,6 +75,7 @@ export async function outsideClient(): Promise<OutsideClient> {
     nsenter --net=/var/run/netns/${NS} sh -c 'ip link set lo up && ip addr add ${NS_IP}/30 dev umc-ns && ip link set umc-ns up && ip route add default via ${HOST_IP}'`);
   const script = `${mkdtempSync(`${tmpdir()}/outside-`)}/load.mjs`;
   writeFileSync(script, LOAD);
+  writeFileSync(script.replace('load.mjs', 'get.mjs'), GET);
   const base = `https://${HOST_IP}:8443`;
   return {
     base,
@@ -71,6 +86,13 @@ export async function outsideClient(): Promise<OutsideClient> {
       );
       return JSON.parse(stdout) as { total: number; failures: string[] };
     },
+    async get(path) {
+      const { stdout } = await sh(
+        `NODE_EXTRA_CA_CERTS=${CA} nsenter --net=/var/run/netns/${NS} node ${script.replace('load.mjs', 'get.mjs')} ${base}${path}`,
+      );
+      return JSON.parse(stdout) as { status: number; ms: number };
+    },
+    inside: (argv) => ['nsenter', `--net=/var/run/netns/${NS}`, ...argv],
     async stop() {
       await sh(`ip netns del ${NS} 2>/dev/null; ip link del ${HOST_IF} 2>/dev/null; true`);
     },

@@ -503,6 +503,56 @@ async function canaryWeight(): Promise<number | null> {
 const describeLimits = (l: Limits) =>
   `${l.EDGE_LIMIT_HASH_PER_S}/s creates and logins (burst ${l.EDGE_LIMIT_HASH_BURST}), ${l.EDGE_LIMIT_READ_PER_S}/s other requests (burst ${l.EDGE_LIMIT_READ_BURST}) per client`;
 
+/** The ports Docker's userland proxy publishes on IPv6 (`::`): from its processes' arguments. */
+function proxiedOnIpv6(): number[] {
+  const ports: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone since the listing
+    }
+    if (!args[0]?.endsWith('docker-proxy')) continue;
+    const arg = (name: string) => args[args.indexOf(name) + 1];
+    if (arg('-host-ip') === '::') ports.push(Number(arg('-host-port')));
+  }
+  return ports;
+}
+
+/**
+ * The bound on each client address's connections (scripts/edge-port/: iptables connlimit in
+ * the edge's namespace), and whether IPv6 clients arrive through Docker's port proxy, where
+ * they share one address and so one bound and one set of rate limits.
+ */
+const connections: Check = {
+  id: 'connections',
+  pre: false,
+  async run(settings) {
+    const id = 'connections';
+    const want = settings.EDGE_CONNECTIONS_PER_CLIENT || '256';
+    const [holder] = await runningOf('edge-port');
+    if (!holder) return fail(id, 'edge-port is not running', 'meshctl up');
+    const rules = await docker(['exec', holder.id, 'iptables', '-S', 'INPUT']).catch(
+      (err: Error) => `(${oneLine(err)})`,
+    );
+    if (!rules.includes(`--connlimit-above ${want} `))
+      return fail(
+        id,
+        `no bound on connections per client address (want ${want}): ${rules.trim().split('\n').at(-1)}`,
+        'meshctl logs edge-port says why (a kernel without connlimit?); meshctl up sets it again',
+      );
+    const https = Number(settings.EDGE_HTTPS_PORT || '8443');
+    if (proxiedOnIpv6().includes(https))
+      return warn(
+        id,
+        `at most ${want} connections per client address; IPv6 clients reach port ${https} through Docker's userland proxy, all from one address: they share one bound and one set of rate limits`,
+        'for their own addresses, let Docker publish IPv6 by NAT rather than by its proxy (daemon.json: "ip6tables": true, "userland-proxy": false, and an IPv6 subnet on appmesh: Docker\'s IPv6 docs), or put a proxy of yours in front (EDGE_TRUSTED_HOPS)',
+      );
+    return ok(id, `at most ${want} connections per client address to the edge's ports`);
+  },
+};
+
 const limits: Check = {
   id: 'limits',
   pre: false,
@@ -567,6 +617,7 @@ export const CHECKS: Check[] = [
   services,
   edges,
   https,
+  connections,
   replicas,
   database,
   limits,

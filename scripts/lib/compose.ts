@@ -15,7 +15,7 @@ const exec = promisify(execFile);
 export const DEV_MARK = `${ROOT}.mesh/dev`;
 /** What `make images` (the offline kit) wrote: local stand-ins for the base images. */
 const IMAGES_FILE = `${ROOT}.images.env`;
-const BUILT = ['postgres', 'usersvc', 'edge', 'mesh-ca', 'mesh-keeper'];
+const BUILT = ['postgres', 'usersvc', 'edge', 'edge-port', 'mesh-ca', 'mesh-keeper'];
 
 /** KEY=value lines of .images.env. */
 export function parseImagesFile(text: string): Record<string, string> {

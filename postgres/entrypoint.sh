@@ -54,6 +54,9 @@ sync_password() {
   until psql -q -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
           >/dev/null 2>&1 <<SQL
 \set pw \`cat ${USERSVC_DB_PASSWORD_FILE:?must be set}\`
+-- A failed statement is logged with its text, the password in it (before the role exists,
+-- say): not this session's.
+SET log_min_error_statement = panic;
 ALTER ROLE usersvc PASSWORD :'pw';
 SQL
   do

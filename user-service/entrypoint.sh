@@ -11,7 +11,17 @@ set -euo pipefail
 # up on a replica after two failures.
 DRAIN_SECONDS=${DRAIN_SECONDS:-3}
 
-envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
+# Started as root (compose, Swarm), the sidecar runs as uid 101 and Node as uid 1000, each with
+# no capability: the mesh's key in /run/mesh is 101's alone, so code running in Node cannot
+# read it. This script stays root to stop them. Started as another user (Kubernetes'
+# runAsUser), both run as that user.
+as_proxy=() as_app=()
+if [ "$(id -u)" = 0 ]; then
+  as_proxy=(setpriv --reuid=101 --regid=101 --clear-groups --inh-caps=-all)
+  as_app=(setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all)
+fi
+
+"${as_proxy[@]}" envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
       --concurrency "${ENVOY_CONCURRENCY:-1}" --log-level "${ENVOY_LOG_LEVEL:-warn}" \
       --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
 envoy_pid=$!
@@ -19,9 +29,9 @@ envoy_pid=$!
 # The service listens on loopback only: the sidecar is the only way in. make dev's image runs
 # it from the mounted sources instead, reloaded on every change (user-service/dev/reload.ts).
 if [ "${DEV_RELOAD:-0}" = 1 ]; then
-  HOST=127.0.0.1 PORT=5000 node --import tsx /app/user-service/dev/reload.ts &
+  HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node --import tsx /app/user-service/dev/reload.ts &
 else
-  HOST=127.0.0.1 PORT=5000 node /app/user-service/dist/server.js &
+  HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node /app/user-service/dist/server.js &
 fi
 node_pid=$!
 

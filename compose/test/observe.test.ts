@@ -255,3 +255,20 @@ test.serial(
     t.truthy(firing);
   },
 );
+
+test.serial(
+  'the observability profile is hardened too: no capability, no new privileges, a read-only root filesystem',
+  async (t) => {
+    for (const service of ['observe', 'prometheus', 'zipkin']) {
+      const [id] = await containers(service);
+      const hc = JSON.parse(await sh(`docker inspect -f '{{json .HostConfig}}' ${id}`)) as {
+        CapDrop: string[];
+        ReadonlyRootfs: boolean;
+        SecurityOpt: string[];
+      };
+      t.deepEqual(hc.CapDrop, ['ALL'], service);
+      t.true(hc.ReadonlyRootfs, service);
+      t.true(hc.SecurityOpt.includes('no-new-privileges:true'), service);
+    }
+  },
+);

@@ -108,7 +108,7 @@ test("the edge's ConfigMap files are what the templates render now (make kuberne
   }
 });
 
-test('every container: requests, a memory limit, readiness and liveness probes, no root and no capabilities', (t) => {
+test('every container: requests, a memory limit, readiness and liveness probes, no root, no capabilities, a read-only root filesystem, no service-account token', (t) => {
   t.is(workloads().length, 3);
   for (const w of workloads()) {
     const pod = w.spec.template.spec;
@@ -121,6 +121,13 @@ test('every container: requests, a memory limit, readiness and liveness probes, 
     t.true(pod.securityContext.runAsNonRoot, where);
     t.false(c.securityContext.allowPrivilegeEscalation, where);
     t.deepEqual(c.securityContext.capabilities.drop, ['ALL'], where);
+    t.true(c.securityContext.readOnlyRootFilesystem, where);
+    t.false(pod.automountServiceAccountToken, where);
+    // Where it writes is a volume of its own (an emptyDir), /tmp at least.
+    t.true(
+      (c.volumeMounts as { mountPath: string }[]).some((m) => m.mountPath === '/tmp'),
+      `${where}: /tmp`,
+    );
     t.true(Number.isInteger(pod.terminationGracePeriodSeconds), where);
     t.true(
       c.image.startsWith('registry.example.com/usermesh/'),

@@ -55,10 +55,13 @@ const oneLine = (err: unknown) =>
     .at(-1)!
     .slice(0, 160);
 
-/** The user ids the proxies and services run as: each reads its own directory of secrets/. */
+/**
+ * The user ids the proxies run as: each reads its own directory of secrets/ (a replica's
+ * sidecar, uid 101, not its Node, uid 1000, which is given only its two secret files).
+ */
 const OWNERS: Record<string, number> = {
   edge: 101,
-  usersvc: 1000,
+  usersvc: 101,
   postgres: 999,
   prometheus: 65534,
   observe: 101,

@@ -1,8 +1,8 @@
 // The edge processes, and the one way the tools ask each for its admin output. Compose runs
 // two edges in one network namespace (the port holder's), so the host's 127.0.0.1:8001 answers
 // from either of them: each edge is asked inside its own container instead, with
-// `docker exec <edge> edge-admin GET PATH` (envoy/edge-admin.sh). Where no compose edge runs (a
-// swarm manager), or EDGE_ADMIN_URL names one, the read-only window on the host is asked.
+// `docker exec <edge> edge-admin GET PATH` (envoy/edge-admin.sh), as is a swarm's edge on its
+// node. Where none runs here, or EDGE_ADMIN_URL names one, the read-only window is asked.
 // Also where the host reaches the edges' traffic port (EDGE_PORT).
 import { docker, serviceContainers } from './docker.js';
 import { httpRequest, type Answer } from './http.js';
@@ -100,10 +100,20 @@ function onHost(url: string): EdgeAdmin {
   };
 }
 
-/** Every running edge's admin: compose's edges by docker exec, else the window on the host. */
+/** A swarm's edge task on this engine (its manager's node, where meshctl swarm up puts it). */
+const SWARM_EDGE = 'label=com.docker.swarm.service.name=usermesh_edge';
+
+/**
+ * Every running edge's admin: compose's edges, or a swarm's edge task on this node, by docker
+ * exec; else the window on the host (Kubernetes' port-forward).
+ */
 export async function edgeAdmins(): Promise<EdgeAdmin[]> {
   if (process.env.EDGE_ADMIN_URL) return [onHost(process.env.EDGE_ADMIN_URL)];
-  const ids = await serviceContainers('edge');
+  let ids = await serviceContainers('edge');
+  if (ids.length === 0)
+    ids = (await docker(['ps', '-q', '--filter', SWARM_EDGE]).catch(() => ''))
+      .split('\n')
+      .filter(Boolean);
   if (ids.length === 0) return [onHost(EDGE_ADMIN_URL)];
   const names = (await docker(['inspect', '-f', '{{.Name}}', ...ids])).split('\n').filter(Boolean);
   return ids.map((id, i) => inContainer(id, names[i]!.replace(/^\//, '')));

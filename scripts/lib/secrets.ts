@@ -35,7 +35,11 @@ export async function meshCa(args: string[], { toStderr = false } = {}): Promise
     ],
     { timeoutMs: 10 * 60_000 },
   );
+  // As hardened as its compose service: root only to give files to the services' users.
   const run = ['run', '--rm', '--network', 'none', '-v', `${SECRETS_DIR}:/secrets`];
+  run.push('--cap-drop', 'ALL', '--cap-add', 'CHOWN', '--cap-add', 'DAC_OVERRIDE');
+  run.push('--cap-add', 'FOWNER', '--security-opt', 'no-new-privileges', '--read-only');
+  run.push('--tmpfs', '/tmp');
   const env = { ...process.env, EDGE_HOSTNAMES: settings.EDGE_HOSTNAMES ?? '' };
   run.push('-e', 'CERT_DAYS', '-e', 'EDGE_HOSTNAMES');
   if (own) {

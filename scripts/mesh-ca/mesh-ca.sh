@@ -4,7 +4,9 @@
 # processes run as, every file mode 0600:
 #   ca/                     the CA: ca.pem, ca.key (put your own there before the first init)
 #   edge/                   ca.pem cert.pem key.pem                       (uid 101, envoy)
-#   usersvc/                ca.pem cert.pem key.pem token_secret db_password   (uid 1000, node)
+#   usersvc/                ca.pem cert.pem key.pem (uid 101: its sidecar), token_secret
+#                           db_password (uid 1000: Node, which cannot enter the directory; compose
+#                           mounts the two files themselves)
 #   postgres/               ca.pem cert.pem key.pem superuser_password usersvc_password (uid 999)
 #   prometheus/             ca.pem cert.pem key.pem     (uid 65534: the observability profile)
 #   observe/                ca.pem cert.pem key.pem     (uid 101: its proxy, envoy/observe.yaml)
@@ -26,7 +28,9 @@ umask 077
 S=${MESH_CA_DIR:-/secrets}  # where the install's secrets/ is mounted
 CERT_DAYS=${CERT_DAYS:-1}
 CA_DAYS=${CA_DAYS:-3650}
-declare -A OWNER=([edge]=101 [usersvc]=1000 [postgres]=999 [prometheus]=65534 [observe]=101)
+# Whose each directory and certificate is (the proxy's user), and whose its other secrets are.
+declare -A OWNER=([edge]=101 [usersvc]=101 [postgres]=999 [prometheus]=65534 [observe]=101)
+declare -A SECRET_OWNER=([usersvc]=1000 [postgres]=999)
 
 # new_ca DIR: a CA key and self-signed certificate in DIR.
 new_ca() {
@@ -67,7 +71,10 @@ swap() {
   for f in ca.pem cert.pem key.pem source; do
     if [ -e "$dir/$new/$f" ]; then ln -sfn "..data/$f" "$dir/$f"; fi
   done
-  chown -R "$owner:$owner" "$dir"
+  # The directory and the certificate's files only: other secrets in it keep their owner.
+  chown -R "$owner:$owner" "$dir/$new"
+  chown -h "$owner:$owner" "$dir" "$dir"/*.pem "$dir/source" 2>/dev/null || true
+  chown "$owner:$owner" "$dir"
   chmod 700 "$dir" "$dir/$new"
   ln -sfn "$new" "$dir/..data.tmp"
   mv -Tf "$dir/..data.tmp" "$dir/..data"
@@ -165,14 +172,16 @@ secret() {
   [ -s "$file" ] && return
   mkdir -p "$S/$1"
   printf '%s' "${3:-$(openssl rand -hex 32)}" > "$file"
-  chown "${OWNER[$1]}:${OWNER[$1]}" "$file"
+  chown "${SECRET_OWNER[$1]}:${SECRET_OWNER[$1]}" "$file"
   echo "mesh-ca: generated $1/$2"
 }
 
-# Due for a new certificate: none yet, less than RENEW_BEFORE seconds left (half its life), or
-# one from before certificates carried their DNS name.
+# Due for a new certificate: none yet, less than RENEW_BEFORE seconds left (half its life), one
+# owned by another user (from before a replica's sidecar had a user of its own), or one from
+# before certificates carried their DNS name.
 due() {
   ! openssl x509 -in "$S/$1/cert.pem" -noout -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1 ||
+    [ "$(stat -L -c %u "$S/$1/key.pem" 2>/dev/null)" != "${OWNER[$1]}" ] ||
     ! openssl x509 -in "$S/$1/cert.pem" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$1\b"
 }
 

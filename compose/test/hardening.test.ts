@@ -1,0 +1,133 @@
+// Hardened containers, end to end in real Docker: every container of the mesh drops every
+// capability but those it needs, cannot gain privileges, and has a read-only root filesystem;
+// each process runs as the user expected, with no effective capability unless it is one of the
+// few root starters; a replica's Node cannot open its sidecar's key; no log holds a secret.
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { containers, make, root, sh } from './helpers.js';
+
+/** What each service may add back, and which of its processes may run as root. */
+const EXPECTED: Record<string, { capAdd: string[]; rootProcesses: RegExp }> = {
+  postgres: { capAdd: [], rootProcesses: /^docker-init$/ },
+  usersvc: {
+    capAdd: ['KILL', 'SETGID', 'SETUID'],
+    // the entrypoint, and Docker's health check (also bash)
+    rootProcesses: /^(docker-init|bash|entrypoint.sh|healthcheck)$/,
+  },
+  'edge-port': { capAdd: ['NET_ADMIN'], rootProcesses: /^(docker-init|edge-port|bash|sleep)$/ },
+  edge: { capAdd: [], rootProcesses: /^$/ },
+  'mesh-ca': {
+    capAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'],
+    rootProcesses: /^(docker-init|mesh-ca|bash|sleep|openssl)$/,
+  },
+  'mesh-keeper': { capAdd: [], rootProcesses: /^(docker-init|mesh-keeper|curl|jq|sleep|bash)$/ },
+};
+
+interface Proc {
+  name: string;
+  uid: number;
+  capEff: string;
+  noNewPrivs: string;
+}
+
+/** Every process of a container, from its /proc. */
+async function processes(container: string): Promise<Proc[]> {
+  const out = await sh(
+    // As nobody: this listing's own processes are no root ones.
+    `docker exec -u 65534 ${container} sh -c 'for f in /proc/[0-9]*/status; do cat "$f" 2>/dev/null; echo; done'`,
+  );
+  return out
+    .split('\n\n')
+    .filter((block) => block.includes('Name:'))
+    .map((block) => {
+      const field = (name: string) => new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(block)?.[1] ?? '';
+      return {
+        name: field('Name'),
+        uid: Number(field('Uid')),
+        capEff: field('CapEff'),
+        noNewPrivs: field('NoNewPrivs'),
+      };
+    });
+}
+
+test.before(async () => {
+  await make('up', 'N=2');
+});
+test.after.always(async () => {
+  await make('clean');
+});
+
+test.serial(
+  'every container: no capability but its own, no new privileges, a read-only root filesystem; processes as their users, without capabilities',
+  async (t) => {
+    for (const [service, expected] of Object.entries(EXPECTED)) {
+      for (const id of await containers(service)) {
+        const [host] = JSON.parse(await sh(`docker inspect ${id}`)) as {
+          HostConfig: {
+            CapDrop: string[] | null;
+            CapAdd: string[] | null;
+            ReadonlyRootfs: boolean;
+            SecurityOpt: string[] | null;
+          };
+        }[];
+        const hc = host!.HostConfig;
+        t.deepEqual(hc.CapDrop, ['ALL'], service);
+        // Compose v2 spells them CAP_KILL, v1 as written: KILL.
+        const added = (hc.CapAdd ?? []).map((c) => c.replace(/^CAP_/, '')).sort();
+        t.deepEqual(added, expected.capAdd, service);
+        t.true(hc.ReadonlyRootfs, `${service}: read-only root filesystem`);
+        t.true((hc.SecurityOpt ?? []).includes('no-new-privileges:true'), service);
+        const procs = await processes(id);
+        t.true(procs.length > 0, service);
+        for (const p of procs) {
+          const what = `${service}: ${p.name} (uid ${p.uid})`;
+          t.is(p.noNewPrivs, '1', what);
+          if (p.uid === 0) t.regex(p.name, expected.rootProcesses, `${what} runs as root`);
+          else t.is(p.capEff, '0000000000000000', `${what} has capabilities`);
+        }
+        // Nothing can be written outside the tmpfs and volumes.
+        const write = await sh(`docker exec ${id} sh -c 'touch /etc/x 2>&1 || true'`);
+        t.regex(write, /Read-only file system/, service);
+      }
+    }
+  },
+);
+
+test.serial(
+  "a replica: the sidecar runs as uid 101 and Node as 1000, and Node's user cannot open the sidecar's key",
+  async (t) => {
+    const [replica] = await containers('usersvc');
+    const procs = await processes(replica!);
+    t.is(procs.find((p) => p.name === 'envoy')?.uid, 101);
+    t.is(procs.find((p) => p.name === 'MainThread' || p.name === 'node')?.uid, 1000);
+    const asNode = await sh(
+      `docker exec -u 1000:1000 ${replica} cat /run/mesh/key.pem 2>&1 >/dev/null || true`,
+    );
+    t.regex(asNode, /Permission denied/);
+    // The control: the sidecar's user can, and Node reads its own two secrets.
+    t.regex(
+      await sh(`docker exec -u 101:101 ${replica} head -1 /run/mesh/key.pem`),
+      /BEGIN EC PRIVATE KEY/,
+    );
+    t.notThrows(() =>
+      sh(`docker exec -u 1000:1000 ${replica} test -r /run/secrets/usersvc_token_secret`),
+    );
+  },
+);
+
+test.serial('no container log holds a password or the token secret', async (t) => {
+  const secrets = [
+    'usersvc/token_secret',
+    'usersvc/db_password',
+    'postgres/superuser_password',
+  ].map((f) => readFileSync(`${root}secrets/${f}`, 'utf8').trim());
+  t.true(secrets.every((s) => s.length >= 32));
+  const ids = (await sh('docker ps -q --filter label=com.docker.compose.project=usermesh'))
+    .split('\n')
+    .filter(Boolean);
+  t.true(ids.length >= 6);
+  for (const id of ids) {
+    const logs = await sh(`docker logs ${id} 2>&1`);
+    for (const secret of secrets) t.false(logs.includes(secret), `${id}'s log`);
+  }
+});

@@ -24,8 +24,9 @@ if [ -d "$PGDATA" ]; then
     rm -f "$PGDATA/postmaster.pid"
   fi
 fi
-# The socket's lock file has the same flaw, and lives in this container's own filesystem,
-# which a restart keeps. No server of this container runs before this line: any found is stale.
+# The socket's lock file has the same flaw where its directory outlives the server: compose and
+# Swarm mount a tmpfs there, gone with the container, but Kubernetes' emptyDir survives a
+# container's restart. No server of this container runs before this line: any found is stale.
 for lock in /var/run/postgresql/.s.PGSQL.*.lock; do
   [ -e "$lock" ] || continue
   echo "entrypoint: removing $lock left by a server that did not shut down (PID $(head -1 "$lock"))" >&2

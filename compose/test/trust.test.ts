@@ -240,12 +240,16 @@ test.serial(
     const before = await Promise.all(proxies.map(servingSerials));
     // What its hourly pass does when certificates are past half their life; here every one is "due".
     const out = await sh(`docker exec -e RENEW_BEFORE=999999999 ${renewer} mesh-ca renew`);
-    // One new certificate per identity the mesh CA issues.
+    // One new certificate per identity the mesh CA issues, and the edge's own for HTTPS.
     const renewed = out
       .trim()
       .split('\n')
       .map((line) => /^mesh-ca: (\S+): certificate/.exec(line)?.[1]);
-    t.deepEqual(renewed.sort(), ['edge', 'observe', 'postgres', 'prometheus', 'usersvc'], out);
+    t.deepEqual(
+      renewed.sort(),
+      ['edge', 'edge-public', 'observe', 'postgres', 'prometheus', 'usersvc'],
+      out,
+    );
     const deadline = Date.now() + 20_000;
     let after = before;
     while (

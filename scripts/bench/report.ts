@@ -150,6 +150,26 @@ const proxiesPerRequest = (run: Run) =>
     run.result.rps) *
   1e6;
 
+/** Each run of `path`, with the run of `beside` at the same endpoint and load (if measured). */
+const pairedRuns = (results: Results, path: PathName, beside: PathName): [Run, Run][] =>
+  results.runs
+    .filter((r) => r.path === path)
+    .flatMap((run) => {
+      const other = results.runs.find(
+        (r) =>
+          r.path === beside &&
+          r.endpoint === run.endpoint &&
+          JSON.stringify(r.load) === JSON.stringify(run.load),
+      );
+      return other ? [[run, other] as [Run, Run]] : [];
+    });
+
+/** A run's load, as the tables show it. */
+const loadLabel = (run: Run) =>
+  isRate(run)
+    ? `${run.load.rate} rps`
+    : `max, ${(run.load as { connections: number }).connections} conns`;
+
 /** The host path next to the mesh path: what the published port and docker-proxy add. */
 function renderHostPath(results: Results): string[] {
   const hosts = results.runs.filter((r) => r.path === 'host');
@@ -171,29 +191,18 @@ function renderHostPath(results: Results): string[] {
         'docker-proxy cpu',
         'docker-proxy us/req',
       ],
-      hosts.flatMap((h) => {
-        const m = results.runs.find(
-          (r) =>
-            r.path === 'mesh' &&
-            r.endpoint === h.endpoint &&
-            JSON.stringify(r.load) === JSON.stringify(h.load),
-        );
-        if (!m) return [];
+      pairedRuns(results, 'host', 'mesh').map(([h, m]) => {
         const proxy = h.usage.hostProxy;
         return [
-          [
-            ENDPOINT_LABEL[h.endpoint],
-            isRate(h)
-              ? `${h.load.rate} rps`
-              : `max, ${(h.load as { connections: number }).connections} conns`,
-            m.result.rps.toFixed(0),
-            h.result.rps.toFixed(0),
-            f(h.result.rps / m.result.rps),
-            f(m.result.latencyMs.p99, 3),
-            f(h.result.latencyMs.p99, 3),
-            proxy ? f(proxy.cores) : 'none',
-            proxy ? perRequest(proxy, h) : '-',
-          ],
+          ENDPOINT_LABEL[h.endpoint],
+          loadLabel(h),
+          m.result.rps.toFixed(0),
+          h.result.rps.toFixed(0),
+          f(h.result.rps / m.result.rps),
+          f(m.result.latencyMs.p99, 3),
+          f(h.result.latencyMs.p99, 3),
+          proxy ? f(proxy.cores) : 'none',
+          proxy ? perRequest(proxy, h) : '-',
         ];
       }),
     ),
@@ -203,32 +212,17 @@ function renderHostPath(results: Results): string[] {
 
 /** The https path next to the host path: what client TLS at the edge costs, the same loads. */
 function renderClientTls(results: Results): string[] {
-  const rows = results.runs
-    .filter((r) => r.path === 'https')
-    .flatMap((s) => {
-      const h = results.runs.find(
-        (r) =>
-          r.path === 'host' &&
-          r.endpoint === s.endpoint &&
-          JSON.stringify(r.load) === JSON.stringify(s.load),
-      );
-      if (!h) return [];
-      return [
-        [
-          ENDPOINT_LABEL[s.endpoint],
-          isRate(s)
-            ? `${s.load.rate} rps`
-            : `max, ${(s.load as { connections: number }).connections} conns`,
-          h.result.rps.toFixed(0),
-          s.result.rps.toFixed(0),
-          f(s.result.rps / h.result.rps),
-          f(h.result.latencyMs.p99, 3),
-          f(s.result.latencyMs.p99, 3),
-          perRequest(h.usage.edge, h),
-          perRequest(s.usage.edge, s),
-        ],
-      ];
-    });
+  const rows = pairedRuns(results, 'https', 'host').map(([s, h]) => [
+    ENDPOINT_LABEL[s.endpoint],
+    loadLabel(s),
+    h.result.rps.toFixed(0),
+    s.result.rps.toFixed(0),
+    f(s.result.rps / h.result.rps),
+    f(h.result.latencyMs.p99, 3),
+    f(s.result.latencyMs.p99, 3),
+    perRequest(h.usage.edge, h),
+    perRequest(s.usage.edge, s),
+  ]);
   if (rows.length === 0) return [];
   const header = [
     'endpoint',

@@ -163,3 +163,24 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  "another checkout's make up refuses this one's mesh: exit 2 naming it, the mesh untouched",
+  async (t) => {
+    // Compose knows a project by its name alone: a second clone's up would roll onto this mesh
+    // with its own CA and database password. The copy has no .env and no secrets/.
+    const other = mkdtempSync(`${tmpdir()}/usermesh-other-`);
+    const ids = 'docker ps -q --filter label=com.docker.compose.project=usermesh | sort';
+    const before = await sh(ids);
+    try {
+      await sh(`git clone -q "${root}" "${other}" && ln -s "${root}node_modules" "${other}/"`);
+      const run = await sh(`cd "${other}" && node bin/meshctl.js up 2>&1; echo "exit=$?"`);
+      t.regex(run, /exit=2$/m);
+      t.true(run.includes(`a mesh started from another checkout (${root.replace(/\/$/, '')})`));
+      t.regex(run, /make clean \(there or here\) removes it/);
+      t.is(await sh(ids), before);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,8 +1,10 @@
 // What meshctl up, dev and bench do before they start or roll the mesh: base images (found,
 // pulled, or built by the offline kit), the install's secrets where missing, the images built.
-// The edge's settings are checked first: a bad one is one line, before anything is built.
+// The edge's settings are checked first, and that no other checkout's mesh is running: a bad
+// one is one line, before anything is built.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { refuseOtherCheckout } from '../lib/checkout.js';
 import { buildImages, DEV_MARK, useImagesFile } from '../lib/compose.js';
 import { runShown } from '../lib/run.js';
 import { plainHttpFromEnv } from '../lib/edge-config.js';
@@ -19,6 +21,7 @@ function edgeSettingsChecked(): void {
 
 export async function prepare({ dev, observe }: { dev: boolean; observe?: string }): Promise<void> {
   edgeSettingsChecked();
+  await refuseOtherCheckout();
   // With the observability profile, its base images too.
   await runShown('scripts/base-images.sh', [], { ...process.env, OBSERVE: observe ?? '' });
   useImagesFile(); // the kit may have just built them

@@ -2,7 +2,7 @@
 // volumes by its name alone, so a second clone's `meshctl up` would roll onto the first one's
 // mesh with other secrets (another CA, another database password) and fail halfway.
 import { realpathSync } from 'node:fs';
-import { docker, PROJECT } from './docker.js';
+import { docker, DockerError, PROJECT } from './docker.js';
 import { UsageError } from './errors.js';
 import { ROOT } from './run.js';
 
@@ -38,9 +38,18 @@ export async function otherCheckout(): Promise<string | null> {
   return other ? other.replace(/\/compose$/, '') : null;
 }
 
-/** Stops a command that would take over another checkout's mesh: one line, exit 2. */
+/**
+ * Stops a command that would take over another checkout's mesh: one line, exit 2. With no
+ * engine to ask there is no mesh to take over: the base images' step says what is missing.
+ */
 export async function refuseOtherCheckout(): Promise<void> {
-  const other = await otherCheckout();
+  let other: string | null;
+  try {
+    other = await otherCheckout();
+  } catch (err) {
+    if (err instanceof DockerError) return;
+    throw err;
+  }
   if (!other) return;
   throw new UsageError(
     `a mesh started from another checkout (${other}) is on this engine, with that ` +

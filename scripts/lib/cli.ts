@@ -162,6 +162,26 @@ export function programHelp(commands: Command[]): string {
   return lines.join('\n');
 }
 
+/** docs/reference/commands.md: `meshctl --help`, then each listed command's own help. */
+export function commandsReference(commands: Command[]): string {
+  const listed = commands.filter((c) => c.group !== 'hidden');
+  const block = (text: string) => ['```text', text, '```', ''];
+  return [
+    "# Reference: meshctl's commands",
+    '',
+    'Every command of the operator program, as `npx meshctl COMMAND --help` prints it.',
+    '',
+    'Generated from the commands themselves (`npx meshctl reference > docs/reference/commands.md`);',
+    'a test fails when this page and the program disagree. Each make target runs one of them:',
+    '[the operator CLI](../meshctl.md).',
+    '',
+    '## meshctl',
+    '',
+    ...block(programHelp(commands)),
+    ...listed.flatMap((c) => [`## ${c.name}`, '', ...block(commandHelp(c))]),
+  ].join('\n');
+}
+
 /** The command a command line names: the longest name that its first words spell. */
 export function findCommand(
   commands: Command[],

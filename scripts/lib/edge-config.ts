@@ -17,7 +17,7 @@ export interface Limits {
   EDGE_LIMIT_READ_BURST: number;
 }
 
-/** The defaults: README "An edge that withstands abuse". */
+/** The defaults: docs/architecture.md, "The edge's defences". */
 export const DEFAULT_LIMITS: Limits = {
   EDGE_LIMIT_HASH_PER_S: 1,
   EDGE_LIMIT_HASH_BURST: 10,

@@ -1,7 +1,7 @@
 // Configuration: read from the environment once, at start-up, and validated there.
 // An invalid value stops the process with one message naming the variable (see server.ts).
 // Secrets may come from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE: compose secrets).
-// Every variable and its default is documented in the README's configuration table.
+// Every variable and its default is documented in docs/reference/configuration.md (a test keeps it so).
 import { readFileSync } from 'node:fs';
 import { defaultHashConcurrency } from './hash-sizing.js';
 

@@ -1,6 +1,6 @@
 // pino JSON logs to stdout, with secrets redacted as a second line of defence: the code
 // never logs a body, a password, a hash or a token in the first place. Lines are written in
-// batches (README "What was tried": one write per line woke the container runtime for each
+// batches (scripts/bench/results/README.md, "What was tried": one write per line woke the container runtime for each
 // request, and cost 10 to 25 % of database-read throughput).
 import { pino, type DestinationStream, type Logger } from 'pino';
 

@@ -4,18 +4,19 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import {
   DOC_PAGES,
+  pageBlocks,
   jsonMismatch,
   linePattern,
   linesMismatch,
   parseCommands,
   parseExpected,
   parseJsonSample,
-  readmeBlocks,
-  SECTIONS,
 } from '../readme.js';
 import { runCommands } from '../shell.js';
+import { docPages } from '../pages.js';
+import { ROOT } from '../../lib/run.js';
 
-const README = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+const read = (page: string) => readFileSync(`${ROOT}${page}`, 'utf8');
 
 test('a comment under a command is its expected answer only when it is a status and/or JSON', (t) => {
   t.deepEqual(parseExpected('201 {"ok":true,...}'), {
@@ -97,35 +98,38 @@ test('sample output lines match whatever the numbers, addresses and compose vers
   t.regex(linesMismatch(['b 2', 'a 1'], 'a 7\nb 3')!, /no line like: a 1/);
 });
 
-test('the README: every doc-tested section has commands, and every answer it shows can be read', (t) => {
-  const blocks = readmeBlocks(README);
-  for (const section of SECTIONS)
-    t.true(
-      blocks.some((b) => b.section.startsWith(section)),
-      section,
-    );
-  const commands = blocks.flatMap((b) => b.commands);
-  t.true(commands.length >= 30, `${commands.length} commands`);
-  t.is(blocks[0]!.commands[0]!.text, 'make up');
-  t.true(commands.filter((c) => c.expected.json).length >= 10, 'answers are shown, and so checked');
+test('every page with shell blocks is run, each block either run or marked not run with why', (t) => {
+  const pages = docPages();
+  const withBlocks = pages.filter((p) => pageBlocks(read(p)).blocks.length > 0);
+  t.deepEqual(
+    withBlocks.filter((p) => !DOC_PAGES.includes(p)),
+    [],
+    'pages whose blocks the doc-test would not run: add them to DOC_PAGES',
+  );
+  const all = DOC_PAGES.map((p) => pageBlocks(read(p)));
+  const commands = all.flatMap((p) => p.blocks.flatMap((b) => b.commands));
+  t.true(commands.length >= 60, `${commands.length} commands`);
+  t.is(all[0]!.blocks[0]!.commands[0]!.text.split(' ')[0], 'make');
+  t.true(commands.filter((c) => c.expected.json).length >= 20, 'answers are shown, and so checked');
   t.true(
     commands.some((c) => c.expected.lines),
     'a sample output block is checked',
   );
+  // What is not run says why, and which test runs it instead.
+  const notRun = pages.flatMap((p) => pageBlocks(read(p)).notRun.map((n) => ({ p, ...n })));
+  t.deepEqual(
+    notRun.filter((n) => !/test|make checks/.test(n.reason)).map((n) => `${n.p}:${n.line}`),
+    [],
+    'a block not run names the test that covers it',
+  );
 });
 
-test('the doc-tested pages of docs/: each section has commands', (t) => {
-  for (const [page, sections] of Object.entries(DOC_PAGES)) {
-    const blocks = readmeBlocks(
-      readFileSync(new URL(`../../../${page}`, import.meta.url), 'utf8'),
-      sections,
-    );
-    for (const section of sections)
-      t.true(
-        blocks.some((b) => b.section.startsWith(section) && b.commands.length > 0),
-        `${page}: ${section}`,
-      );
-  }
+test('a not-run marker needs its reason, and a sh block after it', (t) => {
+  const page = '# T\n\n<!-- doc-test: not run: needs a cluster -->\n```sh\nkubectl get pods\n```\n';
+  t.deepEqual(pageBlocks(page), { blocks: [], notRun: [{ line: 4, reason: 'needs a cluster' }] });
+  t.throws(() => pageBlocks('<!-- doc-test: not run -->\n```sh\nx\n```\n'), {
+    message: /says why/,
+  });
 });
 
 test("the runner: one shell for a block, each command's output, exit status and curl statuses", async (t) => {

@@ -14,6 +14,7 @@ import * as kubernetes from './kubernetes.js';
 import * as logs from './logs.js';
 import * as makeHelp from './make-help.js';
 import * as promote from './promote.js';
+import * as reference from './reference.js';
 import * as ps from './ps.js';
 import * as restore from './restore.js';
 import * as rollback from './rollback.js';
@@ -55,4 +56,5 @@ export const COMMANDS: Command[] = [
   kubernetes.secrets,
   edgeConfig.command,
   makeHelp.command,
+  reference.command,
 ];

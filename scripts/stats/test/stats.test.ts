@@ -405,3 +405,22 @@ test('trust: certificate expiry and refused callers per sidecar, from its ingres
   t.is(expiresIn(1795481897, 1795481897 * 1000 + 1), 'EXPIRED');
   t.is(expiresIn(1795481897, (1795481897 - 600) * 1000), 'in 10 min');
 });
+
+test("docs/observability.md's --json example has exactly the fields a report has", (t) => {
+  /** Every key path of a JSON value, arrays read through their first element. */
+  const paths = (value: unknown, at = ''): string[] => {
+    if (Array.isArray(value)) return value.length ? paths(value[0], `${at}[]`) : [];
+    if (value === null || typeof value !== 'object') return [at];
+    return Object.entries(value).flatMap(([k, v]) => [`${at}.${k}`, ...paths(v, `${at}.${k}`)]);
+  };
+  const page = readFileSync(new URL('../../../docs/observability.md', import.meta.url), 'utf8');
+  const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(page)![1]!) as unknown;
+  const hosts = parseClusters(fixture('edge-clusters-unhealthy.json'), 'usersvc');
+  const report = buildReport(
+    capturedSnapshot('edge-clusters-unhealthy.json', [
+      container(1, hosts.find((h) => h.healthy)!.address),
+    ]),
+  );
+  const fields = (v: unknown) => [...new Set(paths(v))].sort();
+  t.deepEqual(fields(example), fields(JSON.parse(JSON.stringify(report))));
+});

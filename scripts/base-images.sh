@@ -6,8 +6,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The one command that installs Docker here, by the distribution os-release names.
+install_hint() {
+  local id='' like=''
+  # shellcheck disable=SC1091
+  [ -r /etc/os-release ] && { . /etc/os-release; id=${ID:-} like=${ID_LIKE:-}; }
+  case " $id $like " in
+  *" debian "* | *" ubuntu "*) echo "sudo apt-get install docker.io docker-compose && sudo systemctl start docker" ;;
+  *" fedora "* | *" rhel "* | *" centos "*) echo "sudo dnf install moby-engine docker-compose && sudo systemctl start docker" ;;
+  *" arch "*) echo "sudo pacman -S docker docker-compose && sudo systemctl start docker" ;;
+  *) echo "see https://docs.docker.com/engine/install/" ;;
+  esac
+}
+
 if ! command -v docker >/dev/null; then
-  echo "make up needs Docker: install the engine and compose (Debian: apt-get install docker.io docker-compose) and start it" >&2
+  echo "make up needs Docker, and there is none here; to install it and start it: $(install_hint)" >&2
   exit 1
 fi
 if ! said=$(docker info 2>&1 >/dev/null); then

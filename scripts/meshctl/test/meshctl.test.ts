@@ -2,7 +2,7 @@
 // bad usage exits 2 naming the flag or variable, before anything is started. One run through
 // the launcher checks what a user types.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import { CHECKS } from '../../check/checks.js';
@@ -122,5 +122,28 @@ test("docs/reference/commands.md is every command's help as the program prints i
     page,
     commandsReference(COMMANDS),
     'run: npx meshctl reference > docs/reference/commands.md',
+  );
+});
+
+test('make up with no Docker: one line with the command that installs it on this distribution', async (t) => {
+  // The base images' step is make up's first contact with Docker; give it a PATH without docker.
+  const bin = mkdtempSync(`${tmpdir()}/no-docker-`);
+  symlinkSync('/usr/bin/dirname', `${bin}/dirname`);
+  const result = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    execFile(
+      '/bin/bash',
+      [`${root}scripts/base-images.sh`],
+      { env: { PATH: bin } },
+      (err, _o, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+    ),
+  );
+  t.is(result.code, 1);
+  const release = readFileSync('/etc/os-release', 'utf8');
+  t.regex(
+    result.stderr,
+    /debian|ubuntu/i.test(release)
+      ? /^make up needs Docker, and there is none here; to install it and start it: sudo apt-get install docker\.io docker-compose && sudo systemctl start docker\n$/
+      : /^make up needs Docker, and there is none here; to install it and start it: .+\n$/,
   );
 });

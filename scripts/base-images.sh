@@ -8,10 +8,9 @@ cd "$(dirname "$0")/.."
 
 # The one command that installs Docker here, by the distribution os-release names.
 install_hint() {
-  local id='' like=''
-  # shellcheck disable=SC1091
-  [ -r /etc/os-release ] && { . /etc/os-release; id=${ID:-} like=${ID_LIKE:-}; }
-  case " $id $like " in
+  local ids
+  ids=$(sed -n 's/^ID\(_LIKE\)\?=//p' /etc/os-release 2>/dev/null | tr -d '"' | tr '\n' ' ')
+  case " $ids " in
   *" debian "* | *" ubuntu "*) echo "sudo apt-get install docker.io docker-compose && sudo systemctl start docker" ;;
   *" fedora "* | *" rhel "* | *" centos "*) echo "sudo dnf install moby-engine docker-compose && sudo systemctl start docker" ;;
   *" arch "*) echo "sudo pacman -S docker docker-compose && sudo systemctl start docker" ;;

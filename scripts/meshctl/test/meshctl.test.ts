@@ -128,7 +128,7 @@ test("docs/reference/commands.md is every command's help as the program prints i
 test('make up with no Docker: one line with the command that installs it on this distribution', async (t) => {
   // The base images' step is make up's first contact with Docker; give it a PATH without docker.
   const bin = mkdtempSync(`${tmpdir()}/no-docker-`);
-  symlinkSync('/usr/bin/dirname', `${bin}/dirname`);
+  for (const tool of ['dirname', 'sed', 'tr']) symlinkSync(`/usr/bin/${tool}`, `${bin}/${tool}`);
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
     execFile(
       '/bin/bash',

@@ -22,6 +22,7 @@ const failing = (r: Report) => r.checks.filter((c) => c.status === 'fail').map((
 const ALL = [
   'engine',
   'compose',
+  'checkout',
   'port-edge',
   'port-https',
   'port-admin',
@@ -151,7 +152,7 @@ test.serial(
       t.false(report.ok);
       t.deepEqual(
         report.checks.map((c) => c.id),
-        ALL.slice(0, 8),
+        ALL.slice(0, 9),
       );
       t.deepEqual(failing(report), ['port-edge']);
       t.regex(
@@ -165,7 +166,7 @@ test.serial(
 );
 
 test.serial(
-  "another checkout's make up refuses this one's mesh: exit 2 naming it, the mesh untouched",
+  "another checkout's make up refuses this one's mesh (exit 2) and its check fails naming it; the mesh untouched",
   async (t) => {
     // Compose knows a project by its name alone: a second clone's up would roll onto this mesh
     // with its own CA and database password. The copy has no .env and no secrets/.
@@ -178,6 +179,13 @@ test.serial(
       t.regex(run, /exit=2$/m);
       t.true(run.includes(`a mesh started from another checkout (${root.replace(/\/$/, '')})`));
       t.regex(run, /make clean \(there or here\) removes it/);
+      // Its meshctl check says so too, on a line of its own.
+      const report = JSON.parse(
+        await sh(`cd "${other}" && node bin/meshctl.js check --pre --json || true`),
+      ) as Report;
+      const line = report.checks.find((c) => c.id === 'checkout')!;
+      t.is(line.status, 'fail');
+      t.true(line.detail.includes(`another checkout (${root.replace(/\/$/, '')})`));
       t.is(await sh(ids), before);
     } finally {
       rmSync(other, { recursive: true, force: true });

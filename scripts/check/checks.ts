@@ -6,6 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, isIP } from 'node:net';
 import { connect, rootCertificates } from 'node:tls';
 import { parse } from 'yaml';
+import { otherCheckout } from '../lib/checkout.js';
 import { compose, composeCli, composeEnv } from '../lib/compose.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { docker, PROJECT } from '../lib/docker.js';
@@ -160,6 +161,26 @@ function portCheck(
     },
   };
 }
+
+/** The mesh on the engine is this checkout's: another's has other secrets and data. */
+const checkout: Check = {
+  id: 'checkout',
+  pre: true,
+  async run() {
+    let other: string | null;
+    try {
+      other = await otherCheckout();
+    } catch (err) {
+      return warn('checkout', `cannot ask the engine: ${oneLine(err)}`, 'see the engine line');
+    }
+    if (!other) return ok('checkout', 'no mesh of another checkout runs on this engine');
+    return fail(
+      'checkout',
+      `a mesh started from another checkout (${other}) runs on this engine, with that install's secrets and data`,
+      'make clean (there or here) removes it, its database too (make backup there first)',
+    );
+  },
+};
 
 const baseImages: Check = {
   id: 'images',
@@ -611,6 +632,7 @@ const clock: Check = {
 export const CHECKS: Check[] = [
   engine,
   composeCheck,
+  checkout,
   portCheck('EDGE_PORT', '8000', 'edge', 'the edge'),
   portCheck('EDGE_HTTPS_PORT', '8443', 'https', "the edge's HTTPS"),
   portCheck('EDGE_ADMIN_PORT', '8001', 'admin', "the edge's admin, on loopback"),

@@ -23,7 +23,7 @@ export function docPages(root = ROOT): string[] {
 export function prose(markdown: string): string[] {
   let fenced = false;
   return markdown.split('\n').map((line) => {
-    if (line.startsWith('```')) {
+    if (line.trimStart().startsWith('```')) {
       fenced = !fenced;
       return '';
     }

@@ -79,16 +79,19 @@ export function pageBlocks(markdown: string): { blocks: Block[]; notRun: NotRun[
     if (heading) section = heading[1]!.trim();
     if (lines[i]!.startsWith('<!-- doc-test: not')) {
       const reason = NOT_RUN.exec(lines[i]!.trim())?.[1];
-      if (!reason || lines[i + 1] !== '```sh')
+      if (!reason || lines[i + 1]?.trim() !== '```sh')
         throw new Error(
           `line ${i + 1}: a not-run marker says why (<!-- doc-test: not run: why -->) and precedes a sh block`,
         );
       notRun.push({ line: i + 2, reason });
-      for (i += 2; i < lines.length && lines[i] !== '```'; i++);
-    } else if (lines[i] === '```sh') {
+      for (i += 2; i < lines.length && lines[i]!.trim() !== '```'; i++);
+    } else if (/^\s*```sh$/.test(lines[i]!)) {
+      // A block may be indented, inside a list item: its lines lose the fence's indentation.
+      const indent = lines[i]!.indexOf('`');
       const start = i + 1;
       const body: string[] = [];
-      for (i++; i < lines.length && lines[i] !== '```'; i++) body.push(lines[i]!);
+      for (i++; i < lines.length && lines[i]!.trim() !== '```'; i++)
+        body.push(lines[i]!.slice(indent));
       blocks.push({ section, line: start, commands: parseCommands(body, start + 1) });
     } else if (lines[i]!.trim() === '<!-- doc-test: output -->') {
       const last = blocks.at(-1)?.commands.at(-1);

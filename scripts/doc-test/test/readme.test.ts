@@ -124,6 +124,13 @@ test('every page with shell blocks is run, each block either run or marked not r
   );
 });
 
+test('a block indented in a list item is run too, its lines as written', (t) => {
+  const page = '# T\n\n1. Limits:\n\n   ```sh\n   X=1 make up   # live\n   ```\n';
+  const { blocks } = pageBlocks(page);
+  t.is(blocks.length, 1);
+  t.is(blocks[0]!.commands[0]!.text, 'X=1 make up   # live');
+});
+
 test('a not-run marker needs its reason, and a sh block after it', (t) => {
   const page = '# T\n\n<!-- doc-test: not run: needs a cluster -->\n```sh\nkubectl get pods\n```\n';
   t.deepEqual(pageBlocks(page), { blocks: [], notRun: [{ line: 4, reason: 'needs a cluster' }] });

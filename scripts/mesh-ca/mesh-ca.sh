@@ -30,7 +30,7 @@ CERT_DAYS=${CERT_DAYS:-1}
 CA_DAYS=${CA_DAYS:-3650}
 # Whose each directory and certificate is (the proxy's user), and whose its other secrets are.
 declare -A OWNER=([edge]=101 [usersvc]=101 [postgres]=999 [prometheus]=65534 [observe]=101)
-declare -A SECRET_OWNER=([usersvc]=1000 [postgres]=999)
+declare -A PASSWORD_FILE_UID=([usersvc]=1000 [postgres]=999)
 
 # new_ca DIR: a CA key and self-signed certificate in DIR.
 new_ca() {
@@ -172,7 +172,7 @@ secret() {
   [ -s "$file" ] && return
   mkdir -p "$S/$1"
   printf '%s' "${3:-$(openssl rand -hex 32)}" > "$file"
-  chown "${SECRET_OWNER[$1]}:${SECRET_OWNER[$1]}" "$file"
+  chown "${PASSWORD_FILE_UID[$1]}:${PASSWORD_FILE_UID[$1]}" "$file"
   echo "mesh-ca: generated $1/$2"
 }
 

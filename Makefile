@@ -112,11 +112,12 @@ e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swa
 fuzz: node_modules ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
 	$(MESHCTL) fuzz $(ARGS)
 
-# Each suite is a prerequisite, run in this order: `make -k test` (what CI runs) goes on past a
-# failed one, so its count covers every suite. e2e-v1 needs both compose CLIs (CI has both).
-test: checks e2e e2e-v1 e2e-swarm ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
+# The suites, in this order; make test goes on past a failed one (-k) and fails if any did, so
+# one run counts them all. e2e-v1 needs both compose CLIs (CI has both).
+test: node_modules ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
+	$(MAKE) --no-print-directory -k checks e2e e2e-v1 e2e-swarm
 
-ci: ## CI's bootstrap, on a machine of its own (CI_MACHINE=1, root): install and start what the tests need, then make test
+ci: ## CI's bootstrap, on a machine of its own (CI_MACHINE=1, root): install and start what make test needs
 	scripts/ci.sh
 
 ##@ Deploy elsewhere

@@ -8,7 +8,8 @@ MESHCTL := node bin/meshctl.js
 .PHONY: help install build typecheck lint unit checks e2e e2e-v1 doc-test e2e-swarm test ci \
 	dev dev-local images secrets rotate-certs up canary promote rollback down clean backup \
 	restore check scale ps logs stats bench fuzz version swarm-up swarm-down swarm-lab \
-	swarm-lab-down kubernetes kubernetes-check
+	swarm-lab-down kubernetes kubernetes-check kubernetes-lab kubernetes-lab-down kubernetes-up \
+	e2e-kubernetes
 
 help: node_modules ## list the targets, by task
 	@$(MESHCTL) make-help
@@ -109,13 +110,16 @@ doc-test: node_modules ## run every shell block of README.md and docs/ as writte
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
 	npx ava --timeout 10m --concurrency 1 compose/test-swarm
 
+e2e-kubernetes: node_modules ## the manifests on a one-node Kubernetes of its own (scripts/kubernetes-lab/lab.sh; root; removed after)
+	npx ava --timeout 10m --concurrency 1 kubernetes/test-lab
+
 fuzz: node_modules ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
 	$(MESHCTL) fuzz $(ARGS)
 
 # The suites, in this order; make test goes on past a failed one (-k) and fails if any did, so
 # one run counts them all. e2e-v1 needs both compose CLIs (CI has both).
-test: node_modules ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm
-	$(MAKE) --no-print-directory -k checks e2e e2e-v1 e2e-swarm
+test: node_modules ## every test: typecheck, lint, service and config tests, then e2e (doc-test included), e2e-v1, e2e-swarm, e2e-kubernetes
+	$(MAKE) --no-print-directory -k checks e2e e2e-v1 e2e-swarm e2e-kubernetes
 
 ci: ## CI's bootstrap, on a machine of its own (CI_MACHINE=1, root): install and start what make test needs
 	scripts/ci.sh
@@ -135,9 +139,19 @@ swarm-lab: ## a two-node swarm on this host, each node a Docker engine in its ow
 swarm-lab-down: ## remove the lab swarm: its engines, namespaces, bridge and data
 	scripts/swarm/lab.sh down
 
-# Kubernetes (docs/kubernetes.md): manifests in kubernetes/, checked with no cluster.
+# Kubernetes (docs/kubernetes.md): manifests in kubernetes/, checked offline, and run on a
+# one-node cluster built here from upstream sources (the lab).
 kubernetes: node_modules ## write the edge's routes and clusters for kubernetes/ from the templates in envoy/
 	$(MESHCTL) kubernetes render
 
 kubernetes-check: node_modules ## build kubernetes/ with kustomize and validate every object (strict); installs both tools on first use
 	$(MESHCTL) kubernetes check
+
+kubernetes-lab: ## a one-node Kubernetes on this host, built from upstream sources (first build 10 to 15 min; root)
+	scripts/kubernetes-lab/lab.sh up
+
+kubernetes-lab-down: ## remove the lab cluster: its processes, pods, bridge, rules and data (the binaries stay cached)
+	scripts/kubernetes-lab/lab.sh down
+
+kubernetes-up: node_modules ## the mesh on the lab cluster: images, Secrets, kubernetes/overlays/lab; waits until it serves
+	$(MESHCTL) kubernetes up

@@ -144,6 +144,9 @@ test('replicas come and go without a lost request: headless DNS of ready pods, s
   const service = find('Service', 'usersvc');
   t.is(service.spec.clusterIP, 'None');
   t.falsy(service.spec.publishNotReadyAddresses);
+  // Long enough for cluster DNS's cache (5 s) and the edge's first health check (1 s): found
+  // on the lab cluster, where 0 let an edge see only unchecked pods during a rolling update.
+  t.true(find('Deployment', 'usersvc').spec.minReadySeconds >= 10);
   for (const name of ['usersvc', 'edge']) {
     const d = find('Deployment', name);
     t.deepEqual(d.spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 }, name);
@@ -186,8 +189,11 @@ test("NetworkPolicy: everything denied but what the sidecars' RBAC lets in (edge
   t.falsy(edge.spec.ingress[0].from, 'anyone may call the edge');
   t.deepEqual(
     edge.spec.ingress[0].ports,
-    [{ protocol: 'TCP', port: 8000 }],
-    'the edge admin window (8001) is not let in',
+    [
+      { protocol: 'TCP', port: 8443 },
+      { protocol: 'TCP', port: 8000 },
+    ],
+    'HTTPS and HTTP in; the edge admin window (8001) is not let in',
   );
 });
 

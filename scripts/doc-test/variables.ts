@@ -37,7 +37,7 @@ const READS: { files: RegExp; patterns: RegExp[] }[] = [
 export function sourceFiles(root = ROOT, { tests = false } = {}): string[] {
   return execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' })
     .split('\n')
-    .filter((f) => f && (tests || !/(^|\/)(test|test-swarm|fixtures)\//.test(f)));
+    .filter((f) => f && (tests || !/(^|\/)(test|test-swarm|test-lab|fixtures)\//.test(f)));
 }
 
 /** Every variable the sources read, with one file that reads it. */

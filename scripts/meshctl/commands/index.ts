@@ -54,6 +54,7 @@ export const COMMANDS: Command[] = [
   kubernetes.render,
   kubernetes.check,
   kubernetes.secrets,
+  kubernetes.up,
   edgeConfig.command,
   makeHelp.command,
   reference.command,

@@ -1,9 +1,10 @@
-// meshctl kubernetes render|check: the manifests in kubernetes/, with no cluster.
-import type { Command } from '../../lib/cli.js';
+// meshctl kubernetes render|check|secrets|up: the manifests in kubernetes/, offline and on the lab.
+import { count, type Command } from '../../lib/cli.js';
 import { edgeSettingsFromEnv, writeEdgeFiles } from '../../lib/edge-config.js';
 import { runShown } from '../../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../../lib/secrets.js';
 import { secretsManifest } from '../../kubernetes/secrets.js';
+import { up as upOnLab } from '../../kubernetes/up.js';
 
 /** The edge Deployment's replicas (kubernetes/base/edge): each enforces its share of the limits. */
 const EDGES = 2;
@@ -56,5 +57,30 @@ stderr). Apply it again to renew: the proxies load a changed Secret live.`,
       await meshCa(['static', process.env.STATIC_CERT_DAYS || '30'], { toStderr: true });
     }
     process.stdout.write(secretsManifest(dir));
+  },
+};
+
+export const up: Command = {
+  name: 'kubernetes up',
+  group: 'deploy',
+  summary: 'the mesh on the lab cluster (make kubernetes-lab): images, Secrets, the lab overlay',
+  failure: 'kubernetes-up',
+  flags: [
+    {
+      name: 'wait',
+      value: 'SECONDS',
+      env: 'KUBERNETES_WAIT',
+      help: 'how long each workload may take to roll out (default 300)',
+    },
+  ],
+  about: `Builds the images and copies them into the lab's containerd under a tag of their
+content (no registry), applies this install's Secrets and kubernetes/overlays/lab with the
+edge's files rendered from the environment, waits until postgres, usersvc and the edge are
+rolled out and the edge answers from every ready replica, and prints the edge's address.
+The lab's kubectl and credentials: eval "$(scripts/kubernetes-lab/lab.sh env)".`,
+  examples: ['make kubernetes-lab && make kubernetes-up'],
+  async run({ flags }) {
+    const base = await upOnLab({ waitSeconds: count('KUBERNETES_WAIT', flags.wait) ?? 300 });
+    console.log(`the mesh on Kubernetes: curl ${base}/user/health`);
   },
 };

@@ -8,8 +8,8 @@ MESHCTL := node bin/meshctl.js
 .PHONY: help install build typecheck lint unit checks e2e e2e-v1 doc-test e2e-swarm test ci \
 	dev dev-local images secrets rotate-certs up canary promote rollback down clean backup \
 	restore check scale ps logs stats bench fuzz version swarm-up swarm-down swarm-lab \
-	swarm-lab-down kubernetes kubernetes-check kubernetes-lab kubernetes-lab-down kubernetes-up \
-	e2e-kubernetes
+	swarm-lab-down kubernetes kubernetes-check kubernetes-lab-build kubernetes-lab \
+	kubernetes-lab-down kubernetes-up e2e-kubernetes
 
 help: node_modules ## list the targets, by task
 	@$(MESHCTL) make-help
@@ -110,7 +110,7 @@ doc-test: node_modules ## run every shell block of README.md and docs/ as writte
 e2e-swarm: node_modules ## the stack on a two-node swarm of its own (scripts/swarm/lab.sh; root; removed after)
 	npx ava --timeout 10m --concurrency 1 compose/test-swarm
 
-e2e-kubernetes: node_modules ## the manifests on a one-node Kubernetes of its own (scripts/kubernetes-lab/lab.sh; root; removed after)
+e2e-kubernetes: node_modules kubernetes-lab-build ## the manifests on a one-node Kubernetes of its own (scripts/kubernetes-lab/lab.sh; root; removed after)
 	npx ava --timeout 10m --concurrency 1 kubernetes/test-lab
 
 fuzz: node_modules ## schemathesis fuzzes the API through the edge from its OpenAPI document, all checks on
@@ -146,6 +146,9 @@ kubernetes: node_modules ## write the edge's routes and clusters for kubernetes/
 
 kubernetes-check: node_modules ## build kubernetes/ with kustomize and validate every object (strict); installs both tools on first use
 	$(MESHCTL) kubernetes check
+
+kubernetes-lab-build: ## build the lab cluster's binaries from upstream sources, once per version (.cache/kubernetes-lab/; 10 to 15 min)
+	scripts/kubernetes-lab/lab.sh build
 
 kubernetes-lab: ## a one-node Kubernetes on this host, built from upstream sources (first build 10 to 15 min; root)
 	scripts/kubernetes-lab/lab.sh up

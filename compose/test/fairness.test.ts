@@ -48,15 +48,19 @@ test.after.always(async () => {
 test.serial(
   "EDGE_TRUSTED_HOPS=0 (the default): a client's forged X-Forwarded-For changes nothing",
   async (t) => {
+    const started = Date.now();
     const first = await logins(30, (i) => `198.51.100.${i + 1}`);
     t.true(
       (first['edge 429'] ?? 0) >= 15,
       `30 logins at once, each "from" another address: ${JSON.stringify(first)}`,
     );
+    // The bucket refills at 1 login a second while the first batch's logins hash (slower on a
+    // busy machine): that many, and one more, may pass; with a bucket per forged address, all 10.
+    const refilled = Math.ceil((Date.now() - started) / 1000) + 1;
     const again = await logins(10, (i) => `203.0.113.${i + 1}`);
     t.true(
-      (again['edge 429'] ?? 0) >= 8,
-      `then 10 more from yet other addresses: ${JSON.stringify(again)}`,
+      (again['edge 429'] ?? 0) >= 10 - refilled,
+      `then 10 more from yet other addresses, ${refilled} tokens refilled: ${JSON.stringify(again)}`,
     );
   },
 );

@@ -30,9 +30,31 @@ const LIFTED = [
   'EDGE_LIMIT_READ_BURST=1000000',
 ].join(' ');
 
+/**
+ * What of the host the lab may touch, as text: iptables and ipsets, links, network
+ * namespaces, mounts, the kernel settings the kubelet and kube-proxy change, the kubelet's and
+ * CNI's own paths. `down` must leave it as `up` found it.
+ */
+const hostState = async () =>
+  (
+    await sh(
+      `{ iptables-save; ip6tables-save; ipset list -n; ip -o link | awk '{print $2}'; ip netns list;
+         sysctl vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops \
+           net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables;
+         awk '{print $2}' /proc/mounts; ls -d /var/lib/kubelab /var/lib/kubelet /var/lib/cni;
+         ls /var/log/containers; pgrep -f '[.]cache/kubernetes-lab|[k]ubelab/containerd'; } 2>&1 |
+       grep -v '^#' | sed -E 's/\\[[0-9]+:[0-9]+\\]//' | sort`,
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
+let before: string[] = [];
+
 test.before(async (t) => {
   let started = Date.now();
-  await sh(`${LAB} down && ${LAB} up`, 900_000);
+  await sh(`${LAB} down`, 300_000);
+  before = await hostState();
+  await sh(`${LAB} up`, 900_000);
   t.log(`the lab cluster up in ${seconds(started)} s`);
   started = Date.now();
   await sh(`${LIFTED} make --no-print-directory kubernetes-up`, 900_000);
@@ -377,3 +399,20 @@ test.serial(
     for (let i = 0; i < 20; i++) t.is((await call('/user/health', {}, EDGE)).body.version, version);
   },
 );
+
+test.serial('7. lab.sh down leaves the host as up found it', async (t) => {
+  const started = Date.now();
+  await sh(`${LAB} down`, 300_000);
+  t.log(`down in ${seconds(started)} s`);
+  const after = await hostState();
+  t.deepEqual(
+    after.filter((line) => !before.includes(line)),
+    [],
+    'what down left behind',
+  );
+  t.deepEqual(
+    before.filter((line) => !after.includes(line)),
+    [],
+    'what down removed that was there before up',
+  );
+});

@@ -17,7 +17,10 @@ KUBERNETES=v1.37.2   # kube/go.mod requires it (and etcd v3.7.0)
 COREDNS=v1.15.0
 KUBE_ROUTER=v2.1.0   # kube-router/go.mod requires it, with newer dependencies
 BIN=$PWD/.cache/kubernetes-lab/$KUBERNETES
-LAB=/var/lib/kubelab   # everything the lab makes, but its bridge and rules
+LAB=/var/lib/kubelab   # everything the lab makes, but its bridge and rules, and these:
+# paths the kubelet and the CNI library use whatever they are told; removed on down if up
+# made them, else only the lab's entries in them.
+HOST_PATHS="/var/lib/kubelet /var/lib/cni /var/log/containers"
 BRIDGE=klab0
 NODE=kubelab
 NODE_IP=10.244.0.1     # the bridge's address: the node's, and the pods' gateway
@@ -153,13 +156,15 @@ up() {
     log "already up, or left over ($BRIDGE, $LAB): scripts/kubernetes-lab/lab.sh down removes it"
     return 1
   fi
-  for tool in containerd runc openssl gcc go docker; do
-    command -v "$tool" >/dev/null || { log "needs $tool (Debian: apt-get install containerd runc containernetworking-plugins)"; return 1; }
+  local need="Debian: apt-get install containerd runc containernetworking-plugins ipset gcc golang"
+  for tool in containerd runc ipset openssl gcc go docker; do
+    command -v "$tool" >/dev/null || { log "needs $tool ($need)"; return 1; }
   done
-  [ -x /usr/lib/cni/bridge ] || { log "needs the CNI plugins (Debian: apt-get install containernetworking-plugins)"; return 1; }
+  [ -x /usr/lib/cni/bridge ] || { log "needs the CNI plugins ($need)"; return 1; }
   build
   local started=$SECONDS
   mkdir -p "$LAB"/{log,run,cni,volumes} && chmod 700 "$LAB"
+  for path in $HOST_PATHS; do [ -e "$path" ] || echo "$path"; done >"$LAB/made-paths"
   install -d -o 999 -g 999 -m 700 "$LAB/volumes/postgres"  # the postgres image's user
   for key in $SYSCTLS; do echo "$key=$(sysctl -n "$key")"; done >"$LAB/sysctl.saved"
   certificates
@@ -203,9 +208,10 @@ up() {
     --authentication-kubeconfig "$LAB/scheduler.kubeconfig" \
     --authorization-kubeconfig "$LAB/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 20259 --leader-elect=false
+  # NodePorts on the bridge and loopback only: nothing of the lab on the host's other addresses.
   start kube-proxy "$BIN/kube" kube-proxy --kubeconfig "$LAB/kube-proxy.kubeconfig" \
     --hostname-override "$NODE" --cluster-cidr 10.244.0.0/24 --proxy-mode iptables \
-    --bind-address 127.0.0.1 --healthz-bind-address 127.0.0.1:20256 \
+    --nodeport-addresses 10.244.0.0/24,127.0.0.0/8 --bind-address 127.0.0.1 --healthz-bind-address 127.0.0.1:20256 \
     --metrics-bind-address 127.0.0.1:20249 --conntrack-max-per-core 0 \
     --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0
   wait_for 30 "containerd" ctr version
@@ -292,6 +298,9 @@ down() {
   find /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/kubepods* -depth -type d -exec rmdir {} + 2>/dev/null || true
   if [ -f "$LAB/sysctl.saved" ]; then sysctl -q -p "$LAB/sysctl.saved" || true; fi
   if [ -d "$LAB" ]; then
+    find /var/log/containers -maxdepth 1 -lname "$LAB/*" -delete 2>/dev/null || true
+    rm -f /var/lib/cni/results/kubelab-*
+    if [ -f "$LAB/made-paths" ]; then xargs -r rm -rf <"$LAB/made-paths"; fi
     # The kubelet's volume mounts (tmpfs, configmaps, secrets) and containerd's, innermost first.
     awk -v lab="$LAB" '$2 ~ "^"lab {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
     rm -rf "$LAB"

@@ -62,8 +62,9 @@ phase "kustomize (Go module) and kubernetes-validate (PyPI), for the Kubernetes 
 scripts/kubernetes/check.sh install
 
 phase "the Kubernetes lab's binaries (make e2e-kubernetes), built in the background at the lowest priority"
-# 12 to 16 minutes on 2 cores, from Go modules: they build while the other suites run, on CPU
-# those leave idle (nice 19), and make e2e-kubernetes, last, waits for the build (a lock).
+# About 15 minutes alone on 2 cores, from Go modules; here they build while the other suites
+# run, on the CPU those leave idle (nice 19: 33 minutes, measured), and make e2e-kubernetes,
+# last, waits for the build (a lock).
 mkdir -p .cache/kubernetes-lab
 nohup nice -n 19 scripts/kubernetes-lab/lab.sh build >.cache/kubernetes-lab/build.log 2>&1 &
 

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { progress } from '../lib/cli.js';
 import { buildImages } from '../lib/compose.js';
-import { docker } from '../lib/docker.js';
+import { contentTag, docker } from '../lib/docker.js';
 import { edgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { ROOT, runShown } from '../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
@@ -19,12 +19,6 @@ const IMAGES = ['usersvc', 'edge', 'postgres'];
 const DIR = `${ROOT}.mesh/kubernetes`;
 /** The edge Deployment's replicas (kubernetes/base/edge.yaml): each enforces its share. */
 const EDGES = 2;
-
-/** The image's content, short: a new build is a new tag, and the Deployment rolls. */
-async function contentTag(image: string): Promise<string> {
-  const id = await docker(['image', 'inspect', '-f', '{{.Id}}', `usermesh/${image}:latest`]);
-  return id.trim().slice(7, 19);
-}
 
 export async function up({ waitSeconds = 300 } = {}): Promise<string> {
   const log = progress('kubernetes-up');

@@ -101,3 +101,14 @@ export function fetchInside(id: string, url: string): Promise<string> {
   const script = `fetch(${JSON.stringify(url)}).then(r => r.ok ? r.text() : Promise.reject(new Error('status ' + r.status))).then(t => process.stdout.write(t), e => { console.error(String(e)); process.exit(1); })`;
   return docker(['exec', id, 'node', '-e', script], { timeoutMs: 10_000 });
 }
+
+/**
+ * The tag a built image goes out under where there is no registry (a swarm's nodes, the
+ * Kubernetes lab): its content id, short, so one tag names one build everywhere and a new
+ * build is a new tag, which rolls.
+ */
+export async function contentTag(image: string): Promise<string> {
+  return (await docker(['image', 'inspect', '-f', '{{.Id}}', `usermesh/${image}:latest`]))
+    .trim()
+    .slice(7, 19);
+}

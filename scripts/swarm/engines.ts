@@ -23,16 +23,6 @@ export const sw = (args: string[], timeoutMs = 60_000) =>
 export const onNode = (node: string, args: string[]) =>
   node === 'local' ? args : ['-H', node, ...args];
 
-/**
- * The tag the swarm runs an image under: its content id, so that it names one build on every
- * node (a registry would pin a digest; without one, :latest could differ from node to node).
- */
-export async function tagOf(image: string): Promise<string> {
-  return (await docker(['image', 'inspect', '-f', '{{.Id}}', `usermesh/${image}:latest`]))
-    .trim()
-    .slice(7, 19);
-}
-
 /** docker save IMAGE here | docker load on NODE. */
 export function copyImage(image: string, node: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -23,6 +23,13 @@ export async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 2 : 0;
   }
   const found = findCommand(COMMANDS, argv);
+  // `meshctl swarm --help` (or bare `meshctl swarm`): the group's commands, as git and kubectl
+  // list a group's; exit 0 only when help was asked for.
+  const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+  if (!found && group.length > 0 && (argv.length === 1 || ['--help', '-h'].includes(argv[1]!))) {
+    console.log(programHelp(group));
+    return argv.length === 1 ? 2 : 0;
+  }
   if (!found) {
     console.error(
       `meshctl: no command "${argv.slice(0, 2).join(' ')}" (meshctl --help lists them)`,

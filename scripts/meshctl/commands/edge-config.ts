@@ -1,5 +1,7 @@
 // meshctl edge-config: only write the edge's live routes and clusters (scripts/docker-run.sh).
 import { count, type Command } from '../../lib/cli.js';
+import { plainHttpFromEnv, plainHttpPublish } from '../../lib/edge-config.js';
+import { loadSettings } from '../../lib/settings.js';
 import { edgeConfig, edgeFiles } from '../../rollout/verbs.js';
 
 export const command: Command = {
@@ -11,8 +13,16 @@ export const command: Command = {
   arity: [0, 2],
   about: `With no arguments, into .mesh/edge/, applied live if an edge runs (scripts/docker-run.sh
 uses this). With DIR and EDGES, only rendered there, each edge enforcing 1/EDGES of the
-limits (make swarm-up: one edge).`,
-  async run({ args }) {
+limits (make swarm-up: one edge). With --publish, only print where plain HTTP is published
+(ADDRESS:PORT, from EDGE_HTTP and EDGE_PORT), as make up tells compose.`,
+  flags: [{ name: 'publish', help: 'print where plain HTTP is published, and nothing else' }],
+  async run({ args, flags }) {
+    if (flags.publish) {
+      const settings = loadSettings();
+      return console.log(
+        plainHttpPublish(plainHttpFromEnv(settings), settings.EDGE_PORT || '8000'),
+      );
+    }
     if (args.length === 0) return edgeConfig();
     edgeFiles(args[0]!, count('EDGES', args[1]) ?? 1);
   },

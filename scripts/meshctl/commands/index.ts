@@ -6,6 +6,7 @@ import * as canary from './canary.js';
 import * as check from './check.js';
 import * as clean from './clean.js';
 import * as dev from './dev.js';
+import * as dockerRun from './docker-run.js';
 import * as down from './down.js';
 import * as edgeConfig from './edge-config.js';
 import * as fuzz from './fuzz.js';
@@ -51,6 +52,7 @@ export const COMMANDS: Command[] = [
   wait.command,
   swarm.up,
   swarm.down,
+  dockerRun.print,
   kubernetes.render,
   kubernetes.check,
   kubernetes.secrets,

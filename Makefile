@@ -101,8 +101,8 @@ checks: node_modules ## typecheck, lint, then the service's, Envoy configs' and 
 e2e: node_modules ## the mesh end to end in Docker (starts from `make clean`: removes the mesh's data; restarts the Docker engine once)
 	npx ava --timeout 10m --concurrency 1 compose/test
 
-e2e-v1: node_modules ## the walk-through, scaling, failures, compose by hand and teardown again with compose v1 (docker-compose)
-	COMPOSE_CLI=v1 npx ava --timeout 10m --concurrency 1 compose/test/mesh.test.ts compose/test/by-hand.test.ts
+e2e-v1: node_modules ## the walk-through, scaling, failures, compose by hand, teardown and the conformance suite again with compose v1 (docker-compose)
+	COMPOSE_CLI=v1 npx ava --timeout 10m --concurrency 1 compose/test/mesh.test.ts compose/test/by-hand.test.ts compose/test/conformance.test.ts
 
 doc-test: node_modules ## run every shell block of README.md and docs/ as written, and check their answers
 	npx ava --timeout 10m compose/test/readme.test.ts

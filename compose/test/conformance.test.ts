@@ -1,10 +1,15 @@
-// Hardened containers, end to end in real Docker: every container of the mesh drops every
-// capability but those it needs, cannot gain privileges, and has a read-only root filesystem;
-// each process runs as the user expected, with no effective capability unless it is one of the
-// few root starters; a replica's Node cannot open its sidecar's key; no log holds a secret.
+// Compose against the conformance suite (conformance/suite.ts), the same checks every target of
+// the mesh passes; then what only compose's containers show, end to end in real Docker: every
+// container of the mesh drops every capability but those it needs, cannot gain privileges, and
+// has a read-only root filesystem; each process runs as the user expected, with no effective
+// capability unless it is one of the few root starters; a replica's Node cannot open its
+// sidecar's key; no log holds a secret. make e2e runs it with compose v2, make e2e-v1 with v1.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
+import { composeTarget } from '../../conformance/docker.js';
+import { conformance } from '../../conformance/suite.js';
 import { containers, make, root, sh } from './helpers.js';
+import { outsideClient, type OutsideClient } from './outside.js';
 
 /** What each service may add back, and which of its processes may run as root. */
 const EXPECTED: Record<string, { capAdd: string[]; rootProcesses: RegExp }> = {
@@ -50,12 +55,21 @@ async function processes(container: string): Promise<Proc[]> {
     });
 }
 
+let outside: OutsideClient;
 test.before(async () => {
+  await make('clean');
   await make('up', 'N=2');
+  outside = await outsideClient();
 });
 test.after.always(async () => {
+  await outside?.stop();
   await make('clean');
 });
+
+conformance(
+  test,
+  composeTarget(() => outside),
+);
 
 test.serial(
   'every container: no capability but its own, no new privileges, a read-only root filesystem; processes as their users, without capabilities',

@@ -198,6 +198,8 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4, base =
   };
   const loops = Array.from({ length: workers }, loop);
   return {
+    /** how many requests were sent so far */
+    sent: () => total,
     async stop() {
       running = false;
       clearTimeout(stopBy);

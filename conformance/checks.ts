@@ -6,7 +6,7 @@ export const CHECKS = {
   plain: 'plain HTTP beyond loopback: 308 to HTTPS or closed',
   admin: 'admin interfaces closed to clients and neighbours',
   identity: "sidecars and database refuse a workload without the mesh's identity",
-  hardening: 'hardened: read-only root, no capabilities, no new privileges',
+  hardening: 'hardened: read-only root, no capabilities, no new privileges, no setuid',
   split: "usersvc: Node and Envoy as different users, the key Envoy's only",
   limits: 'per-client limits: 429 past the burst',
   removal: 'a replica removed under load: 0 failed',

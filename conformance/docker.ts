@@ -3,38 +3,18 @@
 // the host uses 127.0.0.1, a client "on another machine" is a network namespace of the test's
 // own (compose/test/outside.ts) reaching the host's address on its link, and a neighbour is a
 // throwaway container on appmesh. The outside client is the suite's (made in its before hook).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { LIFTED_LIMITS } from '../scripts/lib/edge-config.js';
 import { fromNeighbour, makeWith, root, sh } from '../compose/test/helpers.js';
 import { OUTSIDE_HOST, type OutsideClient } from '../compose/test/outside.js';
-import { BURST, PROBE_URLS } from './probe.js';
-import type { Probe, Target, Workload } from './target.js';
-
-/** The scripts the outside client runs, written once to files its node can read. */
-function scripts() {
-  const dir = mkdtempSync(`${tmpdir()}/conformance-`);
-  writeFileSync(`${dir}/probe.mjs`, PROBE_URLS);
-  writeFileSync(`${dir}/burst.mjs`, BURST);
-  return { probe: `${dir}/probe.mjs`, burst: `${dir}/burst.mjs` };
-}
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+import { outsideProbes, quote } from './outside.js';
+import type { Target, Workload } from './target.js';
 
 /** The parts of a target that are the same for compose and plain docker. */
 function dockerBase(outside: () => OutsideClient, label: string, serviceLabel: string) {
-  const files = scripts();
-  const inNamespace = async (argv: string[]) =>
-    JSON.parse(await sh(outside().inside(argv).map(quote).join(' '), 120_000)) as unknown;
   return {
     https: { host: '127.0.0.1', port: 8443, servername: 'localhost', ca: `${root}secrets/ca.pem` },
     outside: { address: OUTSIDE_HOST, https: 8443, plain: [8000], admin: [8001, 9901] },
-    fromOutside: (urls: string[]) =>
-      inNamespace(['node', files.probe, ...urls]) as Promise<Probe[]>,
-    burstFromOutside: (url: string, count: number, concurrency: number) =>
-      inNamespace(['node', files.burst, url, String(count), String(concurrency)]) as Promise<
-        number[]
-      >,
+    ...outsideProbes((argv) => outside().inside(argv)),
     neighbour: <T>(script: string) => fromNeighbour<T>(script),
     async workloads(): Promise<Workload[]> {
       const lines = await sh(

@@ -100,7 +100,7 @@ interface Proc {
 async function inside(target: Target, w: Workload) {
   const out = await target.exec(
     w,
-    `for f in /proc/[0-9]*/status; do cat "$f" 2>/dev/null; echo; done; echo "ROOT $(grep -m1 ' / ' /proc/self/mounts)"; test -e /var/run/secrets/kubernetes.io && echo TOKEN || true`,
+    `for f in /proc/[0-9]*/status; do cat "$f" 2>/dev/null; echo; done; echo "ROOT $(grep -m1 ' / ' /proc/self/mounts)"; test -e /var/run/secrets/kubernetes.io && echo TOKEN; find / -xdev -perm /6000 -type f 2>/dev/null | sed 's/^/SETID /'; true`,
   );
   const procs: Proc[] = out
     .split('\n\n')
@@ -114,8 +114,14 @@ async function inside(target: Target, w: Workload) {
         noNewPrivs: field('NoNewPrivs'),
       };
     });
-  const rootMount = /^ROOT \S+ \/ \S+ (\S+)/m.exec(out)?.[1] ?? '';
-  return { procs, readOnly: rootMount.split(',').includes('ro'), token: /^TOKEN$/m.test(out) };
+  // One ROOT line per container the adapter ran the script in (a Pod may have two).
+  const rootMounts = [...out.matchAll(/^ROOT \S+ \/ \S+ (\S+)/gm)].map((m) => m[1]!);
+  return {
+    procs,
+    readOnly: rootMounts.length > 0 && rootMounts.every((o) => o.split(',').includes('ro')),
+    token: /^TOKEN$/m.test(out),
+    setid: [...out.matchAll(/^SETID (.+)$/gm)].map((m) => m[1]!),
+  };
 }
 
 /**
@@ -246,8 +252,9 @@ export function conformance(test: TestFn, target: Target): void {
       'an edge runs',
     );
     for (const w of workloads) {
-      const { procs, readOnly, token } = await inside(target, w);
+      const { procs, readOnly, token, setid } = await inside(target, w);
       t.true(procs.length > 0, `${w.name}: its processes`);
+      t.deepEqual(setid, [], `${w.name}: setuid or setgid programs`);
       t.true(readOnly, `${w.name}: root filesystem read-only`);
       t.false(token, `${w.name}: holds a service-account token`);
       for (const p of procs) {
@@ -270,6 +277,9 @@ export function conformance(test: TestFn, target: Target): void {
       t.truthy(envoy && node, `${w.name}: envoy and node run`);
       t.not(envoy!.uid, node!.uid, `${w.name}: Node and Envoy as different users`);
       t.not(node!.uid, 0, `${w.name}: Node not as root`);
+      // Set by the entrypoint itself, whatever the engine could set for the container.
+      t.is(node!.noNewPrivs, '1', `${w.name}: Node with no new privileges`);
+      t.is(envoy!.noNewPrivs, '1', `${w.name}: Envoy with no new privileges`);
       const asNode = await target.exec(
         w,
         'cat /run/mesh/key.pem >/dev/null 2>&1 && echo read || echo refused',

@@ -3,10 +3,15 @@
 // engine and its compose mesh are left alone. Traffic goes only to the lab's own addresses.
 // Everything the lab made is removed at the end, also when a test fails.
 import test from 'ava';
+import { conformance } from '../../conformance/suite.js';
+import { swarmTarget } from '../../conformance/swarm.js';
 import { call, MIXED, sh, sleep, steadyLoad } from '../test/helpers.js';
 
 const LAB = 'scripts/swarm/lab.sh';
-const EDGE = 'http://10.231.0.11:8000'; // node1's address on the lab's bridge, where the edge runs
+// node1's address on the lab's bridge, where the edge runs: HTTPS (plain HTTP only redirects).
+const EDGE = 'https://10.231.0.11:8443';
+/** One GET of the edge's health over HTTPS, as curl on this host or on a node: its status. */
+const CURL_HEALTH = `curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert secrets/ca.pem --resolve localhost:8443:10.231.0.11 https://localhost:8443/user/health`;
 const SERVICE = 'usermesh_usersvc';
 
 /** A command with the lab's variables set (SWARM_HOST, SWARM_NODES): make swarm-up and docker -H. */
@@ -52,10 +57,25 @@ async function until(
 const runningOn = async (want: number) =>
   (await tasks()).filter((t) => t.state === 'Running').length === want;
 
+/** The first request after make swarm-up returned, from this host and from node2. */
+let firstAnswers: { host: string; node2: string } | undefined;
+const firstRequests = async () => ({
+  host: await sh(`${CURL_HEALTH} || true`, 30_000),
+  node2: await sh(`${LAB} exec 2 bash -c ${JSON.stringify(`${CURL_HEALTH} || true`)}`, 30_000),
+});
+
 test.before(async (t) => {
   await sh(`${LAB} down && ${LAB} up`, 240_000);
   const started = Date.now();
-  const said = await swarm('N=3 make --no-print-directory swarm-up 2>&1');
+  // With the default limits, as a user's first make swarm-up: the conformance suite checks
+  // them, then lifts them for the tests that load the edge from this one address.
+  const said = await sh(
+    `eval "$(${LAB} env)" && N=3 make --no-print-directory swarm-up 2>&1`,
+    600_000,
+    {},
+  );
+  // No polling: make swarm-up says the mesh is up only once the edge answers.
+  firstAnswers = await firstRequests();
   t.log(
     lines(said)
       .filter((l) => /^(swarm|mesh-ca)/.test(l))
@@ -93,6 +113,18 @@ test.serial(
   },
 );
 
+test.serial(
+  '1a. the first request after make swarm-up returned answers 200, from this host and from node2; plain HTTP redirects',
+  async (t) => {
+    t.deepEqual(firstAnswers, { host: '200', node2: '200' });
+    const plain = await sh(
+      `curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 10 http://10.231.0.11:8000/user/health`,
+      30_000,
+    );
+    t.is(plain, 'https://10.231.0.11:8443/user/health'.replace(/^/, '308 '));
+  },
+);
+
 test.serial('1. three replicas run on both nodes, and the edge routes to all three', async (t) => {
   const running = await tasks();
   t.is(running.length, 3);
@@ -125,7 +157,10 @@ test.serial('2. the README walk-through, through the edge: users, scale, make st
   t.is((await call('/elsewhere', {}, EDGE)).status, 404);
 
   // The walk-through's own commands, on the manager (where the edge's port is).
-  t.regex(await onManager('curl -s 127.0.0.1:8000/user/alice'), /"fullname":"Alice"/);
+  t.regex(
+    await onManager('curl -s --cacert secrets/ca.pem https://localhost:8443/user/alice'),
+    /"fullname":"Alice"/,
+  );
   await swarm(`docker -H "$SWARM_HOST" service scale ${SERVICE}=4 --detach`);
   const seconds = await until(
     120,
@@ -178,6 +213,48 @@ test.serial('2. the README walk-through, through the edge: users, scale, make st
     'back to 3 replicas',
     async () => (await runningOn(3)) && (await healthyInEdge()) === 3,
   );
+});
+
+/** The edge task before the update that lifts the limits, and the first requests after it. */
+let edgeTask = '';
+let afterLift: { task: string; first: { host: string; node2: string } } | undefined;
+const runningEdgeTask = async () =>
+  (
+    await swarm(
+      `docker -H "$SWARM_HOST" service ps -q --filter desired-state=running usermesh_edge`,
+      30_000,
+    )
+  ).trim();
+
+test.serial('2b. the edge task before the limits are lifted', async (t) => {
+  edgeTask = await runningEdgeTask();
+  t.regex(edgeTask, /^\w+$/);
+});
+
+conformance(
+  test,
+  swarmTarget(async () => {
+    afterLift = { first: await firstRequests(), task: await runningEdgeTask() };
+  }),
+);
+
+test.serial(
+  '2c. the update that lifted the limits replaced the edge (stop-first): the first request after make swarm-up returned answers 200, from this host and from node2',
+  (t) => {
+    t.truthy(afterLift, 'the conformance suite lifted the limits');
+    t.not(afterLift!.task, edgeTask, 'a new edge task');
+    t.deepEqual(afterLift!.first, { host: '200', node2: '200' });
+  },
+);
+
+test.serial('2d. back to 3 replicas after the conformance suite removed one', async (t) => {
+  await swarm(`docker -H "$SWARM_HOST" service scale ${SERVICE}=3 --detach`);
+  await until(
+    120,
+    'back to 3 replicas',
+    async () => (await runningOn(3)) && (await healthyInEdge()) === 3,
+  );
+  t.pass();
 });
 
 test.serial(

@@ -3,9 +3,11 @@
 // one client for the edge, a steady load, and probes from containers next to the mesh.
 import { execFile } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import { promisify } from 'node:util';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
 import { edgeAdmins } from '../../scripts/lib/edges.js';
 import { compose as composeArgs } from '../../scripts/lib/compose.js';
 import { edgeHosts } from '../../scripts/lib/edge-hosts.js';
@@ -61,6 +63,26 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Polls `probe` until it gives a value, for up to `timeoutMs`; else fails with `failure()`. */
 export { until } from '../../scripts/lib/wait.js';
 
+let trusting: Agent | undefined;
+/**
+ * fetch, where an https URL trusts the install's CA (secrets/ca.pem, read at the first such
+ * request: the mesh's first make up makes it) besides the public ones, and asks for the edge
+ * by the name its certificate carries, localhost, at whatever address it is reached (a swarm
+ * node's, a NodePort's): Node's own fetch takes no CA.
+ */
+export function meshFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  if (!url.startsWith('https:')) return fetch(url, init);
+  trusting ??= new Agent({
+    connect: {
+      ca: [...rootCertificates, readFileSync(`${root}secrets/ca.pem`, 'utf8')],
+      servername: 'localhost',
+    },
+  });
+  // Its Response is undici's own class, the same API as the global one.
+  const undiciInit = { ...init, dispatcher: trusting } as unknown as UndiciInit;
+  return undiciFetch(url, undiciInit);
+}
+
 export interface Reply {
   status: number;
   headers: Headers;
@@ -76,7 +98,7 @@ export async function call(
   const { json, ...rest } = init;
   const headers = new Headers(rest.headers);
   if (json !== undefined) headers.set('content-type', 'application/json');
-  const response = await fetch(`${base}${path}`, {
+  const response = await meshFetch(`${base}${path}`, {
     ...rest,
     headers,
     ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
@@ -173,7 +195,7 @@ export function steadyLoad(requests: string | LoadRequest[], workers = 4, base =
       const { method = 'GET', path, json, headers = {}, expect = 200 } = list[i % list.length]!;
       total++;
       try {
-        const r = await fetch(`${base}${path}`, {
+        const r = await meshFetch(`${base}${path}`, {
           method,
           headers: {
             ...headers,

@@ -112,6 +112,22 @@ export const edgeSettingsFromEnv = (
   canaryWeight,
 });
 
+/**
+ * EDGE_HTTP where no port can be published on a host's loopback only (Swarm's host-mode ports,
+ * a Kubernetes Service): local cannot be had there, so plain HTTP only redirects to HTTPS,
+ * unless public says to serve it (behind a balancer of yours that terminates TLS).
+ */
+export function remotePlainHttp(env: Record<string, string | undefined>): PlainHttp {
+  const http = plainHttpFromEnv(env);
+  return http.mode === 'public' ? http : { ...http, mode: 'redirect' };
+}
+
+/** The edge's settings for Swarm and Kubernetes: as edgeSettingsFromEnv, with remotePlainHttp. */
+export const remoteEdgeSettingsFromEnv = (
+  env: Record<string, string | undefined>,
+  edges: number,
+): EdgeSettings => ({ ...edgeSettingsFromEnv(env, edges), http: remotePlainHttp(env) });
+
 /** WEIGHT=10: the canary's share of traffic, in percent. */
 export const weightFrom = (raw: string | undefined, fallback = 10): number =>
   raw?.trim() ? whole('WEIGHT', raw.trim(), 0, 100) : fallback;

@@ -8,8 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { progress } from '../lib/cli.js';
 import { composeEnv } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
-import { edgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
+import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
+import { httpRequest } from '../lib/http.js';
 import { ROOT } from '../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
 import { serviceVersion } from '../lib/version.js';
@@ -142,7 +143,11 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
   const tags = await shipImages(log);
   await meshCa(['init']);
   await meshCa(['static', process.env.STATIC_CERT_DAYS || '30']);
-  writeEdgeFiles(EDGE_DIR, edgeSettingsFromEnv(process.env, 1)); // one edge (stack.yml)
+  // One edge (stack.yml); plain HTTP only redirects to HTTPS unless EDGE_HTTP=public.
+  const edge = remoteEdgeSettingsFromEnv(process.env, 1);
+  if (process.env.EDGE_HTTP?.trim() === 'local')
+    log('EDGE_HTTP=local cannot be had on a swarm (no loopback-only ports): plain HTTP redirects');
+  writeEdgeFiles(EDGE_DIR, edge);
   const versions = { SECRETS_V: secretsVersion(), EDGE_CONFIG_V: hash(inDir(EDGE_DIR, /\.yaml$/)) };
 
   for (const role of ['postgres', 'edge']) {
@@ -255,8 +260,43 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
   log(
     `the stack ${STACK} runs usersvc ${tags.usersvc} (version ${serviceVersion(ROOT)}) x${want}, edge ${tags.edge}, postgres ${tags.postgres}`,
   );
-  const edgeNode = (
-    await sw(['node', 'ls', '--filter', 'node.label=mesh.edge=true', '--format', '{{.Hostname}}'])
-  ).split('\n')[0];
-  log(`the edge is on port 8000 of node ${edgeNode}`);
+  await edgeAnswers(wait, edge.http!.mode);
+}
+
+/**
+ * Until a read of the database answers through the edge's published HTTPS port on the node
+ * that runs it, as a client asks: a 404 for a user that does not exist (the edge, a replica,
+ * its sidecar and the database). A converged stack is not yet a serving one: the edge's task
+ * runs some seconds before its clusters load, and Swarm starts it after the replicas.
+ */
+async function edgeAnswers(waitSeconds: number, plainHttp: string): Promise<void> {
+  const started = Date.now();
+  const [hostname, id] = (
+    await sw([
+      'node',
+      'ls',
+      '--filter',
+      'node.label=mesh.edge=true',
+      '--format',
+      '{{.Hostname}} {{.ID}}',
+    ])
+  )
+    .split('\n')[0]!
+    .split(' ');
+  const address = (await sw(['node', 'inspect', '-f', '{{.Status.Addr}}', id!])).trim();
+  const url = `https://${address}:8443/user/no-such-user`;
+  let last = 'no answer yet';
+  await until(
+    waitSeconds * 1000,
+    async () => {
+      const answer = await httpRequest(url, { timeoutMs: 5000 });
+      last = `${answer.status} ${answer.body.slice(0, 120)}`;
+      return answer.status === 404 ? true : undefined;
+    },
+    async () =>
+      `the edge on node ${hostname} did not answer a read through ${url} within ${waitSeconds}s (last: ${last}); its task: ${(await sw(['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}} {{.Error}}', `${STACK}_edge`])).split('\n')[0]}`,
+  );
+  log(
+    `the edge answers through https://${address}:8443 on node ${hostname} (a read of the database, after ${((Date.now() - started) / 1000).toFixed(1)} s); plain HTTP on 8000 ${plainHttp === 'public' ? 'serves too (EDGE_HTTP=public)' : 'redirects to it'}`,
+  );
 }

@@ -23,5 +23,10 @@ fi
 # before any route, as RFC 10008 section 2 requires; schemathesis would want a 405.
 # A random seed each run, as fuzzing should be; schemathesis prints it, and FUZZ_SEED=N
 # replays a run that failed.
-exec "$venv/bin/st" run "http://127.0.0.1:${EDGE_PORT:-8000}/user/openapi.json" \
+# FUZZ_BASE: where the host reaches the edge (meshctl fuzz says, from EDGE_PORT and EDGE_HTTP);
+# over HTTPS, the install's CA is the one to trust.
+base=${FUZZ_BASE:-http://127.0.0.1:8000}
+tls=()
+if [[ $base == https:* ]]; then tls=(--tls-verify secrets/ca.pem); fi
+exec "$venv/bin/st" run "$base/user/openapi.json" "${tls[@]}" \
   --checks all --workers 1 --exclude-method QUERY --no-color ${FUZZ_SEED:+"--seed=$FUZZ_SEED"} "$@"

@@ -20,6 +20,7 @@
 // And the mesh once more with as many connections per replica as the 1-replica run had in all:
 // with the load growing as the replicas do, is what the fixed load loses only batching?
 import { compose } from '../lib/compose.js';
+import { edgeUrl } from '../lib/edges.js';
 import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import {
@@ -58,13 +59,13 @@ export interface Settings {
 }
 
 // Where each path's load goes (the floor's address is known once its proxies run).
-const EDGE_PORT = process.env.EDGE_PORT ?? '8000';
 export const PATHS = {
   direct: 'http://127.0.0.1:5000',
   floor: 'floor',
   sidecar: 'https://127.0.0.1:8080',
   mesh: 'http://edge:8000',
-  host: `http://127.0.0.1:${EDGE_PORT}`,
+  // Where the host reaches the edge: EDGE_PORT, a port or ADDRESS:PORT (lib/edges.ts).
+  host: edgeUrl(),
   https: `https://127.0.0.1:${process.env.EDGE_HTTPS_PORT ?? '8443'}`,
 } as const;
 export type PathName = keyof typeof PATHS;
@@ -272,7 +273,7 @@ export async function runBench(
   const [replica] = await serviceContainers('usersvc');
   if (!replica) throw new Error('no usersvc replica after scaling to 1');
 
-  const put = await fetch('http://127.0.0.1:8000/user/benchuser', {
+  const put = await fetch(`${edgeUrl()}/user/benchuser`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ fullname: 'Bench User', password: 'bench-password-1' }),

@@ -67,6 +67,22 @@ export const KEYS = [
   'DEV_SOURCES',
 ] as const;
 export type Key = (typeof KEYS)[number];
+
+/**
+ * The user service's own settings, as every target passes them to it: compose and plain
+ * docker (from compose's file), the swarm's stack, Kubernetes' Deployment; a canary may change
+ * them, and promote carries them over. The service validates each (user-service/src/config.ts);
+ * a unit test keeps every target's file naming exactly these (scripts/lib/test/settings.test.ts).
+ */
+export const SERVICE_SETTINGS = [
+  'LOG_LEVEL',
+  'SCRYPT_COST',
+  'SCRYPT_CONCURRENCY',
+  'SCRYPT_QUEUE',
+  'LOGIN_FAILURES_ALLOWED',
+  'LOGIN_WAIT_SECONDS',
+  'LOGIN_WAIT_MAX_SECONDS',
+] as const satisfies readonly Key[];
 export type Settings = Partial<Record<Key, string>>;
 
 const HEADER = `# The mesh's settings: what compose reads when it resolves ${MAIN_FILE}.

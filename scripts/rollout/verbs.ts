@@ -13,6 +13,7 @@ import {
   loadSettings,
   MAIN_FILE,
   saveSettings,
+  SERVICE_SETTINGS,
   useSettings,
   type Settings,
 } from '../lib/settings.js';
@@ -35,16 +36,6 @@ import { verifyCanary, verifyMesh } from '../lib/verify.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
-/** The environment compose puts into the service: what a canary may change, and promote carries over. */
-const SERVICE_ENV = [
-  'LOG_LEVEL',
-  'SCRYPT_COST',
-  'SCRYPT_CONCURRENCY',
-  'SCRYPT_QUEUE',
-  'LOGIN_FAILURES_ALLOWED',
-  'LOGIN_WAIT_SECONDS',
-  'LOGIN_WAIT_MAX_SECONDS',
-] as const;
 const STATE = `${LIVE_DIR}/../canary.json`;
 /** The services that are not scaled: each runs once, and make up starts it if it is not running. */
 const SINGLETONS = ['postgres', 'mesh-ca', 'mesh-keeper', 'edge-port'];
@@ -200,7 +191,7 @@ export async function startCanary({
   }
   const applied = await applyEdgeConfig(edgeSettings(weight));
   const canaryEnv = Object.fromEntries(
-    SERVICE_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]),
+    SERVICE_SETTINGS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]),
   );
   writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
   // Only the canary's own entries: its environment is not the stable set's.

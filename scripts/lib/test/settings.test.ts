@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { UsageError } from '../errors.js';
-import { KEYS, loadSettings, parseEnvFile, renderEnvFile } from '../settings.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { KEYS, loadSettings, parseEnvFile, renderEnvFile, SERVICE_SETTINGS } from '../settings.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
 
@@ -66,4 +67,33 @@ test('every variable the compose files read is a key of .env, so compose by hand
     [...read].filter((name) => !(KEYS as readonly string[]).includes(name)),
     [],
   );
+});
+
+test("every target passes the service exactly its settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {
+  // What each target sets for itself: where the database and the secrets are, the container's role.
+  const own = ['DATABASE_URL', 'DATABASE_PASSWORD_FILE', 'TOKEN_SECRET_FILE', 'MESH_ROLE'];
+  const settings = (names: string[]) => names.filter((n) => !own.includes(n)).sort();
+  const file = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+  type Service = { services: { usersvc: { environment: Record<string, string> } } };
+  const composeEnv = (parse(file('compose/docker-compose.yml'), { merge: true }) as Service)
+    .services.usersvc.environment;
+  const stackEnv = (parse(file('compose/stack.yml')) as Service).services.usersvc.environment;
+  const deployment = parseAllDocuments(file('kubernetes/base/usersvc.yaml'))
+    .map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          spec: { template: { spec: { containers: { name: string; env: { name: string }[] }[] } } };
+        },
+    )
+    .find((d) => d.kind === 'Deployment')!;
+  const app = deployment.spec.template.spec.containers.find((c) => c.name === 'usersvc')!;
+  const want = [...SERVICE_SETTINGS].sort();
+  t.deepEqual(settings(Object.keys(composeEnv)), want, 'compose/docker-compose.yml');
+  t.deepEqual(settings(Object.keys(stackEnv)), want, 'compose/stack.yml');
+  t.deepEqual(settings(app.env.map((e) => e.name)), want, 'kubernetes/base/usersvc.yaml');
+  // The service reads each of them.
+  const config = file('user-service/src/config.ts');
+  for (const name of SERVICE_SETTINGS)
+    t.true(config.includes(`'${name}'`), `config.ts reads ${name}`);
 });

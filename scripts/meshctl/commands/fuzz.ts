@@ -1,6 +1,7 @@
 // meshctl fuzz: schemathesis fuzzes the API through the edge from its OpenAPI document.
 import type { Command } from '../../lib/cli.js';
 import { LIFTED_LIMITS } from '../../lib/edge-config.js';
+import { edgeUrl } from '../../lib/edges.js';
 import { runShown } from '../../lib/run.js';
 import { up } from '../../rollout/verbs.js';
 import { prepare } from '../prepare.js';
@@ -18,6 +19,8 @@ into .cache/ on first use). Arguments after -- go to schemathesis.`,
     Object.assign(process.env, LIFTED_LIMITS);
     await prepare({ dev: false });
     await up();
-    await runShown('scripts/fuzz-api.sh', args);
+    // Where the host reaches the edge (EDGE_PORT, ADDRESS:PORT too; HTTPS where plain HTTP
+    // only redirects), read in one place (lib/edges.ts).
+    await runShown('scripts/fuzz-api.sh', args, { ...process.env, FUZZ_BASE: edgeUrl() });
   },
 };

@@ -11,29 +11,46 @@ set -euo pipefail
 # up on a replica after two failures.
 DRAIN_SECONDS=${DRAIN_SECONDS:-3}
 
+# What this container runs: both (compose, Swarm, plain docker), or one of the two where each
+# runs in a container of its own under its own user (Kubernetes: the sidecar as a native
+# sidecar container, MESH_ROLE=proxy; the service beside it, MESH_ROLE=app). They share the
+# pod's loopback, so the drain below works the same from either.
+ROLE=${MESH_ROLE:-both}
+case "$ROLE" in
+  both | proxy | app) ;;
+  *) echo "entrypoint: MESH_ROLE must be both, proxy or app, got \"$ROLE\"" >&2; exit 2 ;;
+esac
+
 # Started as root (compose, Swarm), the sidecar runs as uid 101 and Node as uid 1000, each with
 # no capability: the mesh's key in /run/mesh is 101's alone, so code running in Node cannot
 # read it. This script stays root to stop them. Started as another user (Kubernetes'
 # runAsUser), both run as that user.
 as_proxy=() as_app=()
 if [ "$(id -u)" = 0 ]; then
-  as_proxy=(setpriv --reuid=101 --regid=101 --clear-groups --inh-caps=-all)
-  as_app=(setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all)
+  # --no-new-privs as well: an engine that cannot set it for the container (Swarm) still
+  # has it for the two processes that serve.
+  as_proxy=(setpriv --reuid=101 --regid=101 --clear-groups --inh-caps=-all --no-new-privs)
+  as_app=(setpriv --reuid=1000 --regid=1000 --clear-groups --inh-caps=-all --no-new-privs)
 fi
 
-"${as_proxy[@]}" envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
-      --concurrency "${ENVOY_CONCURRENCY:-1}" --log-level "${ENVOY_LOG_LEVEL:-warn}" \
-      --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
-envoy_pid=$!
+envoy_pid='' node_pid=''
+if [ "$ROLE" != app ]; then
+  "${as_proxy[@]}" envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
+        --concurrency "${ENVOY_CONCURRENCY:-1}" --log-level "${ENVOY_LOG_LEVEL:-warn}" \
+        --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
+  envoy_pid=$!
+fi
 
 # The service listens on loopback only: the sidecar is the only way in. make dev's image runs
 # it from the mounted sources instead, reloaded on every change (user-service/dev/reload.ts).
-if [ "${DEV_RELOAD:-0}" = 1 ]; then
-  HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node --import tsx /app/user-service/dev/reload.ts &
-else
-  HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node /app/user-service/dist/server.js &
+if [ "$ROLE" != proxy ]; then
+  if [ "${DEV_RELOAD:-0}" = 1 ]; then
+    HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node --import tsx /app/user-service/dev/reload.ts &
+  else
+    HOST=127.0.0.1 PORT=5000 "${as_app[@]}" node /app/user-service/dist/server.js &
+  fi
+  node_pid=$!
 fi
-node_pid=$!
 
 # POST to the sidecar's admin interface. The slim base image has no curl; bash's /dev/tcp
 # is enough for one request.
@@ -50,21 +67,27 @@ drain() {
   admin_post /healthcheck/fail >&2 || true
   sleep "$DRAIN_SECONDS"
   admin_post '/drain_listeners?graceful&inboundonly' >&2 || true
-  kill -TERM "$node_pid" 2>/dev/null || true
   node_status=0
-  wait "$node_pid" || node_status=$?
-  kill -TERM "$envoy_pid" 2>/dev/null || true
-  wait "$envoy_pid" || true
+  if [ -n "$node_pid" ]; then
+    kill -TERM "$node_pid" 2>/dev/null || true
+    wait "$node_pid" || node_status=$?
+  fi
+  if [ -n "$envoy_pid" ]; then
+    kill -TERM "$envoy_pid" 2>/dev/null || true
+    wait "$envoy_pid" || true
+  fi
   echo "entrypoint: stopped (service exit $node_status)" >&2
   exit "$node_status"
 }
 trap drain TERM INT
 
-# Wait for the first of the two to exit. If we get here rather than into drain(), one of
-# them died on its own: take the other down and fail, so Docker sees a dead replica.
+# Wait for the first of them to exit. If we get here rather than into drain(), one of them
+# died on its own: take the other down and fail, so the engine sees a dead replica.
 status=0
-wait -n "$envoy_pid" "$node_pid" || status=$?
+# shellcheck disable=SC2086  # the one or two pids, one word each
+wait -n $envoy_pid $node_pid || status=$?
 echo "entrypoint: a process exited unexpectedly (status $status); stopping the container" >&2
-kill -TERM "$envoy_pid" "$node_pid" 2>/dev/null || true
+# shellcheck disable=SC2086
+kill -TERM $envoy_pid $node_pid 2>/dev/null || true
 wait || true
 exit $(( status == 0 ? 1 : status ))

@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
 import {
-  DEFAULT_SETTINGS,
   deployedConfig,
   envoyValidate,
   inlineLive,
   renderedEdge,
 } from '../../envoy/test/edge-static.js';
-import { writeEdgeFiles } from '../../scripts/lib/edge-config.js';
+import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../../scripts/lib/edge-config.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return -- Kubernetes objects as plain data */
 type Any = Record<string, any>;
@@ -98,7 +97,10 @@ test("the edge's ConfigMap files are what the templates render now (make kuberne
   const deployment = documents(readFileSync(`${root}kubernetes/base/edge.yaml`, 'utf8')).find(
     (d) => d.kind === 'Deployment',
   )!;
-  writeEdgeFiles(dir, { ...DEFAULT_SETTINGS, edges: deployment.spec.replicas as number });
+  // And a Service cannot publish plain HTTP on loopback only: it redirects to HTTPS.
+  const settings = remoteEdgeSettingsFromEnv({}, deployment.spec.replicas as number);
+  t.is(settings.http?.mode, 'redirect');
+  writeEdgeFiles(dir, settings);
   for (const name of ['routes.yaml', 'clusters.yaml']) {
     t.is(
       readFileSync(`${root}kubernetes/base/edge/${name}`, 'utf8'),
@@ -138,6 +140,27 @@ test('every container: requests, a memory limit, readiness and liveness probes, 
     find('Namespace', 'usermesh').metadata.labels['pod-security.kubernetes.io/enforce'],
     'restricted',
   );
+});
+
+test("usersvc: the sidecar and Node in two containers under two users, the mesh key mounted in the sidecar's only", (t) => {
+  const pod = find('Deployment', 'usersvc').spec.template.spec;
+  const sidecar = (pod.initContainers as Any[])[0]!;
+  const app = (pod.containers as Any[])[0]!;
+  const env = (c: Any) => Object.fromEntries(c.env.map((e: Any) => [e.name, e.value]));
+  t.is(sidecar.restartPolicy, 'Always', 'a native sidecar: up before the service, down after it');
+  t.is(env(sidecar).MESH_ROLE, 'proxy');
+  t.is(env(app).MESH_ROLE, 'app');
+  const uid = (c: Any) => c.securityContext.runAsUser ?? pod.securityContext.runAsUser;
+  t.is(uid(sidecar), 101);
+  t.is(uid(app), 1000);
+  const mounts = (c: Any) => (c.volumeMounts as Any[]).map((m) => m.name as string);
+  t.true(mounts(sidecar).includes('mesh'));
+  t.false(mounts(app).includes('mesh'), "Node's container mounts the mesh key");
+  t.false(mounts(sidecar).includes('secrets'), "the sidecar's container mounts Node's secrets");
+  t.false(sidecar.securityContext.allowPrivilegeEscalation);
+  t.true(sidecar.securityContext.readOnlyRootFilesystem);
+  t.deepEqual(sidecar.securityContext.capabilities.drop, ['ALL']);
+  t.truthy(sidecar.startupProbe);
 });
 
 test('replicas come and go without a lost request: headless DNS of ready pods, surge before removal, a preStop wait, disruption budgets', (t) => {

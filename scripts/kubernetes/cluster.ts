@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RolloutFailed } from '../lib/errors.js';
+import { httpRequest } from '../lib/http.js';
 import { ROOT } from '../lib/run.js';
 
 const exec = promisify(execFile);
@@ -43,7 +44,11 @@ export async function kubectl(
   }
 }
 
-/** The edge's plain-HTTP address: its NodePort on the node's InternalIP. */
+/**
+ * The edge's HTTPS address: its NodePort on the node's InternalIP (plain HTTP's only redirects).
+ * Its certificate names localhost, not the node's address: ask for that name (meshFetch in the
+ * tests; httpRequest checks no certificate).
+ */
 export async function edgeUrl(): Promise<string> {
   const ip = await kubectl([
     'get',
@@ -56,9 +61,9 @@ export async function edgeUrl(): Promise<string> {
     'service',
     'edge',
     '-o',
-    'jsonpath={.spec.ports[?(@.name=="http")].nodePort}',
+    'jsonpath={.spec.ports[?(@.name=="https")].nodePort}',
   ]);
-  return `http://${ip.trim()}:${port.trim()}`;
+  return `https://${ip.trim()}:${port.trim()}`;
 }
 
 /** The names of the usersvc Pods that are Ready (a Pod's hostname is its name). */
@@ -86,8 +91,8 @@ export async function readyReplicas(): Promise<string[]> {
 export async function answering(base: string, count = 24): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`${base}/user/nobody`, { signal: AbortSignal.timeout(5000) });
-    const body = (await res.json()) as { hostname?: string };
+    const res = await httpRequest(`${base}/user/nobody`, { timeoutMs: 5000 });
+    const body = JSON.parse(res.body || '{}') as { hostname?: string };
     if ((res.status === 404 || res.status === 200) && body.hostname) seen.add(body.hostname);
   }
   return seen;

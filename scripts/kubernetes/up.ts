@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { progress } from '../lib/cli.js';
 import { buildImages } from '../lib/compose.js';
 import { contentTag, docker } from '../lib/docker.js';
-import { edgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
+import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { ROOT, runShown } from '../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
 import { until } from '../lib/wait.js';
@@ -34,7 +34,7 @@ export async function up({ waitSeconds = 300 } = {}): Promise<string> {
   log(`images in the cluster: ${IMAGES.map((i) => `${i}:${tags[i]}`).join(' ')}`);
 
   mkdirSync(`${DIR}/edge`, { recursive: true });
-  writeEdgeFiles(`${DIR}/edge`, edgeSettingsFromEnv(process.env, EDGES));
+  writeEdgeFiles(`${DIR}/edge`, remoteEdgeSettingsFromEnv(process.env, EDGES));
   writeFileSync(
     `${DIR}/kustomization.yaml`,
     [

@@ -1,6 +1,6 @@
 // meshctl kubernetes render|check|secrets|up: the manifests in kubernetes/, offline and on the lab.
 import { count, type Command } from '../../lib/cli.js';
-import { edgeSettingsFromEnv, writeEdgeFiles } from '../../lib/edge-config.js';
+import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../../lib/edge-config.js';
 import { runShown } from '../../lib/run.js';
 import { meshCa, SECRETS_DIR } from '../../lib/secrets.js';
 import { secretsManifest } from '../../kubernetes/secrets.js';
@@ -15,7 +15,7 @@ export const render: Command = {
   summary: "write the edge's routes and clusters for kubernetes/ from the templates in envoy/",
   run() {
     const dir = 'kubernetes/base/edge';
-    const written = writeEdgeFiles(dir, edgeSettingsFromEnv(process.env, EDGES));
+    const written = writeEdgeFiles(dir, remoteEdgeSettingsFromEnv(process.env, EDGES));
     console.log(
       `the edge's files: routes ${written.routes}, clusters ${written.clusters} (${dir}, for ${EDGES} edges)`,
     );

@@ -50,10 +50,14 @@ export function renderTable(recorded: Recorded[]): string {
   ].join('\n');
 }
 
+/** The targets in the order the table shows them; any other after them. */
+const ORDER = ['compose v2', 'compose v1', 'docker run', 'swarm', 'kubernetes'];
+const rank = (target: string) => (ORDER.includes(target) ? ORDER.indexOf(target) : ORDER.length);
+
 export function printTable(): void {
   const recorded = readdirSync(DIR)
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(`${DIR}${f}`, 'utf8')) as Recorded)
-    .sort((a, b) => a.at.localeCompare(b.at));
+    .sort((a, b) => rank(a.target) - rank(b.target));
   console.log(`\nconformance, target x check:\n${renderTable(recorded)}\n`);
 }

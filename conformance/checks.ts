@@ -8,7 +8,8 @@ export const CHECKS = {
   identity: "sidecars and database refuse a workload without the mesh's identity",
   hardening: 'hardened: read-only root, no capabilities, no new privileges, no setuid',
   split: "usersvc: Node and Envoy as different users, the key Envoy's only",
-  limits: 'per-client limits: 429 past the burst',
+  headers: "a client's x-envoy-*, x-forwarded-for and x-canary change nothing",
+  limits: 'per-client limits: 429 past the burst, whatever X-Forwarded-For says',
   removal: 'a replica removed under load: 0 failed',
 } as const;
 export type Check = keyof typeof CHECKS;

@@ -44,14 +44,18 @@ console.log(JSON.stringify(out));
 
 /**
  * argv: URL COUNT CONCURRENCY. COUNT GETs of URL on kept-alive connections, CONCURRENCY at
- * once, no certificate checked: a JSON array of their statuses (0: no answer).
+ * once, no certificate checked, each claiming another address in X-Forwarded-For (a client
+ * after a fresh rate-limit bucket per request): a JSON array of their statuses (0: no answer).
  */
 export const BURST = `
 import https from 'node:https';
 const [url, count, concurrency] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false });
+let n = 0;
 const one = () => new Promise((resolve) => {
-  const req = https.get(url, { agent, timeout: 10000 }, (res) => res.resume().on('end', () => resolve(res.statusCode)));
+  n++;
+  const headers = { 'x-forwarded-for': '198.51.' + ((n >> 8) & 255) + '.' + (n & 255) };
+  const req = https.get(url, { agent, headers, timeout: 10000 }, (res) => res.resume().on('end', () => resolve(res.statusCode)));
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', () => resolve(0));
 });

@@ -291,6 +291,25 @@ export function conformance(test: TestFn, target: Target): void {
     }
   });
 
+  check('headers', async (t) => {
+    // Honoured, these would time a read out after 1 ms (504), or retry it; the edge takes
+    // x-envoy-* headers from no client (Envoy 1.40: no address is internal unless configured).
+    const forged = {
+      'x-envoy-upstream-rq-timeout-ms': '1',
+      'x-envoy-upstream-rq-per-try-timeout-ms': '1',
+      'x-envoy-retry-on': '5xx',
+      'x-envoy-max-retries': '5',
+      'x-forwarded-for': '203.0.113.7',
+      'x-forwarded-proto': 'http',
+      // No canary runs here: a client that asks for one still gets the stable replicas.
+      'x-canary': '1',
+    };
+    for (let i = 0; i < 10; i++) {
+      const reply = await httpsCall(target, 'GET', '/user/conformance-nobody', { headers: forged });
+      t.is(reply.status, 404, `forged headers, read ${i + 1}: ${JSON.stringify(reply.body)}`);
+    }
+  });
+
   check('limits', async (t) => {
     await target.limits('default');
     try {

@@ -150,10 +150,14 @@ test("render-edge.sh puts the edge's admin and metrics on the ports of the slot 
   t.regex(render('9902', 'x').stderr, /METRICS_PORT must be a port number/);
 });
 
-test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no canary, no trace of it', (t) => {
-  const routesAt = (canaryWeight: number | null) =>
-    routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }).resources[0]
-      .virtual_hosts[0].routes as Any[];
+test("a canary: pinned by the mesh's key (and x-canary: 1 only where clients may), the rest split by weight; no canary, no trace of it", (t) => {
+  const key = '0123456789abcdef0123456789abcdef';
+  const routesAt = (canaryWeight: number | null, clients = false) =>
+    routesFor(read('edge-routes.yaml'), {
+      ...DEFAULT_SETTINGS,
+      canaryWeight,
+      ...(canaryWeight === null ? {} : { canaryPin: { key, clients } }),
+    }).resources[0].virtual_hosts[0].routes as Any[];
   t.false(JSON.stringify(routesAt(null)).includes('canary'));
   t.false(
     JSON.stringify(clustersFor(read('edge-clusters.yaml'), DEFAULT_SETTINGS)).includes('canary'),
@@ -161,9 +165,9 @@ test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no ca
   const routes = routesAt(10);
   const toUsers = routesAt(null).filter((r) => r.route?.cluster === 'usersvc').length;
   const pinned = routes.filter((r) => r.route?.cluster === 'usersvc_canary');
-  t.is(pinned.length, toUsers, 'each /user route has its x-canary twin');
+  t.is(pinned.length, toUsers, 'each /user route has its pinned twin');
   for (const r of pinned) {
-    t.deepEqual(r.match.headers.at(-1), { name: 'x-canary', string_match: { exact: '1' } });
+    t.deepEqual(r.match.headers.at(-1), { name: 'x-canary', string_match: { exact: key } });
     const twin = routes[routes.indexOf(r) + 1]!;
     t.deepEqual(twin.route.weighted_clusters.clusters, [
       { name: 'usersvc', weight: 90 },
@@ -177,10 +181,26 @@ test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no ca
       'the same timeout and retries',
     );
   }
+  // Where the operator lets clients pick it: x-canary: 1 as well as the key, nothing else.
+  for (const r of routesAt(10, true).filter((x) => x.route?.cluster === 'usersvc_canary'))
+    t.deepEqual(r.match.headers.at(-1), {
+      name: 'x-canary',
+      string_match: { safe_regex: { regex: `1|${key}` } },
+    });
+  // No pins given (a canary state of another version): nothing pins, the split stays.
+  const unpinned = routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight: 10 })
+    .resources[0].virtual_hosts[0].routes as Any[];
+  t.false(unpinned.some((r) => r.route?.cluster === 'usersvc_canary'));
   t.is(
     routesAt(0).filter((r) => r.route?.weighted_clusters).length,
     0,
-    'weight 0: only x-canary reaches it',
+    'weight 0: only a pinned request reaches it',
+  );
+  // The service never sees a client's x-canary.
+  t.deepEqual(
+    (routesFor(read('edge-routes.yaml'), DEFAULT_SETTINGS).resources[0].virtual_hosts[0] as Any)
+      .request_headers_to_remove,
+    ['x-canary'],
   );
   const canary = (
     clustersFor(read('edge-clusters.yaml'), { ...DEFAULT_SETTINGS, canaryWeight: 10 })
@@ -200,7 +220,11 @@ test('a canary: x-canary: 1 goes to it alone, the rest is split by weight; no ca
 test('a live file names its content: the same settings give the same version, other settings another', (t) => {
   const file = (canaryWeight: number | null) =>
     liveFile(
-      routesFor(read('edge-routes.yaml'), { ...DEFAULT_SETTINGS, canaryWeight }),
+      routesFor(read('edge-routes.yaml'), {
+        ...DEFAULT_SETTINGS,
+        canaryWeight,
+        canaryPin: { key: 'k', clients: false },
+      }),
       'edge-routes.yaml',
     );
   t.is(file(10).version, file(10).version);
@@ -351,13 +375,18 @@ test("the edge is hardened as Envoy's edge best practices say", (t) => {
     h.local_reply_config.body_format.json_format.request_id,
     "the edge's own answers are JSON with the request id",
   );
-  // Every /user route is rate limited per client address; a 500 is never retried.
+  // Every /user route is rate limited per client (an IPv4 address, an IPv6 /64); a 500 is
+  // never retried.
   const routes = h.route_config.virtual_hosts[0].routes as Any[];
   for (const r of routes.filter((x) => x.route)) {
     const limit = r.typed_per_filter_config['envoy.filters.http.local_ratelimit'];
     t.deepEqual(
       limit.rate_limits,
-      [{ actions: [{ remote_address: {} }] }],
+      [
+        {
+          actions: [{ masked_remote_address: { v4_prefix_mask_len: 32, v6_prefix_mask_len: 64 } }],
+        },
+      ],
       r.match.path_separated_prefix,
     );
     t.false(

@@ -14,17 +14,35 @@ if ! [[ $limit =~ ^[1-9][0-9]{0,5}$ ]]; then
   echo "edge-port: EDGE_CONNECTIONS_PER_CLIENT must be a whole number from 1, got \"$limit\"" >&2
   exit 2
 fi
+ports=(-p tcp --syn -m multiport --dports "8000,8443")
+# bound TABLE MASK GATEWAY SUBNET: in iptables or ip6tables, the host's clients (through the
+# gateway) share one bound, the mesh's own network is not bounded, and every other client is
+# bounded by its address (IPv4) or its /64 (IPv6: one host's share, so that a client cannot
+# open the bound again from each address of its prefix).
+bound() {
+  local over=(-m connlimit --connlimit-above "$limit" --connlimit-mask "$2" -j REJECT --reject-with tcp-reset)
+  "$1" -A INPUT "${ports[@]}" -s "$3" "${over[@]}" &&
+    "$1" -A INPUT "${ports[@]}" -s "$4" -j ACCEPT &&
+    "$1" -A INPUT "${ports[@]}" "${over[@]}"
+}
+# A bound that cannot be set (a kernel without connlimit) stops this container, and so the edge
+# that shares its namespace, rather than let it serve with no bound: meshctl check and its log
+# say why.
 gateway=$(ip -4 route show default | awk '{print $3; exit}')
 subnet=$(ip -4 -o addr show dev eth0 | awk '{print $4; exit}')
-ports=(-p tcp --syn -m multiport --dports "8000,8443")
-bound=(-m connlimit --connlimit-above "$limit" --connlimit-mask 32 -j REJECT --reject-with tcp-reset)
-# A rule that cannot be set (a kernel without connlimit) is said, and the edge serves anyway:
-# meshctl check names it.
-if iptables -A INPUT "${ports[@]}" -s "$gateway" "${bound[@]}" &&
-  iptables -A INPUT "${ports[@]}" -s "$subnet" -j ACCEPT &&
-  iptables -A INPUT "${ports[@]}" "${bound[@]}"; then
-  echo "edge-port: at most $limit connections per client address to 8000 and 8443 (the host's own, through $gateway, as one)"
-else
-  echo "edge-port: could not bound the connections per client (iptables connlimit): every client may hold up to the edge's 10,000" >&2
+if ! bound iptables 32 "$gateway" "$subnet"; then
+  echo "edge-port: could not bound the connections per client (iptables connlimit): not serving without it" >&2
+  exit 1
+fi
+echo "edge-port: at most $limit connections per client address to 8000 and 8443 (the host's own, through $gateway, as one)"
+# IPv6, where the network gives the edge an address of its own (an IPv6 subnet on appmesh).
+subnet6=$(ip -6 -o addr show dev eth0 scope global | awk '{print $4; exit}')
+if [ -n "$subnet6" ]; then
+  gateway6=$(ip -6 route show default | awk '{print $3; exit}')
+  if ! bound ip6tables 64 "${gateway6:-::1}" "$subnet6"; then
+    echo "edge-port: could not bound IPv6 clients' connections (ip6tables connlimit): not serving without it" >&2
+    exit 1
+  fi
+  echo "edge-port: at most $limit connections per client /64 over IPv6"
 fi
 exec sleep infinity

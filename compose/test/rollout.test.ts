@@ -219,7 +219,7 @@ test.serial(
 );
 
 test.serial(
-  'a canary at 10 %: its share of 1,000 requests is 5-15 %, x-canary: 1 always reaches it, rollback leaves none to it',
+  "a canary at 10 %: its share of 1,000 requests is 5-15 %; a client's x-canary: 1 changes nothing until CANARY_PIN=1, then always reaches it; rollback leaves none to it",
   async (t) => {
     await makeAt('canary-1', 'canary', { LOG_LEVEL: 'warn', WEIGHT: '10' });
     const seen = await versionsServing(1000);
@@ -229,8 +229,21 @@ test.serial(
     );
     t.true(share >= 0.05 && share <= 0.15, `share ${share}`);
     t.deepEqual([...seen.keys()].sort(), ['canary-1', 'rollout-2']);
-    for (let i = 0; i < 20; i++)
-      t.is((await call('/user/alice', { headers: { 'x-canary': '1' } })).body.version, 'canary-1');
+    const pinnedVersions = async () => {
+      const versions = new Map<string, number>();
+      for (let i = 0; i < 20; i++) {
+        const v = String(
+          (await call('/user/alice', { headers: { 'x-canary': '1' } })).body.version,
+        );
+        versions.set(v, (versions.get(v) ?? 0) + 1);
+      }
+      return versions;
+    };
+    // Not turned on: the header is one more request in the split (10 %: all 20 on the canary
+    // would be a chance of 1 in 10^20).
+    t.true(((await pinnedVersions()).get('rollout-2') ?? 0) > 0, 'x-canary: 1 picked the canary');
+    await makeAt('canary-1', 'canary', { LOG_LEVEL: 'warn', WEIGHT: '10', CANARY_PIN: '1' });
+    t.deepEqual(Object.fromEntries(await pinnedVersions()), { 'canary-1': 20 });
     // make stats shows the two side by side.
     const stats = JSON.parse(await make('stats', 'ARGS=--json')) as {
       tracks: { track: string; versions: string[]; requests: number; successRate: number }[];

@@ -6,6 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, isIP } from 'node:net';
 import { connect, rootCertificates } from 'node:tls';
 import { parse } from 'yaml';
+import { readCanaryState } from '../lib/canary.js';
 import { otherCheckout } from '../lib/checkout.js';
 import { compose, composeCli, composeEnv } from '../lib/compose.js';
 import { inspectService, runningOf } from '../lib/containers.js';
@@ -13,7 +14,7 @@ import { docker, PROJECT } from '../lib/docker.js';
 import {
   COMPOSE_EDGES,
   DEFAULT_LIMITS,
-  edgeSettingsFromEnv,
+  composeEdgeSettings,
   LIFTED_LIMITS,
   limitsFromEnv,
   renderEdgeFiles,
@@ -517,12 +518,9 @@ const database: Check = {
   },
 };
 
-/** The canary's weight while one runs (.mesh/canary.json), else null. */
-async function canaryWeight(): Promise<number | null> {
-  const file = `${ROOT}.mesh/canary.json`;
-  if (!existsSync(file) || (await runningOf('usersvc-canary')).length === 0) return null;
-  return (JSON.parse(readFileSync(file, 'utf8')) as { weight: number }).weight;
-}
+/** The canary's state while one runs (lib/canary.ts), else null. */
+const runningCanary = async () =>
+  (await runningOf('usersvc-canary')).length === 0 ? null : readCanaryState();
 
 const describeLimits = (l: Limits) =>
   `${l.EDGE_LIMIT_HASH_PER_S}/s creates and logins (burst ${l.EDGE_LIMIT_HASH_BURST}), ${l.EDGE_LIMIT_READ_PER_S}/s other requests (burst ${l.EDGE_LIMIT_READ_BURST}) per client`;
@@ -583,10 +581,10 @@ const limits: Check = {
   async run() {
     const id = 'limits';
     const written = writtenVersions();
-    const weight = await canaryWeight();
+    const canary = await runningCanary();
     const routes = (l: Limits) =>
       renderEdgeFiles({
-        ...edgeSettingsFromEnv(process.env, COMPOSE_EDGES, weight),
+        ...composeEdgeSettings(process.env, canary),
         limits: l,
       } satisfies EdgeSettings).routes.version;
     const configured = limitsFromEnv(process.env);

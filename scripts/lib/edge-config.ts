@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
+import type { CanaryState } from './canary.js';
 import { UsageError } from './errors.js';
 
 export { UsageError };
@@ -46,6 +47,11 @@ export interface EdgeSettings {
   edges: number;
   /** null: no canary. Otherwise the percentage of traffic (0 to 100) it gets by weight. */
   canaryWeight: number | null;
+  /**
+   * Who may pin a request to the canary with x-canary: the mesh's own tools, with the key of
+   * this canary (lib/canary.ts); and clients with x-canary: 1 only if `clients`. None: nobody.
+   */
+  canaryPin?: { key: string; clients: boolean };
   /** What plain HTTP gets (EDGE_HTTP); the default serves it, as local and public do. */
   http?: PlainHttp;
 }
@@ -113,6 +119,20 @@ export const edgeSettingsFromEnv = (
 });
 
 /**
+ * The edge's settings on compose: from the environment, with the canary that runs (its weight
+ * and pins, lib/canary.ts), if one does. The rollout writes them; meshctl check renders them
+ * again to compare.
+ */
+export const composeEdgeSettings = (
+  env: Record<string, string | undefined>,
+  canary: Pick<CanaryState, 'weight' | 'key' | 'clientsPin'> | null,
+  edges = COMPOSE_EDGES,
+): EdgeSettings => ({
+  ...edgeSettingsFromEnv(env, edges, canary?.weight ?? null),
+  ...(canary ? { canaryPin: { key: canary.key, clients: canary.clientsPin } } : {}),
+});
+
+/**
  * EDGE_HTTP where no port can be published on a host's loopback only (Swarm's host-mode ports,
  * a Kubernetes Service): local cannot be had there, so plain HTTP only redirects to HTTPS,
  * unless public says to serve it (behind a balancer of yours that terminates TLS).
@@ -176,7 +196,8 @@ function fill(node: unknown, values: Record<string, number | string>): unknown {
 
 /**
  * The route configuration. With a canary, each route to usersvc becomes two: the same match
- * plus `x-canary: 1` to the canary alone (first, so it wins), and the original split by weight.
+ * plus `x-canary: KEY` (and `1` where clients may pin themselves) to the canary alone (first,
+ * so it wins), and the original split by weight. The edge never forwards x-canary.
  */
 export function routesFor(template: string, settings: EdgeSettings): Any {
   const doc = fill(parse(template), perEdge(settings.limits, settings.edges)) as Any;
@@ -199,14 +220,18 @@ export function routesFor(template: string, settings: EdgeSettings): Any {
   }
   const weight = settings.canaryWeight;
   if (weight === null) return doc;
+  const pin = settings.canaryPin;
+  const pinMatch = pin && {
+    name: 'x-canary',
+    string_match: pin.clients
+      ? { safe_regex: { regex: `1|${pin.key.replace(/[^0-9a-f]/g, '')}` } }
+      : { exact: pin.key },
+  };
   for (const host of doc.resources[0].virtual_hosts as Any[]) {
     host.routes = (host.routes as Any[]).flatMap((route) => {
       if (route.route?.cluster !== STABLE) return [route];
       const pinned = clone(route);
-      pinned.match.headers = [
-        ...(pinned.match.headers ?? []),
-        { name: 'x-canary', string_match: { exact: '1' } },
-      ];
+      pinned.match.headers = [...(pinned.match.headers ?? []), pinMatch];
       pinned.route.cluster = CANARY;
       const split = clone(route);
       if (weight > 0) {
@@ -218,7 +243,7 @@ export function routesFor(template: string, settings: EdgeSettings): Any {
           ].filter((c) => c.weight > 0),
         };
       }
-      return [pinned, split];
+      return pinMatch ? [pinned, split] : [split];
     });
   }
   return doc;

@@ -50,11 +50,12 @@ export async function throughTheEdge(url: string, timeoutMs: number): Promise<st
 }
 
 /**
- * A request with x-canary: 1 through the published port is answered by a canary replica (its
- * `hostname` is the container's short id).
+ * A request pinned to the canary (x-canary: its key, lib/canary.ts) through the published port
+ * is answered by a canary replica (its `hostname` is the container's short id).
  */
 export async function verifyCanary(
   canaries: ServiceContainer[],
+  key: string,
   log: (line: string) => void,
 ): Promise<void> {
   const url = `${edgeUrl()}/user/health`;
@@ -62,14 +63,14 @@ export async function verifyCanary(
   const seen = await until(
     30_000,
     async () => {
-      const r = await httpRequest(url, { headers: { 'x-canary': '1' } });
+      const r = await httpRequest(url, { headers: { 'x-canary': key } });
       const body = JSON.parse(r.body) as { hostname?: string; version?: string };
       return r.status === 200 && ids.has(String(body.hostname)) ? body : undefined;
     },
-    () => `GET ${url} with x-canary: 1 was not answered by a canary replica within 30 s`,
+    () => `GET ${url} pinned to the canary was not answered by a canary replica within 30 s`,
   );
   log(
-    `GET ${url} with x-canary: 1 answers from canary replica ${seen.hostname}, version ${seen.version}`,
+    `GET ${url} pinned to the canary (its key) answers from canary replica ${seen.hostname}, version ${seen.version}`,
   );
 }
 

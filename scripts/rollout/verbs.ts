@@ -2,7 +2,14 @@
 // canary, promote, rollback; docs/keeping-it-running.md). Each reads the mesh's settings from
 // .env and the environment (scripts/lib/settings.ts); up, scale and canary write back what they
 // ran. The images are built before (meshctl's up and canary); this drives compose and the edges.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import {
+  newCanaryKey,
+  readCanaryState,
+  removeCanaryState,
+  writeCanaryState,
+  type CanaryState,
+} from '../lib/canary.js';
 import { compose } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
 import { inspectService, runningOf } from '../lib/containers.js';
@@ -20,7 +27,7 @@ import {
 import {
   CANARY,
   COMPOSE_EDGES,
-  edgeSettingsFromEnv,
+  composeEdgeSettings,
   plainHttpPublish,
   plainHttpFromEnv,
   STABLE,
@@ -36,14 +43,8 @@ import { verifyCanary, verifyMesh } from '../lib/verify.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
-const STATE = `${LIVE_DIR}/../canary.json`;
 /** The services that are not scaled: each runs once, and make up starts it if it is not running. */
 const SINGLETONS = ['postgres', 'mesh-ca', 'mesh-keeper', 'edge-port'];
-
-interface CanaryState {
-  weight: number;
-  env: Record<string, string>;
-}
 
 /** Each step with the time since the command began: a rollout takes a minute or more. */
 const log = progress('rollout');
@@ -61,14 +62,16 @@ function settingsOfThisRun(): Settings {
 /** How many stable replicas .env declares (1 where it says nothing). */
 const declared = () => count('USERSVC_REPLICAS', loadSettings().USERSVC_REPLICAS) ?? 1;
 
-/** The canary, if one runs: its weight and the environment it was started with. */
+/** The canary, if one runs: its weight, environment and pins (lib/canary.ts). */
 async function canaryState(): Promise<CanaryState | null> {
-  if (!existsSync(STATE) || (await runningOf(CANARY_SERVICE)).length === 0) return null;
-  return JSON.parse(readFileSync(STATE, 'utf8')) as CanaryState;
+  if ((await runningOf(CANARY_SERVICE)).length === 0) return null;
+  return readCanaryState();
 }
 
-const edgeSettings = (canaryWeight: number | null, edges = COMPOSE_EDGES): EdgeSettings =>
-  edgeSettingsFromEnv(process.env, edges, canaryWeight);
+const edgeSettings = (
+  canary: Pick<CanaryState, 'weight' | 'key' | 'clientsPin'> | null,
+  edges = COMPOSE_EDGES,
+): EdgeSettings => composeEdgeSettings(process.env, canary, edges);
 
 export interface UpOptions {
   /** how many replicas; else .env's, else as many as run, else 1 */
@@ -106,14 +109,14 @@ export async function up(options: UpOptions = {}): Promise<void> {
 
   if (stable.length === 0) {
     // Nothing serves yet: write the edge's live files and let compose start everything.
-    await applyEdgeConfig(edgeSettings(canary?.weight ?? null));
+    await applyEdgeConfig(edgeSettings(canary));
     await compose(['up', '-d', SERVICE, 'edge', ...SINGLETONS], { env });
     await ensureEdges(env, log);
   } else {
     // A running mesh: the edge's routes and limits change live; anything stopped starts (the
     // database and the singletons are recreated only if their own configuration changed), the
     // edges are brought back to two; then the replicas one at a time, and the edges last.
-    const applied = await applyEdgeConfig(edgeSettings(canary?.weight ?? null));
+    const applied = await applyEdgeConfig(edgeSettings(canary));
     log(`the edge runs routes ${applied.routes} and clusters ${applied.clusters}`);
     await compose(['up', '-d', '--no-deps', ...SINGLETONS], { env });
     await ensureEdges(env, log);
@@ -163,18 +166,21 @@ export async function scale(want: number, say = log): Promise<void> {
 export async function startCanary({
   weight = 10,
   replicas = 1,
-}: { weight?: number; replicas?: number } = {}): Promise<void> {
+  clientsPin = false,
+}: { weight?: number; replicas?: number; clientsPin?: boolean } = {}): Promise<void> {
   settingsOfThisRun();
   if ((await runningOf(SERVICE)).length === 0 || !(await edgeIsUp()))
     throw new UsageError('the mesh is not up: make up first');
   const revision = await revisionOf(CANARY_SERVICE, {});
   const env = { CANARY_REVISION: revision, CANARY_REPLICAS: String(replicas) };
+  // The key the mesh's own checks pin a request to this canary with (kept while it runs).
+  const key = (await canaryState())?.key ?? newCanaryKey();
   if ((await runningOf(CANARY_SERVICE)).length > 0) {
     // A canary runs already: roll it onto this build, as make up rolls the stable set.
     await roll({ service: CANARY_SERVICE, cluster: CANARY, revision, replicas, env, log });
   } else {
-    // Its cluster first, with only x-canary: 1 routed to it, until its replicas are healthy.
-    await applyEdgeConfig(edgeSettings(0));
+    // Its cluster first, with only x-canary: KEY routed to it, until its replicas are healthy.
+    await applyEdgeConfig(edgeSettings({ weight: 0, key, clientsPin: false }));
     try {
       await compose(
         ['up', '-d', '--no-deps', '--scale', `${CANARY_SERVICE}=${replicas}`, CANARY_SERVICE],
@@ -189,19 +195,19 @@ export async function startCanary({
       );
     }
   }
-  const applied = await applyEdgeConfig(edgeSettings(weight));
+  const applied = await applyEdgeConfig(edgeSettings({ weight, key, clientsPin }));
   const canaryEnv = Object.fromEntries(
     SERVICE_SETTINGS.filter((k) => process.env[k]).map((k) => [k, process.env[k]!]),
   );
-  writeFileSync(STATE, JSON.stringify({ weight, env: canaryEnv } satisfies CanaryState, null, 2));
+  writeCanaryState({ weight, env: canaryEnv, key, clientsPin });
   // Only the canary's own entries: its environment is not the stable set's.
   saveSettings({ ...loadSettings({}), ...env });
   const canaries = await runningOf(CANARY_SERVICE);
   const version = canaries[0]?.version ?? '-';
   await verifyMesh({ replicas: declared(), log: checked });
-  await verifyCanary(canaries, checked);
+  await verifyCanary(canaries, key, checked);
   log(
-    `canary ${version} takes ${weight} % of traffic and every request with x-canary: 1 (routes ${applied.routes})`,
+    `canary ${version} takes ${weight} % of traffic${clientsPin ? ' and every request with x-canary: 1' : " (a client's x-canary changes nothing: CANARY_PIN=1 lets clients pick it)"} (routes ${applied.routes})`,
   );
 }
 
@@ -210,7 +216,7 @@ async function removeCanary(): Promise<void> {
   for (const r of await inspectService(CANARY_SERVICE))
     await (r.running ? retire(r) : docker(['rm', r.id]));
   await applyEdgeConfig(edgeSettings(null));
-  rmSync(STATE, { force: true });
+  removeCanaryState();
   const settings = loadSettings({});
   delete settings.CANARY_REVISION;
   delete settings.CANARY_REPLICAS;
@@ -262,7 +268,7 @@ export async function check(): Promise<void> {
 
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */
 export async function edgeConfig(): Promise<void> {
-  const applied = await applyEdgeConfig(edgeSettings((await canaryState())?.weight ?? null));
+  const applied = await applyEdgeConfig(edgeSettings(await canaryState()));
   log(
     `the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`,
   );

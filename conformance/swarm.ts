@@ -47,19 +47,33 @@ export function swarmTarget(afterUpdate: () => Promise<void> = () => Promise.res
       ) as T;
     },
     async workloads(): Promise<Workload[]> {
+      // The tasks Swarm wants running: a task scaled away still drains for some seconds in a
+      // container that `docker ps` lists, and is gone by the time it is looked into.
+      const wanted = new Set(
+        (
+          await swarm(
+            `docker -H "$SWARM_HOST" service ps -q --no-trunc --filter desired-state=running ${STACK}_usersvc ${STACK}_edge ${STACK}_postgres`,
+            30_000,
+          )
+        )
+          .split('\n')
+          .filter(Boolean),
+      );
       const all = await Promise.all(
         SOCKETS.map(async (socket, i) =>
           (
             await sh(
-              `docker -H ${socket} ps --filter label=com.docker.stack.namespace=${STACK} --format '{{.Names}} {{.Label "com.docker.swarm.service.name"}}'`,
+              `docker -H ${socket} ps --filter label=com.docker.stack.namespace=${STACK} --format '{{.Names}} {{.Label "com.docker.swarm.service.name"}} {{.Label "com.docker.swarm.task.id"}}'`,
             )
           )
             .split('\n')
             .filter(Boolean)
-            .map((line) => {
-              const [name, service] = line.split(' ');
-              return { name: `node${i + 1}/${name}`, service: service!.replace(`${STACK}_`, '') };
-            }),
+            .map((line) => line.split(' '))
+            .filter(([, , task]) => wanted.has(task!))
+            .map(([name, service]) => ({
+              name: `node${i + 1}/${name}`,
+              service: service!.replace(`${STACK}_`, ''),
+            })),
         ),
       );
       return all.flat();

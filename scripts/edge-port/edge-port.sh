@@ -36,9 +36,10 @@ if ! bound iptables 32 "$gateway" "$subnet"; then
 fi
 echo "edge-port: at most $limit connections per client address to 8000 and 8443 (the host's own, through $gateway, as one)"
 # IPv6, where the network gives the edge an address of its own (an IPv6 subnet on appmesh).
-subnet6=$(ip -6 -o addr show dev eth0 scope global | awk '{print $4; exit}')
+# (A kernel or a network without IPv6 answers nothing, or fails: no IPv6 clients, no rule.)
+subnet6=$(ip -6 -o addr show dev eth0 scope global 2>/dev/null | awk '{print $4; exit}' || true)
 if [ -n "$subnet6" ]; then
-  gateway6=$(ip -6 route show default | awk '{print $3; exit}')
+  gateway6=$(ip -6 route show default 2>/dev/null | awk '{print $3; exit}' || true)
   if ! bound ip6tables 64 "${gateway6:-::1}" "$subnet6"; then
     echo "edge-port: could not bound IPv6 clients' connections (ip6tables connlimit): not serving without it" >&2
     exit 1

@@ -12,6 +12,7 @@ import { steadyLoad } from '../compose/test/helpers.js';
 import { until } from '../scripts/lib/wait.js';
 import { CHECKS, type Check } from './checks.js';
 import { PROBE_LIB } from './probe.js';
+import { parseProcs, PROC_STATUS } from './procs.js';
 import { printTable, record } from './table.js';
 import type { Probe, Target, Workload } from './target.js';
 
@@ -89,31 +90,13 @@ function handshake(target: Target, version: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3') {
 /** A probe answered with content: a 2xx or 3xx status. */
 const answered = (p: Probe | undefined) => p?.status !== undefined && p.status < 400;
 
-interface Proc {
-  name: string;
-  uid: number;
-  capEff: bigint;
-  noNewPrivs: string;
-}
-
 /** Every process of a workload, from its /proc, and how its root filesystem is mounted. */
 async function inside(target: Target, w: Workload) {
   const out = await target.exec(
     w,
-    `for f in /proc/[0-9]*/status; do cat "$f" 2>/dev/null; echo; done; echo "ROOT $(grep -m1 ' / ' /proc/self/mounts)"; test -e /var/run/secrets/kubernetes.io && echo TOKEN; find / -xdev -perm /6000 -type f 2>/dev/null | sed 's/^/SETID /'; true`,
+    `${PROC_STATUS}; echo "ROOT $(grep -m1 ' / ' /proc/self/mounts)"; test -e /var/run/secrets/kubernetes.io && echo TOKEN; find / -xdev -perm /6000 -type f 2>/dev/null | sed 's/^/SETID /'; true`,
   );
-  const procs: Proc[] = out
-    .split('\n\n')
-    .filter((block) => block.includes('Name:'))
-    .map((block) => {
-      const field = (name: string) => new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(block)?.[1] ?? '';
-      return {
-        name: field('Name'),
-        uid: Number(field('Uid')),
-        capEff: BigInt(`0x${field('CapEff') || '0'}`),
-        noNewPrivs: field('NoNewPrivs'),
-      };
-    });
+  const procs = parseProcs(out);
   // One ROOT line per container the adapter ran the script in (a Pod may have two).
   const rootMounts = [...out.matchAll(/^ROOT \S+ \/ \S+ (\S+)/gm)].map((m) => m[1]!);
   return {
@@ -261,8 +244,9 @@ export function conformance(test: TestFn, target: Target): void {
         const what = `${w.name}: ${p.name} (uid ${p.uid})`;
         if (!target.exemptions?.noNewPrivileges)
           t.is(p.noNewPrivs, '1', `${what}: no new privileges`);
-        if (p.uid !== 0) t.is(p.capEff, 0n, `${what} holds capabilities`);
-        else t.is(p.capEff & ~ROOT_MAY_HOLD, 0n, `${what} holds capabilities beyond its own`);
+        const caps = BigInt(`0x${p.capEff || '0'}`);
+        if (p.uid !== 0) t.is(caps, 0n, `${what} holds capabilities`);
+        else t.is(caps & ~ROOT_MAY_HOLD, 0n, `${what} holds capabilities beyond its own`);
       }
     }
   });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { composeTarget } from '../../conformance/docker.js';
+import { parseProcs, PROC_STATUS, type Proc } from '../../conformance/procs.js';
 import { conformance } from '../../conformance/suite.js';
 import { containers, make, root, sh } from './helpers.js';
 import { outsideClient, type OutsideClient } from './outside.js';
@@ -28,31 +29,10 @@ const EXPECTED: Record<string, { capAdd: string[]; rootProcesses: RegExp }> = {
   'mesh-keeper': { capAdd: [], rootProcesses: /^(docker-init|mesh-keeper|curl|jq|sleep|bash)$/ },
 };
 
-interface Proc {
-  name: string;
-  uid: number;
-  capEff: string;
-  noNewPrivs: string;
-}
-
 /** Every process of a container, from its /proc. */
 async function processes(container: string): Promise<Proc[]> {
-  const out = await sh(
-    // As nobody: this listing's own processes are no root ones.
-    `docker exec -u 65534 ${container} sh -c 'for f in /proc/[0-9]*/status; do cat "$f" 2>/dev/null; echo; done'`,
-  );
-  return out
-    .split('\n\n')
-    .filter((block) => block.includes('Name:'))
-    .map((block) => {
-      const field = (name: string) => new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(block)?.[1] ?? '';
-      return {
-        name: field('Name'),
-        uid: Number(field('Uid')),
-        capEff: field('CapEff'),
-        noNewPrivs: field('NoNewPrivs'),
-      };
-    });
+  // As nobody: this listing's own processes are no root ones.
+  return parseProcs(await sh(`docker exec -u 65534 ${container} sh -c '${PROC_STATUS}'`));
 }
 
 let outside: OutsideClient;

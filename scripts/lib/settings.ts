@@ -16,6 +16,22 @@ export const MAIN_FILE = 'compose/docker-compose.yml';
 export const DEV_FILES = `${MAIN_FILE}:compose/dev.yml`;
 
 /**
+ * The user service's own settings, as every target passes them to it: compose and plain
+ * docker (from compose's file), the swarm's stack, Kubernetes' Deployment; a canary may change
+ * them, and promote carries them over. The service validates each (user-service/src/config.ts);
+ * a unit test keeps every target's file naming exactly these (scripts/lib/test/settings.test.ts).
+ */
+export const SERVICE_SETTINGS = [
+  'LOG_LEVEL',
+  'SCRYPT_COST',
+  'SCRYPT_CONCURRENCY',
+  'SCRYPT_QUEUE',
+  'LOGIN_FAILURES_ALLOWED',
+  'LOGIN_WAIT_SECONDS',
+  'LOGIN_WAIT_MAX_SECONDS',
+] as const;
+
+/**
  * Every variable the compose files read, compose's own two, and the edge's settings meshctl
  * reads for itself (EDGE_HTTP, EDGE_TLS_*); nothing else goes in .env.
  */
@@ -26,13 +42,7 @@ export const KEYS = [
   'USERSVC_REPLICAS',
   'CANARY_REPLICAS',
   // the service's settings
-  'LOG_LEVEL',
-  'SCRYPT_COST',
-  'SCRYPT_CONCURRENCY',
-  'SCRYPT_QUEUE',
-  'LOGIN_FAILURES_ALLOWED',
-  'LOGIN_WAIT_SECONDS',
-  'LOGIN_WAIT_MAX_SECONDS',
+  ...SERVICE_SETTINGS,
   'CERT_DAYS',
   // the edge's and the observability profile's
   'EDGE_LOG_LEVEL',
@@ -68,21 +78,6 @@ export const KEYS = [
 ] as const;
 export type Key = (typeof KEYS)[number];
 
-/**
- * The user service's own settings, as every target passes them to it: compose and plain
- * docker (from compose's file), the swarm's stack, Kubernetes' Deployment; a canary may change
- * them, and promote carries them over. The service validates each (user-service/src/config.ts);
- * a unit test keeps every target's file naming exactly these (scripts/lib/test/settings.test.ts).
- */
-export const SERVICE_SETTINGS = [
-  'LOG_LEVEL',
-  'SCRYPT_COST',
-  'SCRYPT_CONCURRENCY',
-  'SCRYPT_QUEUE',
-  'LOGIN_FAILURES_ALLOWED',
-  'LOGIN_WAIT_SECONDS',
-  'LOGIN_WAIT_MAX_SECONDS',
-] as const satisfies readonly Key[];
 export type Settings = Partial<Record<Key, string>>;
 
 const HEADER = `# The mesh's settings: what compose reads when it resolves ${MAIN_FILE}.

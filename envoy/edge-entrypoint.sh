@@ -42,8 +42,13 @@ fi
 admin_port=$((9901 + slot))
 echo "$admin_port" > /tmp/admin-port
 echo "edge: slot $slot: admin on 127.0.0.1:$admin_port, metrics on :$((9103 + slot))" >&2
+# EDGE_TRUSTED_HOPS, which it replaces, let a client that reached the edge directly choose its address.
+if [ -n "${EDGE_TRUSTED_HOPS:-}" ] && [ "$EDGE_TRUSTED_HOPS" != 0 ]; then
+  echo "edge: EDGE_TRUSTED_HOPS is gone: name the networks of the proxies in front in EDGE_TRUSTED_CIDRS (docs/public-edge.md)" >&2
+  exit 2
+fi
 HOST_GATEWAY=$EDGE_ADMIN_FROM ADMIN_PORT=$admin_port METRICS_PORT=$((9103 + slot)) \
-  TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0} TRUSTED_HOPS=${EDGE_TRUSTED_HOPS:-0} render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
+  TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0} TRUSTED_CIDRS=${EDGE_TRUSTED_CIDRS:-} render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
 # No hot restart: its domain socket would collide between two edges in one namespace. A
 # drain (POST /drain_listeners?graceful, from the rollout) closes every connection within 5 s.
 exec envoy -c /tmp/edge.yaml --disable-hot-restart --drain-time-s 5 --drain-strategy immediate "$@"

@@ -200,7 +200,7 @@ up() {
       --tmpfs /tmp \
       --memory 256m \
       -e "EDGE_TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0}" \
-      -e "EDGE_TRUSTED_HOPS=${EDGE_TRUSTED_HOPS:-0}" \
+      -e "EDGE_TRUSTED_CIDRS=${EDGE_TRUSTED_CIDRS:-}" \
       -v "$ROOT/secrets/edge:/run/mesh:ro" \
       -v "$ROOT/secrets/edge-public:/run/edge-public:ro" \
       -v "$ROOT/.mesh/edge:/etc/envoy/live:ro" \

@@ -1,9 +1,11 @@
 // Fairness per client, end to end in real Docker with the edge's default limits: a client's
 // own X-Forwarded-For does not move it into another bucket; behind a proxy of yours
-// (EDGE_TRUSTED_HOPS=1, the host playing the proxy) each client it names has its own; and an
-// account guessed at from 20 addresses is throttled for everyone, while others log in.
+// (EDGE_TRUSTED_CIDRS naming the host's address on appmesh, the host playing the proxy) each
+// client it names has its own, while a container that reaches the edge directly still cannot
+// choose its address; and an account guessed at from 20 addresses is throttled for everyone,
+// while others log in.
 import test from 'ava';
-import { call, make, makeWith, type Reply } from './helpers.js';
+import { call, fromNeighbour, make, makeWith, sh, type Reply } from './helpers.js';
 
 const LOGIN = '/user/alice/login';
 let batch = 0;
@@ -46,7 +48,7 @@ test.after.always(async () => {
 });
 
 test.serial(
-  "EDGE_TRUSTED_HOPS=0 (the default): a client's forged X-Forwarded-For changes nothing",
+  "no EDGE_TRUSTED_CIDRS (the default): a client's forged X-Forwarded-For changes nothing",
   async (t) => {
     const started = Date.now();
     const first = await logins(30, (i) => `198.51.100.${i + 1}`);
@@ -66,13 +68,40 @@ test.serial(
 );
 
 test.serial(
-  'EDGE_TRUSTED_HOPS=1: two clients behind one trusted proxy get a bucket each',
+  'EDGE_TRUSTED_CIDRS: two clients behind the trusted proxy get a bucket each; a container that reaches the edge directly, claiming addresses, does not',
   async (t) => {
-    await makeWith({ EDGE_TRUSTED_HOPS: '1' }, 'up');
+    // Published ports reach the edge from appmesh's gateway: the host is the proxy here.
+    const gateway = (
+      await sh(
+        `docker network inspect appmesh --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}'`,
+      )
+    )
+      .split(' ')
+      .find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
+    t.truthy(gateway, "appmesh's gateway");
+    await makeWith({ EDGE_TRUSTED_CIDRS: `${gateway}/32` }, 'up');
     const a = await logins(30, () => '198.51.100.1');
     t.true((a['edge 429'] ?? 0) >= 15, `client A, 30 logins at once: ${JSON.stringify(a)}`);
     const b = await logins(5, () => '198.51.100.2');
     t.is(b['edge 429'] ?? 0, 0, `client B right after: ${JSON.stringify(b)}`);
+    // A neighbour on appmesh, straight to the edge's HTTPS port, each login "from" another address.
+    const direct = await fromNeighbour<(number | string)[]>(`
+      import https from 'node:https';
+      const login = (i) => new Promise((resolve) => {
+        const req = https.request('https://edge:8443/user/neighbour-' + i + '/login', {
+          method: 'POST',
+          rejectUnauthorized: false, // the edge's certificate names localhost, not edge
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.' + (i + 1) },
+        }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+        req.on('error', (e) => resolve(e.code ?? e.message));
+        req.end(JSON.stringify({ password: 'not it at all' }));
+      });
+      console.log(JSON.stringify(await Promise.all(Array.from({ length: 30 }, (_, i) => login(i)))));
+    `);
+    t.true(
+      direct.filter((s) => s === 429).length >= 15,
+      `30 logins at once from a neighbour: ${JSON.stringify(direct)}`,
+    );
   },
 );
 

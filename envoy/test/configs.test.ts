@@ -421,12 +421,30 @@ test("a client cannot set the mesh's own headers: the path the log shows, a trac
   for (const name of ['x-envoy-original-path', 'x-b3-traceid', 'x-b3-sampled', 'b3', 'traceparent'])
     t.true(removed.includes(name), name);
   t.is(h.access_log[0].typed_config.log_format.json_format.path, '%REQ(:PATH)%');
-  // Nor its address, unless EDGE_TRUSTED_HOPS says proxies of yours put it in X-Forwarded-For.
-  t.is(h.xff_num_trusted_hops, 0);
-  t.regex(renderedEdgeWith({ TRUSTED_HOPS: '1' }), /xff_num_trusted_hops: 1\n/);
-  t.throws(() => renderedEdgeWith({ TRUSTED_HOPS: '-1' }), {
-    message: /EDGE_TRUSTED_HOPS must be/,
-  });
+  for (const name of ['x-forwarded-proto', 'x-request-id']) t.true(removed.includes(name), name);
+  // Nor its address, unless it comes from networks EDGE_TRUSTED_CIDRS names (edge-client-address.test.ts).
+  t.is(h.use_remote_address, true);
+  t.deepEqual(h.original_ip_detection_extensions, []);
+  const trusting = hcm(
+    listener(parse(renderedEdgeWith({ TRUSTED_CIDRS: '10.0.0.0/8,fd00::/8' })) as Any, 'ingress'),
+  );
+  t.is(trusting.use_remote_address, false);
+  t.deepEqual(trusting.original_ip_detection_extensions[0].typed_config.xff_trusted_cidrs.cidrs, [
+    { address_prefix: '10.0.0.0', prefix_len: 8 },
+    { address_prefix: 'fd00::', prefix_len: 8 },
+  ]);
+  for (const [bad, message] of [
+    ['0.0.0.0/0', /may not trust every address/],
+    ['10.0.0.0/33', /must be networks/],
+    ['10.0.0.1', /must be networks/],
+  ] as const)
+    t.throws(() => renderedEdgeWith({ TRUSTED_CIDRS: bad }), { message }, bad);
+});
+
+test('envoy --mode validate accepts the edge with EDGE_TRUSTED_CIDRS', (t) => {
+  const edge = staticEdge(DEFAULT_SETTINGS, undefined, { TRUSTED_CIDRS: '10.0.0.0/8,fd00::/8' });
+  const result = validate(asDeployed('edge.yaml', mkdtempSync(`${tmpdir()}/envoy-config-`), edge));
+  t.is(result.status, 0, result.stderr + result.stdout);
 });
 
 test('HSTS on every answer the routes give; EDGE_HTTP=redirect sends plain HTTP (and only it) to HTTPS first', (t) => {

@@ -46,10 +46,18 @@ export const DEFAULT_SETTINGS: EdgeSettings = {
 };
 
 /** The edge's config with its routes and clusters inline: what it runs, as data. */
-export function staticEdge(settings: EdgeSettings = DEFAULT_SETTINGS, hostGateway?: string): Any {
+export function staticEdge(
+  settings: EdgeSettings = DEFAULT_SETTINGS,
+  hostGateway?: string,
+  vars: Record<string, string> = {},
+): Any {
   const routes = routesFor(read('edge-routes.yaml'), settings).resources[0];
   const clusters = clustersFor(read('edge-clusters.yaml'), settings).resources as Any[];
-  return inlineLive(parse(renderedEdge(hostGateway)) as Any, routes as Any, clusters);
+  const rendered = renderedEdgeWith({
+    ...(hostGateway ? { HOST_GATEWAY: hostGateway } : {}),
+    ...vars,
+  });
+  return inlineLive(parse(rendered) as Any, routes as Any, clusters);
 }
 
 /** A rendered edge.yaml with these live routes (one RouteConfiguration) and clusters in place of RDS and CDS. */

@@ -32,6 +32,13 @@ export const SERVICE_SETTINGS = [
 ] as const;
 
 /**
+ * The edge's own settings, as every target passes them to its container: compose and plain
+ * docker, the swarm's stack, Kubernetes' Deployment (the same unit test keeps them so). The
+ * edge validates each (envoy/render-edge.sh).
+ */
+export const EDGE_SETTINGS = ['EDGE_TRACE_PERCENT', 'EDGE_TRUSTED_CIDRS'] as const;
+
+/**
  * Every variable the compose files read, compose's own two, and the edge's settings meshctl
  * reads for itself (EDGE_HTTP, EDGE_TLS_*); nothing else goes in .env.
  */
@@ -46,8 +53,7 @@ export const KEYS = [
   'CERT_DAYS',
   // the edge's and the observability profile's
   'EDGE_LOG_LEVEL',
-  'EDGE_TRACE_PERCENT',
-  'EDGE_TRUSTED_HOPS',
+  ...EDGE_SETTINGS,
   'EDGE_CONNECTIONS_PER_CLIENT',
   'EDGE_PORT',
   'EDGE_HTTPS_PORT',
@@ -87,6 +93,12 @@ const HEADER = `# The mesh's settings: what compose reads when it resolves ${MAI
 # here and run make up; an empty value is the compose file's default. make clean removes it.
 `;
 
+/** Settings an older .env may hold, and what replaced each (CHANGELOG.md). */
+const REPLACED: Record<string, string> = {
+  EDGE_TRUSTED_HOPS:
+    'name the networks of the proxies in front of the edge in EDGE_TRUSTED_CIDRS, or remove the line (docs/public-edge.md)',
+};
+
 /** KEY=value lines; comments and blank lines skipped. An unknown key or a malformed line is refused. */
 export function parseEnvFile(text: string): Settings {
   const out: Settings = {};
@@ -95,6 +107,8 @@ export function parseEnvFile(text: string): Settings {
     if (line === '' || line.startsWith('#')) return;
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (!m) throw new UsageError(`.env line ${i + 1} is not KEY=value: ${line.slice(0, 60)}`);
+    const replaced = REPLACED[m[1]!];
+    if (replaced) throw new UsageError(`.env line ${i + 1}: ${m[1]} is gone: ${replaced}`);
     if (!(KEYS as readonly string[]).includes(m[1]!))
       throw new UsageError(
         `.env line ${i + 1}: ${m[1]} is not a setting of the mesh (compose/docker-compose.yml)`,

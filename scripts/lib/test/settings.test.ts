@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { UsageError } from '../errors.js';
 import { parse, parseAllDocuments } from 'yaml';
-import { KEYS, loadSettings, parseEnvFile, renderEnvFile, SERVICE_SETTINGS } from '../settings.js';
+import {
+  EDGE_SETTINGS,
+  KEYS,
+  loadSettings,
+  parseEnvFile,
+  renderEnvFile,
+  SERVICE_SETTINGS,
+} from '../settings.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
 
@@ -96,4 +103,40 @@ test("every target passes the service exactly its settings: compose (and so plai
   const config = file('user-service/src/config.ts');
   for (const name of SERVICE_SETTINGS)
     t.true(config.includes(`'${name}'`), `config.ts reads ${name}`);
+});
+
+test("every target passes the edge exactly its settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {
+  // What a target sets for itself: where the admin window answers, where the slots live.
+  const own = ['EDGE_ADMIN_FROM', 'EDGE_SLOTS_DIR'];
+  const settings = (names: string[]) => names.filter((n) => !own.includes(n)).sort();
+  const file = (path: string) => readFileSync(`${root}${path}`, 'utf8');
+  type Service = { services: { edge: { environment: Record<string, string> } } };
+  const composeEnv = (parse(file('compose/docker-compose.yml'), { merge: true }) as Service)
+    .services.edge.environment;
+  const stackEnv = (parse(file('compose/stack.yml')) as Service).services.edge.environment;
+  const deployment = parseAllDocuments(file('kubernetes/base/edge.yaml'))
+    .map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          spec: { template: { spec: { containers: { name: string; env: { name: string }[] }[] } } };
+        },
+    )
+    .find((d) => d.kind === 'Deployment')!;
+  const edge = deployment.spec.template.spec.containers.find((c) => c.name === 'edge')!;
+  const want = [...EDGE_SETTINGS].sort();
+  t.deepEqual(settings(Object.keys(composeEnv)), want, 'compose/docker-compose.yml');
+  t.deepEqual(settings(Object.keys(stackEnv)), want, 'compose/stack.yml');
+  t.deepEqual(settings(edge.env.map((e) => e.name)), want, 'kubernetes/base/edge.yaml');
+  // The edge's entrypoint reads each of them.
+  const entrypoint = file('envoy/edge-entrypoint.sh');
+  for (const name of EDGE_SETTINGS)
+    t.true(entrypoint.includes(`\${${name}`), `edge-entrypoint.sh reads ${name}`);
+});
+
+test('a setting an older .env holds that was replaced is refused, naming what replaced it', (t) => {
+  t.throws(() => parseEnvFile('EDGE_TRUSTED_HOPS=1\n'), {
+    instanceOf: UsageError,
+    message: /EDGE_TRUSTED_HOPS is gone: .*EDGE_TRUSTED_CIDRS/,
+  });
 });

@@ -3,30 +3,35 @@
 // they run on the host's node and in the service's image alike. Each prints one JSON line.
 
 /**
- * `probe(url)`: one GET, no certificate checked, 5 s at most: { status, location } or
- * { error }. `pg()`: a PostgreSQL start-up over TLS with no client certificate to the mesh's
- * database: whether the handshake finished and how many bytes the server answered.
+ * `probe(url, dir)`: one GET, no server certificate checked, with the identity (key.pem,
+ * cert.pem) in a mounted directory or none, 5 s at most: { status, location, body } or
+ * { error }. `pg(dir)`: a PostgreSQL start-up over TLS to the mesh's database, with that
+ * identity or none: whether the handshake finished and how many bytes the server answered.
+ * (compose's own tests use them too: compose/test/helpers.ts.)
  */
 export const PROBE_LIB = `
+import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-const probe = (url) => new Promise((resolve) => {
+const identity = (dir) => (dir ? { key: fs.readFileSync(dir + '/key.pem'), cert: fs.readFileSync(dir + '/cert.pem') } : {});
+const probe = (url, dir) => new Promise((resolve) => {
   const get = url.startsWith('https:') ? https.get : http.get;
-  const req = get(url, { rejectUnauthorized: false, timeout: 5000, agent: false }, (res) => {
-    res.resume().on('end', () => resolve({ status: res.statusCode, location: res.headers.location }));
+  const req = get(url, { ...identity(dir), rejectUnauthorized: false, timeout: 5000, agent: false }, (res) => {
+    let body = '';
+    res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode, location: res.headers.location, body }));
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', (e) => resolve({ error: String(e.code ?? e.message) }));
 });
-const pg = () => new Promise((resolve) => {
+const pg = (dir) => new Promise((resolve) => {
   const params = Buffer.from('user\\0usersvc\\0database\\0users\\0\\0');
   const head = Buffer.alloc(8);
   head.writeInt32BE(8 + params.length, 0);
   head.writeInt32BE(196608, 4);
   let bytes = 0;
   let handshake = false;
-  const s = tls.connect({ host: 'postgres', port: 5432, rejectUnauthorized: false }, () => {
+  const s = tls.connect({ host: 'postgres', port: 5432, ...identity(dir), rejectUnauthorized: false }, () => {
     handshake = true;
     s.write(Buffer.concat([head, params]));
   });

@@ -11,6 +11,7 @@ import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'und
 import { edgeAdmins } from '../../scripts/lib/edges.js';
 import { compose as composeArgs } from '../../scripts/lib/compose.js';
 import { edgeHosts } from '../../scripts/lib/edge-hosts.js';
+import { PROBE_LIB } from '../../conformance/probe.js';
 
 const exec = promisify(execFile);
 export const root = new URL('../..', import.meta.url).pathname;
@@ -252,35 +253,11 @@ export const MIXED: LoadRequest[] = [
 
 /**
  * Functions for a neighbour's script (fromNeighbour): `get(url, dir)`, a GET over TLS with the
- * identity in a mounted directory (or none), and `pg(dir)`, a PostgreSQL start-up over mutual TLS.
+ * identity in a mounted directory (or none), and `pg(dir)`, a PostgreSQL start-up over TLS:
+ * the conformance suite's probes (conformance/probe.ts).
  */
-export const HTTPS_PROBE = `
-  import fs from 'node:fs';
-  import https from 'node:https';
-  import tls from 'node:tls';
-  const identity = (dir) => (dir ? { key: fs.readFileSync(dir + '/key.pem'), cert: fs.readFileSync(dir + '/cert.pem') } : {});
-  const get = (url, dir) => new Promise((resolve) => {
-    const req = https.get(url, { ...identity(dir), rejectUnauthorized: false, timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout'))).on('error', (e) => resolve({ error: e.code ?? e.message }));
-  });
-  // A PostgreSQL start-up message over mutual TLS: how many bytes the server answers with.
-  const pg = (dir) => new Promise((resolve) => {
-    const params = Buffer.from('user\\0usersvc\\0database\\0users\\0\\0');
-    const head = Buffer.alloc(8);
-    head.writeInt32BE(8 + params.length, 0);
-    head.writeInt32BE(196608, 4);
-    let bytes = 0;
-    let handshake = false;
-    const s = tls.connect({ host: 'postgres', port: 5432, ...identity(dir), rejectUnauthorized: false }, () => {
-      handshake = true;
-      s.write(Buffer.concat([head, params]));
-    });
-    s.setTimeout(5000, () => s.destroy());
-    s.on('data', (d) => { bytes += d.length; s.destroy(); }).on('error', () => undefined).on('close', () => resolve({ handshake, bytes }));
-  });
+export const HTTPS_PROBE = `${PROBE_LIB}
+const get = probe;
 `;
 
 /**

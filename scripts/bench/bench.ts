@@ -20,7 +20,7 @@
 // And the mesh once more with as many connections per replica as the 1-replica run had in all:
 // with the load growing as the replicas do, is what the fixed load loses only batching?
 import { compose } from '../lib/compose.js';
-import { edgeUrl } from '../lib/edges.js';
+import { edgeHttpsUrl, edgeUrl } from '../lib/edges.js';
 import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import {
@@ -66,7 +66,7 @@ export const PATHS = {
   mesh: 'http://edge:8000',
   // Where the host reaches the edge: EDGE_PORT, a port or ADDRESS:PORT (lib/edges.ts).
   host: edgeUrl(),
-  https: `https://127.0.0.1:${process.env.EDGE_HTTPS_PORT ?? '8443'}`,
+  https: edgeHttpsUrl(),
 } as const;
 export type PathName = keyof typeof PATHS;
 /** The paths measured from the host, through the published ports. */

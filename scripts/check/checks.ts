@@ -24,6 +24,7 @@ import {
 } from '../lib/edge-config.js';
 import { edgeHosts, liveVersions } from '../lib/edge-hosts.js';
 import { edgeAdmins, edgeUrl, isReady } from '../lib/edges.js';
+import { publishedPort, type EdgePortSetting } from '../lib/ports.js';
 import { ROOT } from '../lib/run.js';
 import { hostnames } from '../lib/edge-tls.js';
 import { CA_FILE, SECRETS_DIR } from '../lib/secrets.js';
@@ -117,23 +118,13 @@ function bindError(port: number, host: string): Promise<string> {
 }
 
 /** One port the mesh publishes: free, or published by the mesh's own edge-port. */
-function portCheck(
-  setting: 'EDGE_PORT' | 'EDGE_HTTPS_PORT' | 'EDGE_ADMIN_PORT',
-  fallback: string,
-  name: string,
-  what: string,
-): Check {
+function portCheck(setting: EdgePortSetting, name: string, what: string): Check {
   return {
     id: `port-${name}`,
     pre: true,
     async run(settings) {
-      const raw = settings[setting] || fallback;
-      const port = Number(raw.split(':').at(-1));
-      const host = raw.includes(':')
-        ? raw.split(':')[0]!
-        : setting === 'EDGE_ADMIN_PORT'
-          ? '127.0.0.1'
-          : '0.0.0.0';
+      const { address, port } = publishedPort(settings, setting);
+      const host = address || (setting === 'EDGE_ADMIN_PORT' ? '127.0.0.1' : '0.0.0.0');
       const id = `port-${name}`;
       const holders = (
         await docker([
@@ -411,7 +402,7 @@ const https: Check = {
   pre: false,
   async run(settings) {
     const id = 'https';
-    const port = Number(settings.EDGE_HTTPS_PORT || '8443');
+    const { port } = publishedPort(settings, 'EDGE_HTTPS_PORT');
     // A client trusts the usual public CAs and the install's own (secrets/ca.pem).
     const ca = [
       ...rootCertificates,
@@ -564,12 +555,12 @@ const connections: Check = {
         `no bound on connections per client address (want ${want}): ${rules.trim().split('\n').at(-1)}`,
         'meshctl logs edge-port says why (a kernel without connlimit?); meshctl up sets it again',
       );
-    const https = Number(settings.EDGE_HTTPS_PORT || '8443');
+    const https = publishedPort(settings, 'EDGE_HTTPS_PORT').port;
     if (proxiedOnIpv6().includes(https))
       return warn(
         id,
         `at most ${want} connections per client address; IPv6 clients reach port ${https} through Docker's userland proxy, all from one address: they share one bound and one set of rate limits`,
-        'for their own addresses, let Docker publish IPv6 by NAT rather than by its proxy (daemon.json: "ip6tables": true, "userland-proxy": false, and an IPv6 subnet on appmesh: Docker\'s IPv6 docs), or put a proxy of yours in front (EDGE_TRUSTED_HOPS)',
+        'for their own addresses, let Docker publish IPv6 by NAT rather than by its proxy (daemon.json: "ip6tables": true, "userland-proxy": false, and an IPv6 subnet on appmesh: Docker\'s IPv6 docs), or put a proxy of yours in front (EDGE_TRUSTED_CIDRS)',
       );
     return ok(id, `at most ${want} connections per client address to the edge's ports`);
   },
@@ -631,9 +622,9 @@ export const CHECKS: Check[] = [
   engine,
   composeCheck,
   checkout,
-  portCheck('EDGE_PORT', '8000', 'edge', 'the edge'),
-  portCheck('EDGE_HTTPS_PORT', '8443', 'https', "the edge's HTTPS"),
-  portCheck('EDGE_ADMIN_PORT', '8001', 'admin', "the edge's admin, on loopback"),
+  portCheck('EDGE_PORT', 'edge', 'the edge'),
+  portCheck('EDGE_HTTPS_PORT', 'https', "the edge's HTTPS"),
+  portCheck('EDGE_ADMIN_PORT', 'admin', "the edge's admin, on loopback"),
   baseImages,
   secretsModes,
   certificates,

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import type { CanaryState } from './canary.js';
 import { UsageError } from './errors.js';
+import { publishedPort } from './ports.js';
 
 export { UsageError };
 
@@ -84,10 +85,11 @@ export function plainHttpFromEnv(env: Record<string, string | undefined>): Plain
  * Where compose publishes the plain port: EDGE_PORT (8000) on the host's loopback unless
  * EDGE_HTTP opens it to every address; an EDGE_PORT of ADDRESS:PORT is taken as it is.
  */
-export const plainHttpPublish = (http: PlainHttp, edgePort = '8000'): string =>
-  edgePort.includes(':')
-    ? edgePort
-    : `${http.mode === 'local' ? '127.0.0.1' : '0.0.0.0'}:${edgePort}`;
+export function plainHttpPublish(http: PlainHttp, settings: { EDGE_PORT?: string }): string {
+  const { address, port } = publishedPort(settings, 'EDGE_PORT');
+  if (address) return settings.EDGE_PORT!.trim();
+  return `${http.mode === 'local' ? '127.0.0.1' : '0.0.0.0'}:${port}`;
+}
 
 const whole = (name: string, raw: string, min: number, max: number): number => {
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {

@@ -6,22 +6,23 @@
 // Also where the host reaches the edges' traffic port (EDGE_PORT).
 import { docker, serviceContainers } from './docker.js';
 import { httpRequest, type Answer } from './http.js';
+import { hostReach, publishedPort } from './ports.js';
 
 /**
- * Where the host reaches the edge: EDGE_PORT is a port, or ADDRESS:PORT (any address:
- * loopback); with EDGE_HTTP=redirect, where plain HTTP only redirects, its HTTPS port.
+ * Where the host reaches the edge (lib/ports.ts): its plain port, or with EDGE_HTTP=redirect,
+ * where plain HTTP only redirects, its HTTPS port.
  */
-export function edgeUrl(edgePort = process.env.EDGE_PORT || '8000'): string {
-  if (process.env.EDGE_HTTP === 'redirect')
-    return `https://127.0.0.1:${process.env.EDGE_HTTPS_PORT || '8443'}`;
-  const [address, port] = edgePort.includes(':')
-    ? [edgePort.slice(0, edgePort.lastIndexOf(':')), edgePort.slice(edgePort.lastIndexOf(':') + 1)]
-    : ['', edgePort];
-  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
-  return `http://${host}:${port}`;
+export function edgeUrl(env: Record<string, string | undefined> = process.env): string {
+  return env.EDGE_HTTP === 'redirect'
+    ? edgeHttpsUrl(env)
+    : `http://${hostReach(publishedPort(env, 'EDGE_PORT'))}`;
 }
 
-export const EDGE_ADMIN_URL = `http://127.0.0.1:${process.env.EDGE_ADMIN_PORT ?? '8001'}`;
+/** Where the host reaches the edge's HTTPS. */
+export const edgeHttpsUrl = (env: Record<string, string | undefined> = process.env): string =>
+  `https://${hostReach(publishedPort(env, 'EDGE_HTTPS_PORT'))}`;
+
+export const EDGE_ADMIN_URL = `http://${hostReach(publishedPort(process.env, 'EDGE_ADMIN_PORT'))}`;
 
 /** An edge's admin could not be read: one line for the user. */
 export class AdminError extends Error {}

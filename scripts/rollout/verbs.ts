@@ -37,6 +37,7 @@ import {
 import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
 import { ensureEdges, handOverEdges } from './edge-handover.js';
 import { edgeIsUp, untilHealthy } from '../lib/edge-hosts.js';
+import { publishedPort } from '../lib/ports.js';
 import { observing, startObservability, stopObservability } from './observe.js';
 import { retire, revisionOf, roll, scaleTo } from './rollout.js';
 import { verifyCanary, verifyMesh } from '../lib/verify.js';
@@ -95,7 +96,7 @@ export async function up(options: UpOptions = {}): Promise<void> {
     // Every request traced while the observability profile runs, unless you say otherwise.
     EDGE_TRACE_PERCENT: process.env.EDGE_TRACE_PERCENT?.trim() || (observe === '1' ? '100' : '0'),
     // Where compose publishes plain HTTP: EDGE_HTTP says.
-    EDGE_HTTP_PUBLISH: plainHttpPublish(plainHttpFromEnv(settings), settings.EDGE_PORT || '8000'),
+    EDGE_HTTP_PUBLISH: plainHttpPublish(plainHttpFromEnv(settings), settings),
   } satisfies Settings);
   useSettings(settings);
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
@@ -144,8 +145,8 @@ export async function up(options: UpOptions = {}): Promise<void> {
   saveSettings(settings);
   await verifyMesh({ replicas: want, log: checked });
   const dev = settings.COMPOSE_FILE === DEV_FILES;
-  const port = (settings.EDGE_PORT || '8000').split(':').at(-1);
-  const https = settings.EDGE_HTTPS_PORT || '8443';
+  const { port } = publishedPort(settings, 'EDGE_PORT');
+  const https = publishedPort(settings, 'EDGE_HTTPS_PORT').port;
   console.log(
     dev
       ? 'the mesh is up in dev mode: edit user-service/src and each replica reloads it (make logs shows it); make up leaves dev mode'

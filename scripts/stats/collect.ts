@@ -4,7 +4,7 @@
 // exec`), so the host never needs to reach a container's address (the same on Docker Desktop).
 import { inspectService } from '../lib/containers.js';
 import { fetchInside } from '../lib/docker.js';
-import { AdminError, edgeAdmins } from '../lib/edges.js';
+import { AdminError, EDGE_ADMIN_URL, edgeAdmins } from '../lib/edges.js';
 import {
   mergeHosts,
   mergeStats,
@@ -24,7 +24,7 @@ export interface MeshAddress {
 }
 
 export const MESH: MeshAddress = {
-  admin: process.env.EDGE_ADMIN_URL ?? `http://127.0.0.1:${process.env.EDGE_ADMIN_PORT ?? '8001'}`,
+  admin: process.env.EDGE_ADMIN_URL ?? EDGE_ADMIN_URL,
   service: 'usersvc', // in the compose project (COMPOSE_PROJECT_NAME, default usermesh)
   cluster: 'usersvc',
   network: 'appmesh',

@@ -19,9 +19,7 @@ limits (make swarm-up: one edge). With --publish, only print where plain HTTP is
   async run({ args, flags }) {
     if (flags.publish) {
       const settings = loadSettings();
-      return console.log(
-        plainHttpPublish(plainHttpFromEnv(settings), settings.EDGE_PORT || '8000'),
-      );
+      return console.log(plainHttpPublish(plainHttpFromEnv(settings), settings));
     }
     if (args.length === 0) return edgeConfig();
     edgeFiles(args[0]!, count('EDGES', args[1]) ?? 1);

@@ -3,7 +3,6 @@
 import test from 'ava';
 import type { ServiceContainer } from '../../lib/containers.js';
 import { lastRunWords, surplus } from '../rollout.js';
-import { edgeUrl } from '../../lib/edges.js';
 
 const replica = (number: number, address: string | null): ServiceContainer => ({
   id: `id${number}`,
@@ -40,12 +39,6 @@ test('scale-down: unhealthy or unknown to the edges first, then the highest numb
     ),
     [4],
   );
-});
-
-test('make up checks the edge where the host reaches it: EDGE_PORT as a port or ADDRESS:PORT', (t) => {
-  t.is(edgeUrl('8000'), 'http://127.0.0.1:8000');
-  t.is(edgeUrl('0.0.0.0:8080'), 'http://127.0.0.1:8080');
-  t.is(edgeUrl('127.0.0.2:8000'), 'http://127.0.0.2:8000');
 });
 
 test("a replica that failed at start-up: what it said as its last run ended, not its next run's first lines", (t) => {

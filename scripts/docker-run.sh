@@ -152,6 +152,7 @@ up() {
       -e "SCRYPT_CONCURRENCY=${SCRYPT_CONCURRENCY:-}" \
       -e "SCRYPT_QUEUE=${SCRYPT_QUEUE:-}" \
       -e "LOGIN_FAILURES_ALLOWED=${LOGIN_FAILURES_ALLOWED:-}" \
+      -e "LOGIN_ACCOUNT_FAILURES_ALLOWED=${LOGIN_ACCOUNT_FAILURES_ALLOWED:-}" \
       -e "LOGIN_WAIT_SECONDS=${LOGIN_WAIT_SECONDS:-}" \
       -e "LOGIN_WAIT_MAX_SECONDS=${LOGIN_WAIT_MAX_SECONDS:-}" \
       -v "$ROOT/secrets/usersvc/db_password:/run/secrets/usersvc_db_password:ro" \

@@ -2,10 +2,14 @@
 // own X-Forwarded-For does not move it into another bucket; behind a proxy of yours
 // (EDGE_TRUSTED_CIDRS naming the host's address on appmesh, the host playing the proxy) each
 // client it names has its own, while a container that reaches the edge directly still cannot
-// choose its address; and an account guessed at from 20 addresses is throttled for everyone,
-// while others log in.
+// choose its address; an account guessed at from 20 addresses of one network waits there,
+// while its owner logs in from another; and guesses sent all at once, 40 then 100, are checked
+// no more than LOGIN_FAILURES_ALLOWED times (user-service/src/login-throttle.ts), while the
+// owner logs in from outside the host.
 import test from 'ava';
-import { call, fromNeighbour, make, makeWith, sh, type Reply } from './helpers.js';
+import { call, fromNeighbour, LIFTED_LIMITS, make, makeWith, sh, type Reply } from './helpers.js';
+import { quote } from '../../conformance/outside.js';
+import { outsideClient, type OutsideClient } from './outside.js';
 
 const LOGIN = '/user/alice/login';
 let batch = 0;
@@ -43,7 +47,9 @@ test.before(async () => {
     if (r.status !== 201) throw new Error(`could not create ${name}: ${r.status}`);
   }
 });
+let outside: OutsideClient | undefined;
 test.after.always(async () => {
+  await outside?.stop();
   await make('clean');
 });
 
@@ -106,7 +112,7 @@ test.serial(
 );
 
 test.serial(
-  '20 wrong passwords for one account from 20 addresses: the account waits (429 with Retry-After), another account logs in at once, and after the wait the right password works',
+  '20 wrong passwords for one account from 20 addresses of one network: the account waits there (429 with Retry-After); its owner from another network and another account log in at once; after the wait the right password works there',
   async (t) => {
     const seen: number[] = [];
     let refused: Reply | undefined;
@@ -132,14 +138,70 @@ test.serial(
 
     const bob = await call('/user/bob/login', { method: 'POST', json: { password: 'bobrules1' } });
     t.is(bob.status, 200, 'bob logs in at once');
+    // The host itself is another client network (appmesh's gateway, trusted, no X-Forwarded-For).
+    const owner = await call(LOGIN, { method: 'POST', json: { password: 'alicerules' } });
+    t.is(owner.status, 200, 'alice, from another network, logs in at once');
 
     const wait = Number(refused?.headers.get('retry-after')) * 1000;
     const deadline = Date.now() + wait + 10_000;
-    let right = await call(LOGIN, { method: 'POST', json: { password: 'alicerules' } });
+    const fromThere = () =>
+      call(LOGIN, {
+        method: 'POST',
+        json: { password: 'alicerules' },
+        headers: { 'x-forwarded-for': '198.51.100.150' },
+      });
+    let right = await fromThere();
     while (right.status === 429 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      right = await call(LOGIN, { method: 'POST', json: { password: 'alicerules' } });
+      right = await fromThere();
     }
     t.is(right.status, 200, `after ${wait} ms, the right password`);
+  },
+);
+
+/** The owner's login from outside the host: a client network of its own. Its status. */
+async function ownerFromOutside(client: OutsideClient): Promise<number> {
+  const script = `
+    const https = await import('node:https');
+    const req = https.request('${client.base}/user/erin/login', { method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      (res) => { res.resume(); res.on('end', () => console.log(res.statusCode)); });
+    req.on('error', () => console.log(0));
+    req.end(JSON.stringify({ password: 'erin is the password' }));`;
+  return Number(
+    await sh(client.inside(['node', '--input-type=module', '-e', script]).map(quote).join(' ')),
+  );
+}
+
+test.serial(
+  "40, then 100 wrong passwords for one account at once, the edge's limits lifted, each claiming another address: no more than LOGIN_FAILURES_ALLOWED are checked, and the owner logs in from outside the host meanwhile",
+  async (t) => {
+    // No trusted proxy: every forged X-Forwarded-For is the host's one client network.
+    await makeWith({ ...LIFTED_LIMITS, EDGE_TRUSTED_CIDRS: '' }, 'up');
+    const created = await call('/user/erin', {
+      method: 'PUT',
+      json: { fullname: 'Erin', password: 'erin is the password' },
+    });
+    t.is(created.status, 201);
+    outside = await outsideClient();
+    for (const n of [40, 100]) {
+      const replies = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          call('/user/erin/login', {
+            method: 'POST',
+            json: { password: `guess ${n}-${i}` },
+            headers: { 'x-forwarded-for': `203.0.${i}.${n}` },
+          }),
+        ),
+      );
+      const statuses = replies.map((r) => r.status);
+      const checked = statuses.filter((s) => s === 401).length;
+      t.true(checked <= 5, `${n} at once: ${checked} checked (${JSON.stringify(statuses)})`);
+      t.true(
+        statuses.every((s) => s === 401 || s === 429),
+        `${n} at once: only 401 and 429`,
+      );
+      t.log(`${n} wrong passwords at once: ${checked} checked, ${n - checked} refused (429)`);
+      t.is(await ownerFromOutside(outside), 200, `the owner, from outside, after the ${n}`);
+    }
   },
 );

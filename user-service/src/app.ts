@@ -8,8 +8,9 @@ import bodyParser from 'koa-bodyparser';
 import type { Logger } from 'pino';
 import { DatabaseUnavailableError, guarded, type DatabaseState } from './database.js';
 import { errorHandler, HttpError } from './errors.js';
-import { HashLimit } from './hash-limit.js';
-import { loginThrottle } from './login-throttle.js';
+import { BusyError, HashLimit } from './hash-limit.js';
+import { CLIENT_ADDRESS_HEADER, clientNetwork } from './client-network.js';
+import { loginThrottle, type LoginPolicy } from './login-throttle.js';
 import type { Identity } from './identity.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Repository, UserRow } from './repository.js';
@@ -17,7 +18,8 @@ import { requestLog } from './request-log.js';
 import { issueToken, verifyToken } from './tokens.js';
 import { requireObject, requireText, validateUsername } from './validate.js';
 
-export interface AppDeps {
+/** What the app is built from: the login throttle's numbers among them. */
+export interface AppDeps extends LoginPolicy {
   repo: Repository;
   /** Set ready by prepareDatabase() once the schema is in place. */
   db: DatabaseState;
@@ -28,9 +30,6 @@ export interface AppDeps {
   scryptCost: number;
   scryptConcurrency: number;
   scryptQueue: number;
-  loginFailuresAllowed: number;
-  loginWaitSeconds: number;
-  loginWaitMaxSeconds: number;
 }
 
 /** The API's OpenAPI 3 document (user-service/openapi.json), served at GET /user/openapi.json. */
@@ -161,17 +160,21 @@ export function createApp(deps: AppDeps): Koa {
     const username = validateUsername(ctx.params.username ?? '');
     // Any string is checked, the empty one too (it simply never matches: passwords are 8+).
     const password = requireText(requireObject(ctx.request.body), 'password', 0, 256);
-    // An account that failed too often waits first (429), whoever asks and from where.
-    await data(() => throttle.check(username));
+    // Counted before the password is checked; past the bound, a 429 and no hash
+    // (login-throttle.ts). The client's network is the one the edge saw.
+    const network = clientNetwork(ctx.get(CLIENT_ADDRESS_HEADER));
+    const ticket = await data(() => throttle.attempt(username, network));
     const user = await data(() => repo.findByUsername(username));
     // Unknown users cost a hash too, so timing does not tell which names exist.
     const stored = user?.password ?? (await unknownUserHash);
-    const matches = await hashing.run(() => verifyPassword(password, stored));
-    if (!user || !matches) {
-      await data(() => throttle.failed(username));
-      throw unauthorized('username or password is incorrect');
-    }
-    await data(() => throttle.succeeded(username));
+    const matches = await hashing
+      .run(() => verifyPassword(password, stored))
+      .catch(async (err: unknown) => {
+        if (err instanceof BusyError) await data(() => ticket.unchecked());
+        throw err;
+      });
+    if (!user || !matches) throw unauthorized('username or password is incorrect');
+    await data(() => ticket.succeeded());
     const token = issueToken({ sub: user.uuid, name: user.username }, tokenSecret, tokenTtlSeconds);
     // A bearer token: no cache on the way may keep a copy.
     ctx.set('cache-control', 'no-store');

@@ -22,8 +22,10 @@ export interface Config {
   scryptConcurrency: number;
   /** Hashes that may wait for a slot; past that, 503 with Retry-After. */
   scryptQueue: number;
-  /** Failed logins an account is allowed before it must wait (login-throttle.ts). */
+  /** Failed logins an account is allowed from one client network before it waits there (login-throttle.ts). */
   loginFailuresAllowed: number;
+  /** ... and from every network together, before it waits for all (the backstop). */
+  loginAccountFailuresAllowed: number;
   /** The first wait, in seconds; each failure after it doubles the wait, up to the most. */
   loginWaitSeconds: number;
   loginWaitMaxSeconds: number;
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     scryptConcurrency,
     scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),
     loginFailuresAllowed: integer(env, 'LOGIN_FAILURES_ALLOWED', 5, 1, 100),
+    loginAccountFailuresAllowed: integer(env, 'LOGIN_ACCOUNT_FAILURES_ALLOWED', 50, 1, 10_000),
     loginWaitSeconds: integer(env, 'LOGIN_WAIT_SECONDS', 1, 1, 3600),
     loginWaitMaxSeconds: integer(env, 'LOGIN_WAIT_MAX_SECONDS', 900, 1, 86_400),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),

@@ -1,38 +1,41 @@
-// A throttle per account on logins, shared by every replica (the counts are in PostgreSQL),
-// whatever address the guesses come from: after LOGIN_FAILURES_ALLOWED failed logins, the
-// account's logins are refused with 429 for LOGIN_WAIT_SECONDS, and each failure after that
-// doubles the wait, up to LOGIN_WAIT_MAX_SECONDS. A success clears the count; a count an
-// hour old starts again. A refused login costs no password hash, so guessing cannot keep the
-// replicas' hashing slots full. Names that are no user's are counted the same way.
+// The login throttle, shared by every replica (the counts are in PostgreSQL). Each login is
+// counted before its password is checked, per account and client network (client-network.ts)
+// and per account alone, in one statement (repository.ts): so however many guesses arrive at
+// once, on however many replicas, at most LOGIN_FAILURES_ALLOWED of them are checked from one
+// network, and LOGIN_ACCOUNT_FAILURES_ALLOWED from all networks together, before the wait.
+// The wait is LOGIN_WAIT_SECONDS, doubling with each attempt after it, up to
+// LOGIN_WAIT_MAX_SECONDS. A success clears its network's count and does not count for the
+// account; a count an hour old starts again. A refused login costs no password hash. A
+// stranger's guesses make the account wait only for the stranger's network, until they reach
+// the account's own bound (the backstop against guesses from many networks at once). Names
+// that are no user's are counted the same way, so the answers do not tell which names exist.
 import { HttpError } from './errors.js';
-import type { Repository } from './repository.js';
+import type { LoginPolicy, Repository } from './repository.js';
 
-export interface LoginPolicy {
-  loginFailuresAllowed: number;
-  loginWaitSeconds: number;
-  loginWaitMaxSeconds: number;
-}
-
-/** The wait, in seconds, after this many failures in a row. */
-export function waitAfter(failures: number, policy: LoginPolicy): number {
-  const over = failures - policy.loginFailuresAllowed;
-  if (over < 0) return 0;
-  return Math.min(policy.loginWaitMaxSeconds, policy.loginWaitSeconds * 2 ** Math.min(over, 30));
-}
+export type { LoginPolicy };
 
 const refused = (wait: number) =>
   new HttpError(429, 'too many failed logins for this account; wait as long as Retry-After says', {
     'retry-after': String(wait),
   });
 
+/** One counted attempt: say how it ended. */
+export interface LoginTicket {
+  succeeded(): Promise<void>;
+  /** Ended with no verdict (the hashing queue was full): the attempt is given back. */
+  unchecked(): Promise<void>;
+}
+
 export function loginThrottle(repo: Repository, policy: LoginPolicy) {
   return {
-    /** Throws the 429 while `username` must wait. */
-    async check(username: string): Promise<void> {
-      const wait = await repo.loginWait(username);
+    /** Counts an attempt for `username` from `network`; throws the 429 while either must wait. */
+    async attempt(username: string, network: string): Promise<LoginTicket> {
+      const wait = await repo.loginAttempt(username, network, policy);
       if (wait > 0) throw refused(wait);
+      return {
+        succeeded: () => repo.loginSettled(username, network, 'succeeded', policy),
+        unchecked: () => repo.loginSettled(username, network, 'unchecked', policy),
+      };
     },
-    failed: (username: string) => repo.loginFailed(username, (n) => waitAfter(n, policy)),
-    succeeded: (username: string) => repo.loginSucceeded(username),
   };
 }

@@ -2,6 +2,14 @@
 // (database.ts) so that an unreachable database becomes a 503, not a 500.
 import type pg from 'pg';
 
+/** The login throttle's numbers (config.ts; the policy: login-throttle.ts). */
+export interface LoginPolicy {
+  loginFailuresAllowed: number;
+  loginAccountFailuresAllowed: number;
+  loginWaitSeconds: number;
+  loginWaitMaxSeconds: number;
+}
+
 export interface UserRow {
   uuid: string;
   username: string;
@@ -19,15 +27,22 @@ export interface Repository {
   findByUuid(uuid: string): Promise<UserRow | null>;
   /** True when a row with both this name and this uuid was deleted. */
   deleteUser(username: string, uuid: string): Promise<boolean>;
-  /** Seconds until logins for `username` are checked again (0: now). Any name, user or not. */
-  loginWait(username: string): Promise<number>;
   /**
-   * Counts a failed login for `username` (a count older than an hour starts again); `waitFor`
-   * turns the count into the seconds its logins must now wait (0: none). Those seconds.
+   * Reserves one login attempt for `username` from `network`, counted before the password is
+   * checked (login-throttle.ts): 0 if it may go ahead, else the seconds to wait.
    */
-  loginFailed(username: string, waitFor: (failures: number) => number): Promise<number>;
-  /** A login succeeded: the count is gone. */
-  loginSucceeded(username: string): Promise<void>;
+  loginAttempt(username: string, network: string, policy: LoginPolicy): Promise<number>;
+  /**
+   * The attempt reserved by loginAttempt is over: `succeeded` clears the network's count and
+   * gives the account its attempt back; `unchecked` (no verdict: the hashing queue was full)
+   * gives both their attempt back.
+   */
+  loginSettled(
+    username: string,
+    network: string,
+    outcome: 'succeeded' | 'unchecked',
+    policy: LoginPolicy,
+  ): Promise<void>;
 }
 
 // Any constant works: every replica must use the same one.
@@ -43,15 +58,73 @@ const SCHEMA = [
      password VARCHAR(256)  NOT NULL
    )`,
   'CREATE UNIQUE INDEX IF NOT EXISTS users_username_key ON users (username)',
-  // Failed logins per name, shared by every replica (login-throttle.ts). Names that are no
-  // user's are counted too: the answers must not tell which names exist.
-  `CREATE TABLE IF NOT EXISTS login_failures (
-     username     VARCHAR(64) PRIMARY KEY,
-     failures     INTEGER     NOT NULL,
-     last_failure TIMESTAMPTZ NOT NULL,
-     locked_until TIMESTAMPTZ
+  // Login attempts per name and client network, and per name alone (network '*'), shared by
+  // every replica (login-throttle.ts). Names that are no user's are counted too: the answers
+  // must not tell which names exist. It replaces login_failures (a count per name alone).
+  'DROP TABLE IF EXISTS login_failures',
+  `CREATE TABLE IF NOT EXISTS login_attempts (
+     username     VARCHAR(64) NOT NULL,
+     network      VARCHAR(64) NOT NULL,
+     attempts     INTEGER     NOT NULL,
+     last_attempt TIMESTAMPTZ NOT NULL,
+     locked_until TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (username, network)
    )`,
+  // How long logins wait once this many attempts were made: none below the allowed count,
+  // then the first wait, doubling with each attempt up to the most (the one home of that rule).
+  `CREATE OR REPLACE FUNCTION login_wait(attempts integer, allowed integer, first float8, most float8)
+     RETURNS interval LANGUAGE sql IMMUTABLE AS $$
+       SELECT CASE WHEN attempts < allowed THEN interval '0'
+         ELSE make_interval(secs => LEAST(most, first * power(2, LEAST(attempts - allowed, 30)))) END
+     $$`,
 ];
+
+const loginParams = (username: string, network: string, p: LoginPolicy) => [
+  username,
+  network,
+  p.loginFailuresAllowed,
+  p.loginAccountFailuresAllowed,
+  p.loginWaitSeconds,
+  p.loginWaitMaxSeconds,
+];
+
+/**
+ * One attempt counted, as one statement ($1 name, $2 network, $3 and $4 the attempts allowed
+ * per network and per account, $5 and $6 the first and longest wait): the network's row first,
+ * only while it does not wait; then the account's, only if the network's was counted. Each
+ * upsert locks its row, so replicas counting at once are counted one after another, and the
+ * attempt that reaches the allowed count sets the wait before anyone checks a password.
+ */
+/** A row's attempts with this one: a count an hour old starts again. */
+const NEXT = `CASE WHEN a.last_attempt < now() - interval '1 hour' THEN 1 ELSE a.attempts + 1 END`;
+const upsert = (network: string, allowed: string, from: string) => `
+  INSERT INTO login_attempts AS a (username, network, attempts, last_attempt, locked_until)
+  SELECT $1, ${network}, 1, now(), now() + login_wait(1, ${allowed}, $5, $6) ${from}
+  ON CONFLICT (username, network) DO UPDATE SET
+    attempts = ${NEXT},
+    last_attempt = now(),
+    locked_until = now() + login_wait(${NEXT}, ${allowed}, $5, $6)
+  WHERE a.locked_until <= now()
+  RETURNING attempts`;
+const ATTEMPT = `
+  WITH net AS (${upsert('$2', '$3::int', '')}),
+       account AS (${upsert("'*'", '$4::int', 'FROM net')})
+  SELECT EXISTS (SELECT 1 FROM net) AS counted, EXISTS (SELECT 1 FROM account) AS permitted,
+         (SELECT EXTRACT(EPOCH FROM max(locked_until) - now())::float8 FROM login_attempts
+           WHERE username = $1 AND network IN ($2, '*')) AS wait`;
+/** Gives a row its attempt back, its wait recomputed from the count left. */
+const giveBack = (rows: string) => `
+  UPDATE login_attempts SET
+    attempts = GREATEST(attempts - 1, 0),
+    locked_until = last_attempt + login_wait(GREATEST(attempts - 1, 0),
+      CASE WHEN network = '*' THEN $4::int ELSE $3::int END, $5, $6)
+  WHERE username = $1 AND ${rows}`;
+/** A success: the network's count is gone, the account's attempt given back. */
+const SUCCEEDED = `
+  WITH gone AS (DELETE FROM login_attempts WHERE username = $1 AND network = $2)
+  ${giveBack("network = '*'")}`;
+/** No verdict: both given back. */
+const UNCHECKED = giveBack("network IN ($2, '*')");
 
 /** How often one replica clears counts no failure has touched for a day. */
 const PRUNE_EVERY_MS = 60_000;
@@ -109,42 +182,32 @@ export function createRepository(pool: pg.Pool): Repository {
       return result.rowCount === 1;
     },
 
-    async loginWait(username) {
-      const { rows } = await pool.query<{ wait: number | null }>(
-        'SELECT EXTRACT(EPOCH FROM locked_until - now())::float8 AS wait FROM login_failures WHERE username = $1',
-        [username],
-      );
-      return Math.max(0, Math.ceil(rows[0]?.wait ?? 0));
-    },
-
-    async loginFailed(username, waitFor) {
-      const { rows } = await pool.query<{ failures: number }>(
-        `INSERT INTO login_failures AS f (username, failures, last_failure) VALUES ($1, 1, now())
-         ON CONFLICT (username) DO UPDATE SET
-           failures = CASE WHEN f.last_failure < now() - interval '1 hour' THEN 1 ELSE f.failures + 1 END,
-           last_failure = now()
-         RETURNING failures`,
-        [username],
-      );
-      const wait = waitFor(rows[0]!.failures);
-      if (wait > 0)
-        // GREATEST: replicas counting at once never shorten each other's wait.
-        await pool.query(
-          `UPDATE login_failures SET locked_until =
-             GREATEST(locked_until, now() + make_interval(secs => $2)) WHERE username = $1`,
-          [username, wait],
-        );
+    async loginAttempt(username, network, policy) {
+      const params = loginParams(username, network, policy);
+      const { rows } = await pool.query<{
+        counted: boolean;
+        permitted: boolean;
+        wait: number | null;
+      }>(ATTEMPT, params);
+      const { counted, permitted, wait } = rows[0]!;
+      // The account waits, not the network: the network's count was not this attempt's to take.
+      if (counted && !permitted) await pool.query(giveBack('network = $2'), params);
       if (Date.now() - pruned > PRUNE_EVERY_MS) {
         pruned = Date.now();
         await pool.query(
-          `DELETE FROM login_failures WHERE last_failure < now() - interval '1 day'`,
+          `DELETE FROM login_attempts WHERE last_attempt < now() - interval '1 day' AND locked_until < now()`,
         );
       }
-      return wait;
+      // Refused while the statement's own snapshot still saw no wait (another replica's
+      // attempt set it a moment before): a second.
+      return permitted ? 0 : Math.max(1, Math.ceil(wait ?? 0));
     },
 
-    async loginSucceeded(username) {
-      await pool.query('DELETE FROM login_failures WHERE username = $1', [username]);
+    async loginSettled(username, network, outcome, policy) {
+      await pool.query(
+        outcome === 'succeeded' ? SUCCEEDED : UNCHECKED,
+        loginParams(username, network, policy),
+      );
     },
   };
 }

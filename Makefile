@@ -36,7 +36,7 @@ dev-local: node_modules ## the service alone on the host, from source, reloading
 backup: node_modules ## save the database, consistent, to a file: make backup FILE=backups/users.backup
 	@$(MESHCTL) backup
 
-restore: node_modules ## load a backup into the running mesh's empty database (FORCE=1 replaces its users): make restore FILE=...
+restore: node_modules ## load a backup into the running mesh's empty database (FORCE=1 replaces its users; BACKUP_KEY_FILE= another install's key): make restore FILE=...
 	@$(MESHCTL) restore
 
 images: node_modules ## offline kit: build local stand-ins for the base images (no registry needed)

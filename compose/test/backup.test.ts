@@ -1,10 +1,19 @@
 // make backup and make restore on the real mesh: 100 users saved, the mesh cleaned away (data
 // volume and all), brought up again, restored: every user reads back and logs in. A file cut
-// short, or not a backup at all, is refused with a clear error, and the database is untouched.
+// short, not a backup at all, or signed by another install's key is refused with a clear
+// error, and the database is untouched. A hostile archive, made by the real PostgreSQL and
+// signed with this install's own key (an attacker who has it), whose restore as the superuser
+// would run COPY ... TO PROGRAM: refused, nothing changes, no file is written; restored by
+// hand as the service's role, PostgreSQL itself refuses the program.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
-import { call, make, makeWith, LIFTED_LIMITS } from './helpers.js';
+import { headerFor } from '../../scripts/backup/archive.js';
+import { BACKUP_KEY } from '../../scripts/backup/verbs.js';
+import { dockerBytes } from '../../scripts/lib/docker.js';
+import { call, make, makeWith, LIFTED_LIMITS, sh } from './helpers.js';
 
 const USERS = 100;
 const dir = mkdtempSync(`${tmpdir()}/usermesh-backup-`);
@@ -106,5 +115,146 @@ test.serial(
     );
     t.is((await call('/user/newcomer')).status, 200, 'the database untouched');
     t.is((await call(`/user/${name(7)}`)).status, 200);
+    // Another install's backup: the same file signed with another key.
+    const { dump, about } = dumpOf(readFileSync(file));
+    const theirs = `${dir}/theirs.backup`;
+    const theirKey = randomBytes(32);
+    writeFileSync(theirs, Buffer.concat([headerFor(dump, about, theirKey), dump]));
+    t.regex(
+      await refused(theirs, { FORCE: '1' }),
+      /is refused, and the database was not touched: it was not made with \S+backup_key: another install's backup \(restore it with --key FILE/,
+    );
+    writeFileSync(`${dir}/their_key`, theirKey.toString('hex'));
+    t.regex(
+      await makeWith({ FILE: theirs, FORCE: '1', BACKUP_KEY_FILE: `${dir}/their_key` }, 'restore'),
+      new RegExp(`restore: ${USERS} users from ${theirs}`),
+      'with its key named, it is restored',
+    );
+  },
+);
+
+/** The dump and what the header says of it, from a backup file's bytes. */
+function dumpOf(bytes: Buffer) {
+  const second = bytes.indexOf('\n', bytes.indexOf('\n') + 1);
+  const header = JSON.parse(bytes.subarray(bytes.indexOf('\n') + 1, second).toString()) as {
+    created: string;
+    database: string;
+    users: number;
+    serviceVersion: string;
+  };
+  const { created, database, users, serviceVersion } = header;
+  return { dump: bytes.subarray(second + 1), about: { created, database, users, serviceVersion } };
+}
+
+const PWNED = '/var/lib/postgresql/data/pwned';
+
+test.serial(
+  "a hostile archive signed with this install's key, which would run a program as the superuser: refused by its contents, nothing changes, no file written; as the service's role PostgreSQL refuses the program itself",
+  async (t) => {
+    const postgres = (
+      await sh(`docker ps -q --filter label=com.docker.compose.service=postgres`)
+    ).trim();
+    const psql = (sql: string, db = 'postgres') =>
+      dockerBytes(
+        [
+          'exec',
+          '-i',
+          postgres,
+          'psql',
+          '-U',
+          'postgres',
+          '-d',
+          db,
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-Atq',
+        ],
+        {
+          input: Buffer.from(sql),
+        },
+      );
+    // The hostile database: the users table with a CHECK that calls a function (harmless when
+    // the row went in, then replaced), so that loading the row runs a program: as PostgreSQL's
+    // superuser it would (seen: the file appears), as the service's role it may not.
+    await psql('DROP DATABASE IF EXISTS hostile; CREATE DATABASE hostile;');
+    await psql(
+      `CREATE FUNCTION evil(text) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RETURN true; END $$;
+       CREATE TABLE users (uuid VARCHAR(64) PRIMARY KEY, username VARCHAR(64) NOT NULL CHECK (evil(username)),
+         fullname VARCHAR(2048) NOT NULL, password VARCHAR(256) NOT NULL);
+       INSERT INTO users VALUES ('u1', 'mallory', 'Mallory', 'x');
+       CREATE OR REPLACE FUNCTION evil(text) RETURNS boolean LANGUAGE plpgsql AS $$
+         BEGIN COPY (SELECT 1) TO PROGRAM 'touch ${PWNED}'; RETURN true; END $$;`,
+      'hostile',
+    );
+    const dump = await dockerBytes([
+      'exec',
+      postgres,
+      'pg_dump',
+      '-U',
+      'postgres',
+      '-d',
+      'hostile',
+      '--format=custom',
+    ]);
+    await psql('DROP DATABASE hostile;');
+    const hostile = `${dir}/hostile.backup`;
+    const about = {
+      created: new Date().toISOString(),
+      database: 'users',
+      users: 1,
+      serviceVersion: '-',
+    };
+    const key = Buffer.from(readFileSync(BACKUP_KEY, 'utf8').trim(), 'hex');
+    writeFileSync(hostile, Buffer.concat([headerFor(dump, about, key), dump]));
+
+    const before = (await psql('SELECT count(*) FROM users', 'users')).toString().trim();
+    const said = await makeWith({ FILE: hostile, FORCE: '1' }, 'restore').then(
+      () => 'restored',
+      (e: { stdout?: string; stderr?: string }) => `${e.stdout}${e.stderr}`,
+    );
+    t.regex(
+      said,
+      /is refused, and the database was not touched: its dump holds what this mesh never makes, which a restore would run: FUNCTION public evil\(text\) postgres$/m,
+    );
+    t.is(
+      (await psql('SELECT count(*) FROM users', 'users')).toString().trim(),
+      before,
+      'the users unchanged',
+    );
+    t.is((await call('/user/mallory')).status, 404);
+
+    // The second wall, by hand: the whole archive, unfiltered, as the service's role.
+    const byHand = spawnSync(
+      'docker',
+      [
+        'exec',
+        '-i',
+        postgres,
+        'pg_restore',
+        '-U',
+        'usersvc',
+        '-d',
+        'users',
+        '--no-owner',
+        '--no-privileges',
+        '--clean',
+        '--if-exists',
+        '--single-transaction',
+        '--exit-on-error',
+      ],
+      { input: dump, encoding: 'utf8' },
+    );
+    t.not(byHand.status, 0);
+    t.regex(
+      byHand.stderr,
+      /permission denied to COPY to or from an external program|must be superuser|pg_execute_server_program/,
+    );
+    t.is(
+      (await psql('SELECT count(*) FROM users', 'users')).toString().trim(),
+      before,
+      'still unchanged',
+    );
+    const pwned = await sh(`docker exec ${postgres} test -e ${PWNED} && echo yes || echo no`);
+    t.is(pwned.trim(), 'no', 'no program ran: no file in the container');
   },
 );

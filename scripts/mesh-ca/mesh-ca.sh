@@ -11,7 +11,8 @@
 #   prometheus/             ca.pem cert.pem key.pem     (uid 65534: the observability profile)
 #   observe/                ca.pem cert.pem key.pem     (uid 101: its proxy, envoy/observe.yaml)
 #   edge-public/            cert.pem key.pem source   the edge's HTTPS certificate (uid 101)
-#   ca.pem                  the CA's certificate, readable by anyone: what clients trust
+#   edge-ca/                the edge's own CA for clients: ca.pem, ca.key, names (see new_edge_ca)
+#   ca.pem                  the edge CA's certificate, readable by anyone: what clients trust
 # A certificate names its service as spiffe://appmesh/<service> (a URI SAN, what the proxies'
 # RBAC checks) and as the DNS name <service> (what Prometheus, a Go TLS client, checks). Commands:
 #   init                   create whatever is missing; renew certificates past half their life
@@ -21,7 +22,8 @@
 #   static [DAYS]          long-lived certificates (Swarm, Kubernetes) in static/, where missing or due
 #   public                 the edge's HTTPS certificate: the user's (EDGE_TLS_CERT, EDGE_TLS_KEY:
 #                          files meshctl checked and mounted) or else this CA's, where missing or due
-#   new-ca DIR, issue NAME DIR [DAYS] [CA_DIR]   a CA, one certificate, anywhere (for tests)
+#   new-ca DIR, new-edge-ca DIR, issue NAME DIR [DAYS] [CA_DIR]   a CA, an edge CA (EDGE_HOSTNAMES),
+#                          one certificate, anywhere (for tests)
 set -euo pipefail
 umask 077
 
@@ -40,6 +42,47 @@ new_ca() {
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
     -out "$1/ca.pem" 2>/dev/null
   echo "mesh-ca: created a CA valid for $CA_DAYS days in ${1#"$S"/}"
+}
+
+# The names the edge CA may sign for, as nameConstraints: localhost (and names under it), the
+# loopback addresses, then each of EDGE_HOSTNAMES (a name and the names under it, or one address).
+edge_ca_names() {
+  local out="permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" name
+  IFS=, read -ra extra <<< "${EDGE_HOSTNAMES:-}"
+  for name in "${extra[@]}"; do
+    name=${name// /}
+    [ -z "$name" ] && continue
+    if [[ $name =~ ^[0-9.]+$ ]]; then out+=",permitted;IP:$name/255.255.255.255"
+    elif [[ $name == *:* ]]; then out+=",permitted;IP:$name/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+    else out+=",permitted;DNS:$name"; fi
+  done
+  echo "$out"
+}
+
+# new_edge_ca DIR: the edge's CA, for clients, apart from the mesh CA: it signs the edge's HTTPS
+# certificate and nothing else. Its name constraints (critical) let it vouch only for the
+# edge's names, and pathlen:0 for no CA under it: a client that trusts it for this edge trusts
+# it for no other site, and it cannot sign a mesh identity (the mesh CA's, which the proxies
+# trust, is another key). A new EDGE_HOSTNAMES name needs a new edge CA (edge_ca_due).
+new_edge_ca() {
+  mkdir -p "$1"
+  openssl ecparam -name prime256v1 -genkey -noout -out "$1/ca.key"
+  openssl req -x509 -new -key "$1/ca.key" -days "$CA_DAYS" -subj "/O=appmesh/CN=appmesh edge CA" \
+    -addext basicConstraints=critical,CA:TRUE,pathlen:0 -addext keyUsage=critical,keyCertSign,cRLSign \
+    -addext "nameConstraints=critical,$(edge_ca_names)" -out "$1/ca.pem" 2>/dev/null
+  edge_ca_names > "$1/names"
+  echo "mesh-ca: created the edge CA for $(edge_ca_names | sed 's/permitted;//g'): clients trust secrets/ca.pem (anew if they trusted an older one)"
+}
+
+# The edge CA is wanted: there is none, or its names are not the ones EDGE_HOSTNAMES now asks for.
+edge_ca_due() {
+  [ ! -s "$S/edge-ca/ca.key" ] || [ "$(cat "$S/edge-ca/names" 2>/dev/null)" != "$(edge_ca_names)" ]
+}
+
+edge_ca() {
+  if edge_ca_due; then new_edge_ca "$S/edge-ca"; fi
+  # What clients trust for the edge's HTTPS, readable by anyone (not a secret).
+  cmp -s "$S/edge-ca/ca.pem" "$S/ca.pem" || { cp "$S/edge-ca/ca.pem" "$S/ca.pem" && chmod 644 "$S/ca.pem"; }
 }
 
 # issue NAME DIR [DAYS] [CA_DIR]: key.pem, cert.pem (spiffe://appmesh/NAME, DNS:NAME) and ca.pem into DIR.
@@ -101,8 +144,8 @@ public_names() {
   echo "$names"
 }
 
-# issue_public DIR: the edge's HTTPS certificate from this CA: serverAuth only, no SPIFFE name
-# (it is not a mesh identity), CERT_DAYS long like the rest, renewed at half its life.
+# issue_public DIR: the edge's HTTPS certificate from the edge CA: serverAuth only, no SPIFFE
+# name (it is not a mesh identity), CERT_DAYS long like the rest, renewed at half its life.
 issue_public() {
   local dir=$1
   mkdir -p "$dir"
@@ -110,7 +153,7 @@ issue_public() {
   openssl req -new -key "$dir/key.pem" -subj "/O=appmesh/CN=appmesh edge" -out "$dir/req.csr"
   printf '%s\n' "subjectAltName=$(public_names)" "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" > "$dir/ext.cnf"
-  openssl x509 -req -in "$dir/req.csr" -CA "$S/ca/ca.pem" -CAkey "$S/ca/ca.key" -days "$CERT_DAYS" \
+  openssl x509 -req -in "$dir/req.csr" -CA "$S/edge-ca/ca.pem" -CAkey "$S/edge-ca/ca.key" -days "$CERT_DAYS" \
     -set_serial "0x$(openssl rand -hex 16)" -extfile "$dir/ext.cnf" -out "$dir/cert.pem" 2>/dev/null
   rm "$dir/req.csr" "$dir/ext.cnf"
   echo ours > "$dir/source"
@@ -125,11 +168,12 @@ copy_public() {
 }
 
 # public_due: our own certificate is wanted, and there is none, or a user's, or one past half
-# its life, from another CA, or without a name EDGE_HOSTNAMES now lists.
+# its life, from another CA (the mesh CA's, before the edge had one), or without a name
+# EDGE_HOSTNAMES now lists.
 public_due() {
   local dir=$S/edge-public want
   [ "$(cat "$dir/source" 2>/dev/null)" = ours ] || return 0
-  openssl verify -CAfile "$S/ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 || return 0
+  openssl verify -CAfile "$S/edge-ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 || return 0
   openssl x509 -in "$dir/cert.pem" -noout \
     -checkend "${RENEW_BEFORE:-$((CERT_DAYS * 86400 / 2))}" >/dev/null 2>&1 || return 0
   want=$(public_names | tr , '\n' | sed 's/^IP:::1$/IP Address:0:0:0:0:0:0:0:1/; s/^IP:/IP Address:/')
@@ -138,6 +182,7 @@ public_due() {
 }
 
 public() {
+  edge_ca
   if public_due; then
     swap "$S/edge-public" 101 issue_public
     echo "mesh-ca: edge-public: certificate for $(public_names), $(openssl x509 -in "$S/edge-public/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
@@ -198,8 +243,7 @@ case "${1:-init}" in
     secret usersvc db_password
     secret postgres usersvc_password "$(cat "$S/usersvc/db_password")"
     secret postgres superuser_password
-    # What clients trust for the edge's HTTPS, readable by anyone (not a secret).
-    cmp -s "$S/ca/ca.pem" "$S/ca.pem" || { cp "$S/ca/ca.pem" "$S/ca.pem" && chmod 644 "$S/ca.pem"; }
+    edge_ca
     for name in "${!OWNER[@]}"; do if due "$name"; then install "$name"; fi; done
     edge_public ;;
   renew)
@@ -225,6 +269,7 @@ case "${1:-init}" in
       fi
     done
     # The edge's HTTPS certificate: the user's own as installed, else one of ours.
+    edge_ca
     dir=$S/static/edge-public
     if [ "$(cat "$S/edge-public/source" 2>/dev/null)" = user ]; then
       if ! cmp -s "$S/edge-public/cert.pem" "$dir/cert.pem"; then
@@ -232,7 +277,7 @@ case "${1:-init}" in
         echo "mesh-ca: static/edge-public: your certificate"
       fi
     elif [ "$(cat "$dir/source" 2>/dev/null)" != ours ] ||
-         ! openssl verify -CAfile "$S/ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 ||
+         ! openssl verify -CAfile "$S/edge-ca/ca.pem" "$dir/cert.pem" >/dev/null 2>&1 ||
          ! openssl x509 -in "$dir/cert.pem" -noout -checkend $((days * 86400 / 2)) >/dev/null 2>&1; then
       CERT_DAYS=$days issue_public "$dir"
       echo "mesh-ca: static/edge-public: certificate $(openssl x509 -in "$dir/cert.pem" -noout -enddate)"
@@ -240,6 +285,7 @@ case "${1:-init}" in
   rotate)
     for name in "${!OWNER[@]}"; do install "$name"; done
     if [ -z "${EDGE_TLS_CERT:-}" ]; then
+      edge_ca
       swap "$S/edge-public" 101 issue_public
       echo "mesh-ca: edge-public: certificate $(openssl x509 -in "$S/edge-public/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
     fi ;;
@@ -247,8 +293,10 @@ case "${1:-init}" in
     edge_public ;;
   new-ca)
     new_ca "${2:?directory}" ;;
+  new-edge-ca)
+    new_edge_ca "${2:?directory}" ;;
   issue)
     issue "${2:?name}" "${3:?directory}" "${4:-$CERT_DAYS}" "${5:-$S/ca}" ;;
   *)
-    echo "usage: mesh-ca init | renew | renew-loop | rotate | public | static [DAYS] | new-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
+    echo "usage: mesh-ca init | renew | renew-loop | rotate | public | static [DAYS] | new-ca DIR | new-edge-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
 esac

@@ -78,37 +78,48 @@ interface Converging {
   replicas: number;
 }
 
+/**
+ * The node where a task of this service, on this image and created since `since`, failed for
+ * want of the image; undefined if none did.
+ */
+async function nodeMissing(
+  service: string,
+  image: string,
+  since = '',
+): Promise<string | undefined> {
+  const ids = (await sw(['service', 'ps', '-q', service])).split('\n').filter(Boolean);
+  if (!ids.length) return undefined;
+  const tasks = await sw([
+    'inspect',
+    '--type',
+    'task',
+    '-f',
+    '{{.CreatedAt.Format "2006-01-02T15:04:05"}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} {{.Status.Err}}',
+    ...ids,
+  ]);
+  const missing = tasks
+    .split('\n')
+    .map((l) => l.split(' '))
+    .find(
+      ([at, , img, ...err]) =>
+        at! >= since && img === image && err.join(' ').includes('No such image'),
+    );
+  if (!missing) return undefined;
+  return (await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', missing[1]!])).trim();
+}
+
+const imageMissing = (node: string, image: string) =>
+  new RolloutFailed(
+    `node ${node} has no image ${image}: add its engine to SWARM_NODES (e.g. ssh://you@${node}) and run make swarm-up again, or copy it yourself: docker save ${image} | docker -H ssh://you@${node} load`,
+  );
+
 /** Has this service converged on its image? Fails at once on a missing image or a rollback. */
 async function converged(
   { service, image, replicas }: Converging,
   since: string,
 ): Promise<boolean> {
-  const ids = (await sw(['service', 'ps', '-q', service])).split('\n').filter(Boolean);
-  if (ids.length) {
-    const tasks = await sw([
-      'inspect',
-      '--type',
-      'task',
-      '-f',
-      '{{.CreatedAt.Format "2006-01-02T15:04:05"}} {{.NodeID}} {{.Spec.ContainerSpec.Image}} {{.Status.Err}}',
-      ...ids,
-    ]);
-    const missing = tasks
-      .split('\n')
-      .map((l) => l.split(' '))
-      .find(
-        ([at, , img, ...err]) =>
-          at! >= since && img === image && err.join(' ').includes('No such image'),
-      );
-    if (missing) {
-      const node = (
-        await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', missing[1]!])
-      ).trim();
-      throw new RolloutFailed(
-        `node ${node} has no image ${image}: add its engine to SWARM_NODES (e.g. ssh://you@${node}) and run make swarm-up again, or copy it yourself: docker save ${image} | docker -H ssh://you@${node} load`,
-      );
-    }
-  }
+  const node = await nodeMissing(service, image, since);
+  if (node) throw imageMissing(node, image);
   const update = (
     await sw([
       'service',
@@ -118,10 +129,15 @@ async function converged(
       service,
     ])
   ).trim();
-  if (/^(rollback|paused)/.test(update))
+  if (/^(rollback|paused)/.test(update)) {
+    // A missing image is the likeliest cause, and the one a user can act on: look for it in
+    // every task of the image, whenever made (once, in a CI run, the rollback was seen first).
+    const missing = await nodeMissing(service, image);
+    if (missing) throw imageMissing(missing, image);
     throw new RolloutFailed(
       `${service}: the update failed and Swarm rolled it back (${update}); docker service ps --no-trunc ${service} says why`,
     );
+  }
   const running = (
     await sw([
       'service',

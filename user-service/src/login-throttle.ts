@@ -15,7 +15,7 @@ import type { LoginPolicy, Repository } from './repository.js';
 export type { LoginPolicy };
 
 const refused = (wait: number) =>
-  new HttpError(429, 'too many failed logins for this account; wait as long as Retry-After says', {
+  new HttpError(429, 'too many login attempts for this account; wait as long as Retry-After says', {
     'retry-after': String(wait),
   });
 

@@ -70,12 +70,13 @@ const SCHEMA = [
      locked_until TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (username, network)
    )`,
-  // How long logins wait once this many attempts were made: none below the allowed count,
-  // then the first wait, doubling with each attempt up to the most (the one home of that rule).
+  // How long logins wait once this many attempts were made: none (NULL) below the allowed
+  // count, then the first wait, doubling with each attempt up to the most (the one home of
+  // that rule).
   `CREATE OR REPLACE FUNCTION login_wait(attempts integer, allowed integer, first float8, most float8)
      RETURNS interval LANGUAGE sql IMMUTABLE AS $$
-       SELECT CASE WHEN attempts < allowed THEN interval '0'
-         ELSE make_interval(secs => LEAST(most, first * power(2, LEAST(attempts - allowed, 30)))) END
+       SELECT CASE WHEN attempts >= allowed
+         THEN make_interval(secs => LEAST(most, first * power(2, LEAST(attempts - allowed, 30)))) END
      $$`,
 ];
 
@@ -88,6 +89,15 @@ const loginParams = (username: string, network: string, p: LoginPolicy) => [
   p.loginWaitMaxSeconds,
 ];
 
+/** A row's attempts with this one: a count an hour old starts again. */
+const NEXT = `CASE WHEN a.last_attempt < now() - interval '1 hour' THEN 1 ELSE a.attempts + 1 END`;
+/**
+ * Until when a row waits after `attempts`, from `since`: no wait is -infinity, not now().
+ * now() is when a transaction began, and a transaction that began a moment earlier but
+ * counts later must not read another's now() as a wait still running.
+ */
+const until = (attempts: string, allowed: string, since: string) =>
+  `COALESCE(${since} + login_wait(${attempts}, ${allowed}, $5, $6), '-infinity')`;
 /**
  * One attempt counted, as one statement ($1 name, $2 network, $3 and $4 the attempts allowed
  * per network and per account, $5 and $6 the first and longest wait): the network's row first,
@@ -95,29 +105,26 @@ const loginParams = (username: string, network: string, p: LoginPolicy) => [
  * upsert locks its row, so replicas counting at once are counted one after another, and the
  * attempt that reaches the allowed count sets the wait before anyone checks a password.
  */
-/** A row's attempts with this one: a count an hour old starts again. */
-const NEXT = `CASE WHEN a.last_attempt < now() - interval '1 hour' THEN 1 ELSE a.attempts + 1 END`;
 const upsert = (network: string, allowed: string, from: string) => `
   INSERT INTO login_attempts AS a (username, network, attempts, last_attempt, locked_until)
-  SELECT $1, ${network}, 1, now(), now() + login_wait(1, ${allowed}, $5, $6) ${from}
+  SELECT $1, ${network}, 1, now(), ${until('1', allowed, 'now()')} ${from}
   ON CONFLICT (username, network) DO UPDATE SET
     attempts = ${NEXT},
     last_attempt = now(),
-    locked_until = now() + login_wait(${NEXT}, ${allowed}, $5, $6)
+    locked_until = ${until(NEXT, allowed, 'now()')}
   WHERE a.locked_until <= now()
   RETURNING attempts`;
 const ATTEMPT = `
   WITH net AS (${upsert('$2', '$3::int', '')}),
        account AS (${upsert("'*'", '$4::int', 'FROM net')})
   SELECT EXISTS (SELECT 1 FROM net) AS counted, EXISTS (SELECT 1 FROM account) AS permitted,
-         (SELECT EXTRACT(EPOCH FROM max(locked_until) - now())::float8 FROM login_attempts
-           WHERE username = $1 AND network IN ($2, '*')) AS wait`;
+         (SELECT max(EXTRACT(EPOCH FROM locked_until - now()))::float8 FROM login_attempts
+           WHERE username = $1 AND network IN ($2, '*') AND locked_until > now()) AS wait`;
 /** Gives a row its attempt back, its wait recomputed from the count left. */
 const giveBack = (rows: string) => `
   UPDATE login_attempts SET
     attempts = GREATEST(attempts - 1, 0),
-    locked_until = last_attempt + login_wait(GREATEST(attempts - 1, 0),
-      CASE WHEN network = '*' THEN $4::int ELSE $3::int END, $5, $6)
+    locked_until = ${until('GREATEST(attempts - 1, 0)', "CASE WHEN network = '*' THEN $4::int ELSE $3::int END", 'last_attempt')}
   WHERE username = $1 AND ${rows}`;
 /** A success: the network's count is gone, the account's attempt given back. */
 const SUCCEEDED = `

@@ -69,9 +69,15 @@ test('logins past the hashing queue get 503 JSON with Retry-After; the rest are 
     json: { fullname: 'Flood', password: 'correct horse' },
   });
   t.is(created.status, 201);
+  // Each from a network of its own: the login throttle bounds attempts in flight from one
+  // network (login-throttle.ts), and this is about the hashing queue.
   const replies = await Promise.all(
-    Array.from({ length: 12 }, () =>
-      call(`${svc.url}/user/flood/login`, { method: 'POST', json: { password: 'correct horse' } }),
+    Array.from({ length: 12 }, (_, i) =>
+      call(`${svc.url}/user/flood/login`, {
+        method: 'POST',
+        json: { password: 'correct horse' },
+        headers: { 'x-mesh-client-address': `10.${i}.0.1` },
+      }),
     ),
   );
   const statuses = replies.map((r) => r.status);

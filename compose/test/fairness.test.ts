@@ -133,7 +133,7 @@ test.serial(
       seen.slice(5).every((s) => s === 429),
       JSON.stringify(seen),
     );
-    t.regex(String(refused?.body.error), /too many failed logins for this account/);
+    t.regex(String(refused?.body.error), /too many login attempts for this account/);
     t.regex(refused?.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
 
     const bob = await call('/user/bob/login', { method: 'POST', json: { password: 'bobrules1' } });

@@ -120,10 +120,11 @@ const RESTORED = [
   /^CONSTRAINT public users users_pkey \S+$/,
   /^INDEX public users_username_key \S+$/,
 ];
-// The login throttle's counts (of no use in another database, and made again at start-up).
+// The login throttle's counts and the revoked tokens (of no use in another database, gone
+// with the minutes tokens live, and made again at start-up).
 const LEFT_OUT = [
-  /^(TABLE|TABLE DATA) public (login_attempts|login_failures) \S+$/,
-  /^CONSTRAINT public (login_attempts|login_failures) \1_pkey \S+$/,
+  /^(TABLE|TABLE DATA) public (login_attempts|login_failures|revoked_tokens|token_cutoffs) \S+$/,
+  /^CONSTRAINT public (login_attempts|login_failures|revoked_tokens|token_cutoffs) \1_pkey \S+$/,
   /^FUNCTION public login_wait\(integer, integer, double precision, double precision\) \S+$/,
 ];
 

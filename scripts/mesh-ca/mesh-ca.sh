@@ -4,9 +4,13 @@
 # processes run as, every file mode 0600:
 #   ca/                     the CA: ca.pem, ca.key (put your own there before the first init)
 #   edge/                   ca.pem cert.pem key.pem                       (uid 101, envoy)
-#   usersvc/                ca.pem cert.pem key.pem (uid 101: its sidecar), token_secret
-#                           db_password (uid 1000: Node, which cannot enter the directory; compose
-#                           mounts the two files themselves)
+#   usersvc/                ca.pem cert.pem key.pem (uid 101: its sidecar), db_password (uid 1000:
+#                           Node, which cannot enter the directory; compose mounts the file itself)
+#   token-keys/             the service's token signing keys (ES256, see token_keys): current.pem
+#                           (uid 1000, what it signs with), next.pem (published, not yet used),
+#                           retired/<kid>.jwk (public keys of tokens that may still be alive)
+#   jwks.json               the public keys tokens are checked against, readable by anyone: what the
+#                           edge and the service verify with, served at /user/.well-known/jwks.json
 #   postgres/               ca.pem cert.pem key.pem superuser_password usersvc_password (uid 999)
 #   prometheus/             ca.pem cert.pem key.pem     (uid 65534: the observability profile)
 #   observe/                ca.pem cert.pem key.pem     (uid 101: its proxy, envoy/observe.yaml)
@@ -19,6 +23,7 @@
 #   renew                  renew certificates past half their life
 #   renew-loop             renew, then again every RENEW_EVERY seconds (3600): the compose service
 #   rotate                 issue every service a new certificate now
+#   rotate-token-keys      sign tokens with the next key; retire the current one (meshctl rotate-keys)
 #   static [DAYS]          long-lived certificates (Swarm, Kubernetes) in static/, where missing or due
 #   public                 the edge's HTTPS certificate: the user's (EDGE_TLS_CERT, EDGE_TLS_KEY:
 #                          files meshctl checked and mounted) or else this CA's, where missing or due
@@ -221,6 +226,67 @@ secret() {
   echo "mesh-ca: generated $1/$2"
 }
 
+# Token signing keys: ES256 (P-256) keys whose public halves are published as a JWKS, each
+# named (kid) by its RFC 7638 thumbprint. The next key is published a rotation ahead of its use,
+# so every edge and replica already trusts it when a rotation makes it current; a retired key
+# stays published for TOKEN_KEY_OVERLAP seconds (86400: the longest a token may live).
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+# The 64 bytes x||y of a P-256 key's public point: the end of its SubjectPublicKeyInfo.
+point() { openssl pkey -in "$1" -pubout -outform DER 2>/dev/null | tail -c 64; }
+# jwk KEY: KEY's public JWK (one line).
+jwk() {
+  local x y kid
+  x=$(point "$1" | head -c 32 | b64url)
+  y=$(point "$1" | tail -c 32 | b64url)
+  kid=$(printf '{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}' "$x" "$y" | openssl dgst -sha256 -binary | b64url)
+  printf '{"kty":"EC","crv":"P-256","x":"%s","y":"%s","kid":"%s","use":"sig","alg":"ES256"}\n' "$x" "$y" "$kid"
+}
+kid_of() { jwk "$1" | sed 's/.*"kid":"\([^"]*\)".*/\1/'; }
+new_token_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+# The current key is the service's (uid 1000, read-only); the others only the CA's.
+current_token_key() {
+  chown 1000:1000 "$1"
+  chmod 400 "$1"
+  mv -f "$1" "$S/token-keys/current.pem"
+}
+# jwks.json from the current, next and retired keys, written whole (a rename), readable by all.
+publish_jwks() {
+  local d=$S/token-keys overlap=${TOKEN_KEY_OVERLAP:-86400} keys=()
+  find "$d/retired" -name '*.jwk' -mmin +$((overlap / 60)) -delete
+  keys+=("$(jwk "$d/current.pem")" "$(jwk "$d/next.pem")")
+  for f in "$d"/retired/*.jwk; do [ -e "$f" ] && keys+=("$(cat "$f")"); done
+  local IFS=,
+  printf '{"keys":[%s]}\n' "${keys[*]}" > "$S/.jwks.json.new"
+  chmod 644 "$S/.jwks.json.new"
+  mv -f "$S/.jwks.json.new" "$S/jwks.json"
+}
+token_keys() {
+  local d=$S/token-keys
+  mkdir -p "$d/retired"
+  chmod 700 "$d"
+  if [ ! -s "$d/current.pem" ]; then
+    new_token_key "$d/.current.new" && current_token_key "$d/.current.new"
+    echo "mesh-ca: generated a token signing key (kid $(kid_of "$d/current.pem"))"
+  fi
+  [ -s "$d/next.pem" ] || new_token_key "$d/next.pem"
+  # The HS256 secret of earlier versions: tokens are signed with these keys now.
+  rm -f "$S/usersvc/token_secret" "$S/static/usersvc/token_secret"
+  publish_jwks
+}
+rotate_token_keys() {
+  exec 9>"$S/.lock"
+  flock 9
+  token_keys
+  local d=$S/token-keys old
+  old=$(kid_of "$d/current.pem")
+  jwk "$d/current.pem" > "$d/retired/$old.jwk"
+  cp "$d/next.pem" "$d/.current.new" && current_token_key "$d/.current.new"
+  new_token_key "$d/.next.new" && mv -f "$d/.next.new" "$d/next.pem"
+  publish_jwks
+  echo "mesh-ca: tokens are signed with kid $(kid_of "$d/current.pem") now; kid $old stays published for ${TOKEN_KEY_OVERLAP:-86400} s"
+  exec 9>&-
+}
+
 # Due for a new certificate: none yet, less than RENEW_BEFORE seconds left (half its life), one
 # owned by another user (from before a replica's sidecar had a user of its own), or one from
 # before certificates carried their DNS name.
@@ -239,7 +305,7 @@ case "${1:-init}" in
   init)
     chmod 700 "$S"
     [ -s "$S/ca/ca.key" ] || new_ca "$S/ca"
-    secret usersvc token_secret
+    token_keys
     secret usersvc db_password
     secret postgres usersvc_password "$(cat "$S/usersvc/db_password")"
     secret postgres superuser_password
@@ -289,6 +355,8 @@ case "${1:-init}" in
       swap "$S/edge-public" 101 issue_public
       echo "mesh-ca: edge-public: certificate $(openssl x509 -in "$S/edge-public/cert.pem" -noout -serial -enddate | tr '\n' ' ')"
     fi ;;
+  rotate-token-keys)
+    rotate_token_keys ;;
   public)
     edge_public ;;
   new-ca)
@@ -298,5 +366,5 @@ case "${1:-init}" in
   issue)
     issue "${2:?name}" "${3:?directory}" "${4:-$CERT_DAYS}" "${5:-$S/ca}" ;;
   *)
-    echo "usage: mesh-ca init | renew | renew-loop | rotate | public | static [DAYS] | new-ca DIR | new-edge-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
+    echo "usage: mesh-ca init | renew | renew-loop | rotate | rotate-token-keys | public | static [DAYS] | new-ca DIR | new-edge-ca DIR | issue NAME DIR [DAYS] [CA_DIR]" >&2; exit 2 ;;
 esac

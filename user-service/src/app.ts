@@ -15,7 +15,7 @@ import type { Identity } from './identity.js';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { Repository, UserRow } from './repository.js';
 import { requestLog } from './request-log.js';
-import { issueToken, verifyToken } from './tokens.js';
+import { issueToken, tokenVerifier, type TokenClaims, type TokenKeys } from './tokens.js';
 import { requireObject, requireText, validateUsername } from './validate.js';
 
 /** What the app is built from: the login throttle's numbers among them. */
@@ -25,7 +25,7 @@ export interface AppDeps extends LoginPolicy {
   db: DatabaseState;
   identity: Identity;
   log: Logger;
-  tokenSecret: string;
+  tokenKeys: TokenKeys;
   tokenTtlSeconds: number;
   scryptCost: number;
   scryptConcurrency: number;
@@ -39,7 +39,9 @@ const OPENAPI = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'
 export const JSON_LIMIT = '64kb';
 
 export function createApp(deps: AppDeps): Koa {
-  const { repo, db, identity, tokenSecret, tokenTtlSeconds, scryptCost } = deps;
+  const { repo, db, identity, tokenKeys, tokenTtlSeconds, scryptCost } = deps;
+  const verifyToken = tokenVerifier(tokenKeys);
+  const JWKS = JSON.stringify(tokenKeys.jwks);
   const hashing = new HashLimit(deps.scryptConcurrency, deps.scryptQueue);
   const throttle = loginThrottle(repo, deps);
   const unknownUserHash = dummyHash(scryptCost);
@@ -74,6 +76,8 @@ export function createApp(deps: AppDeps): Koa {
     uuid: user.uuid,
     fullname: user.fullname,
   });
+
+  const expiry = (claims: TokenClaims) => new Date(claims.exp * 1000).toISOString();
 
   const unauthorized = (message: string) =>
     new HttpError(401, message, { 'www-authenticate': 'Bearer' });
@@ -128,6 +132,52 @@ export function createApp(deps: AppDeps): Koa {
   });
   readOnly('/openapi.json');
 
+  // The public keys tokens are checked against (tokens.ts): anyone may verify a token.
+  router.get('/.well-known/jwks.json', (ctx) => {
+    ctx.type = 'application/jwk-set+json';
+    ctx.set('cache-control', 'public, max-age=300');
+    ctx.body = JWKS;
+  });
+  readOnly('/.well-known/jwks.json');
+
+  /**
+   * The token in Authorization, checked (signature, issuer, audience, expiry: the edge checked
+   * them too) and not revoked, and its owner, who must be `username`: else 401 or 403.
+   */
+  const bearerOf = async (ctx: Context, username: string) => {
+    const bearer = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(ctx.get('authorization'));
+    if (!bearer?.[1])
+      throw unauthorized(
+        'send Authorization: Bearer <token>, with the token from POST /user/<username>/login',
+      );
+    const claims = await verifyToken(bearer[1]);
+    if (!claims) throw unauthorized('the token is invalid or expired; log in again');
+    const owner = await data(() => repo.tokenOwner(claims.sub, claims.jti, claims.iat));
+    if (!owner)
+      throw unauthorized('the user this token was issued to no longer exists; log in again');
+    if (owner.revoked) throw unauthorized('the token was revoked (logged out); log in again');
+    if (owner.user.username !== username) {
+      const target = await data(() => repo.findByUsername(username));
+      if (!target) throw new HttpError(404, `no user named "${username}"`);
+      throw new HttpError(
+        403,
+        `this token belongs to "${owner.user.username}"; a user can only act as itself`,
+      );
+    }
+    return { claims, owner: owner.user };
+  };
+
+  const SCOPES = ['local', 'global'];
+  const scopeOf = (ctx: Context): 'local' | 'global' => {
+    const raw = ctx.query.scope ?? 'local';
+    if (typeof raw !== 'string' || !SCOPES.includes(raw))
+      throw new HttpError(
+        400,
+        'scope must be local (this token) or global (every token of the user)',
+      );
+    return raw as 'local' | 'global';
+  };
+
   router.put('/:username', json, async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');
     const body = requireObject(ctx.request.body);
@@ -175,32 +225,33 @@ export function createApp(deps: AppDeps): Koa {
       });
     if (!user || !matches) throw unauthorized('username or password is incorrect');
     await data(() => ticket.succeeded());
-    const token = issueToken({ sub: user.uuid, name: user.username }, tokenSecret, tokenTtlSeconds);
+    const notBefore = await data(() => repo.tokensNotBefore(user.uuid));
+    const { token, claims } = await issueToken(
+      { sub: user.uuid, name: user.username },
+      tokenKeys,
+      tokenTtlSeconds,
+      { notBefore },
+    );
     // A bearer token: no cache on the way may keep a copy.
     ctx.set('cache-control', 'no-store');
-    reply(ctx, 200, { ...publicUser(user), token });
+    reply(ctx, 200, { ...publicUser(user), token, expires_at: expiry(claims) });
+  });
+
+  // Logging out: this token (scope=local), or every token of the user (scope=global), refused
+  // at once by every replica (the revocations are in the database).
+  router.post('/:username/logout', async (ctx) => {
+    const username = validateUsername(ctx.params.username ?? '');
+    const scope = scopeOf(ctx);
+    const { claims, owner } = await bearerOf(ctx, username);
+    if (scope === 'global') await data(() => repo.revokeAllTokens(owner.uuid));
+    else await data(() => repo.revokeToken(claims.jti, claims.exp));
+    reply(ctx, 200, { username, scope });
   });
 
   router.delete('/:username', async (ctx) => {
     const username = validateUsername(ctx.params.username ?? '');
-    const bearer = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(ctx.get('authorization'));
-    if (!bearer?.[1])
-      throw unauthorized(
-        'send Authorization: Bearer <token>, with the token from POST /user/<username>/login',
-      );
-    const claims = verifyToken(bearer[1], tokenSecret);
-    if (!claims) throw unauthorized('the token is invalid or expired; log in again');
-    const owner = await data(() => repo.findByUuid(claims.sub));
-    if (!owner)
-      throw unauthorized('the user this token was issued to no longer exists; log in again');
-    const target = await data(() => repo.findByUsername(username));
-    if (!target) throw new HttpError(404, `no user named "${username}"`);
-    if (target.uuid !== owner.uuid)
-      throw new HttpError(
-        403,
-        `this token belongs to "${owner.username}"; a user can only delete itself`,
-      );
-    if (!(await data(() => repo.deleteUser(username, target.uuid))))
+    const { owner } = await bearerOf(ctx, username);
+    if (!(await data(() => repo.deleteUser(username, owner.uuid))))
       throw new HttpError(404, `no user named "${username}"`);
     reply(ctx, 200, { username });
   });

@@ -1,9 +1,10 @@
 // Configuration: read from the environment once, at start-up, and validated there.
 // An invalid value stops the process with one message naming the variable (see server.ts).
-// Secrets may come from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE: compose secrets).
+// Secrets come from files (TOKEN_KEY_FILE, DATABASE_PASSWORD_FILE: compose secrets).
 // Every variable and its default is documented in docs/reference/configuration.md (a test keeps it so).
 import { readFileSync } from 'node:fs';
 import { defaultHashConcurrency } from './hash-sizing.js';
+import { loadTokenKeys, MAX_TTL_SECONDS, TokenKeyError, type TokenKeys } from './tokens.js';
 
 export interface Config {
   host: string;
@@ -14,7 +15,8 @@ export interface Config {
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
   logLevel: string;
-  tokenSecret: string;
+  /** The key tokens are signed with and the public keys they are checked against (tokens.ts). */
+  tokenKeys: TokenKeys;
   tokenTtlSeconds: number;
   /** log2 of scrypt's N; OWASP's recommendation is 17 (N = 131072, r = 8, p = 1). */
   scryptCost: number;
@@ -79,6 +81,38 @@ function secret(env: Env, name: string): string | undefined {
   }
 }
 
+/** A file's content, the variable naming it in the error when it cannot be read. */
+function file(env: Env, name: string): string {
+  const path = env[name]?.trim();
+  if (!path) throw new ConfigError(name, 'must name a file (make up creates them in secrets/)');
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      name,
+      `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): ${path}`,
+    );
+  }
+}
+
+/** The token signing key and the published keys; an HS256 secret of earlier versions is refused. */
+function loadKeys(env: Env): TokenKeys {
+  for (const gone of ['TOKEN_SECRET', 'TOKEN_SECRET_FILE'])
+    if (env[gone] !== undefined)
+      throw new ConfigError(
+        gone,
+        'is no longer read: tokens are ES256, signed with TOKEN_KEY_FILE and checked with TOKEN_JWKS_FILE (make up creates both)',
+      );
+  const key = file(env, 'TOKEN_KEY_FILE');
+  const jwks = file(env, 'TOKEN_JWKS_FILE');
+  try {
+    return loadTokenKeys(key, jwks);
+  } catch (err) {
+    if (!(err instanceof TokenKeyError)) throw err;
+    throw new ConfigError(err.input === 'key' ? 'TOKEN_KEY_FILE' : 'TOKEN_JWKS_FILE', err.message);
+  }
+}
+
 function flag(env: Env, name: string): boolean {
   const raw = text(env, name, '0');
   if (raw !== '0' && raw !== '1') throw new ConfigError(name, `must be 0 or 1, got "${raw}"`);
@@ -95,15 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const tokenSecret = secret(env, 'TOKEN_SECRET') ?? '';
-  if (tokenSecret.length < 32) {
-    // Every replica must share this secret, so it cannot be generated per process.
-    const name = env.TOKEN_SECRET_FILE ? 'TOKEN_SECRET_FILE' : 'TOKEN_SECRET';
-    throw new ConfigError(
-      name,
-      `must ${name === 'TOKEN_SECRET' ? 'be set to' : 'name a file of'} at least 32 characters (shared by every replica; make up generates one)`,
-    );
-  }
+  const tokenKeys = loadKeys(env);
 
   let databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -151,8 +177,8 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
     dbStatementTimeoutMs: integer(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     logLevel,
-    tokenSecret,
-    tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 3600, 1, 30 * 24 * 3600),
+    tokenKeys,
+    tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 900, 1, MAX_TTL_SECONDS),
     scryptCost,
     scryptConcurrency,
     scryptQueue: integer(env, 'SCRYPT_QUEUE', 4 * scryptConcurrency, 0, 10_000),

@@ -28,6 +28,21 @@ export interface Repository {
   /** True when a row with both this name and this uuid was deleted. */
   deleteUser(username: string, uuid: string): Promise<boolean>;
   /**
+   * The user a token names, and whether the token was revoked: logged out (its jti), or
+   * issued (`iat`) before its user logged out everywhere.
+   */
+  tokenOwner(
+    uuid: string,
+    jti: string,
+    iat: number,
+  ): Promise<{ user: UserRow; revoked: boolean } | null>;
+  /** Ends one token: refused until it expires (`exp`), then forgotten. */
+  revokeToken(jti: string, exp: number): Promise<void>;
+  /** Ends every token of a user issued before the next second; returns that second. */
+  revokeAllTokens(uuid: string): Promise<number>;
+  /** The second a user's tokens must be issued at or after (0: any). */
+  tokensNotBefore(uuid: string): Promise<number>;
+  /**
    * Reserves one login attempt for `username` from `network`, counted before the password is
    * checked (login-throttle.ts): 0 if it may go ahead, else the seconds to wait.
    */
@@ -73,6 +88,17 @@ const SCHEMA = [
   // How long logins wait once this many attempts were made: none (NULL) below the allowed
   // count, then the first wait, doubling with each attempt up to the most (the one home of
   // that rule).
+  // Revoked tokens (logout, app.ts), shared by every replica: one token by its jti until it
+  // expires, and every token of a user issued before a second (log out everywhere). A restore
+  // leaves them out (scripts/backup/archive.ts): tokens live minutes, not as long as backups.
+  `CREATE TABLE IF NOT EXISTS revoked_tokens (
+     jti        VARCHAR(64) PRIMARY KEY,
+     expires_at TIMESTAMPTZ NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS token_cutoffs (
+     uuid       VARCHAR(64) PRIMARY KEY,
+     not_before BIGINT      NOT NULL
+   )`,
   `CREATE OR REPLACE FUNCTION login_wait(attempts integer, allowed integer, first float8, most float8)
      RETURNS interval LANGUAGE sql IMMUTABLE AS $$
        SELECT CASE WHEN attempts >= allowed
@@ -187,6 +213,48 @@ export function createRepository(pool: pg.Pool): Repository {
         uuid,
       ]);
       return result.rowCount === 1;
+    },
+
+    async tokenOwner(uuid, jti, iat) {
+      const { rows } = await pool.query<UserRow & { revoked: boolean }>(
+        `SELECT u.*, EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2)
+                  OR EXISTS (SELECT 1 FROM token_cutoffs WHERE uuid = $1 AND not_before > $3) AS revoked
+           FROM users u WHERE u.uuid = $1`,
+        [uuid, jti, iat],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const { revoked, ...user } = row;
+      return { user, revoked };
+    },
+
+    async revokeToken(jti, exp) {
+      // Expired revocations go on the way: a token past its exp is refused anyway.
+      await pool.query(
+        `WITH gone AS (DELETE FROM revoked_tokens WHERE expires_at < now())
+         INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
+         ON CONFLICT (jti) DO NOTHING`,
+        [jti, exp],
+      );
+    },
+
+    async revokeAllTokens(uuid) {
+      const { rows } = await pool.query<{ not_before: string }>(
+        `INSERT INTO token_cutoffs (uuid, not_before)
+         VALUES ($1, floor(EXTRACT(EPOCH FROM clock_timestamp())) + 1)
+         ON CONFLICT (uuid) DO UPDATE SET not_before = EXCLUDED.not_before
+         RETURNING not_before`,
+        [uuid],
+      );
+      return Number(rows[0]!.not_before);
+    },
+
+    async tokensNotBefore(uuid) {
+      const { rows } = await pool.query<{ not_before: string }>(
+        'SELECT not_before FROM token_cutoffs WHERE uuid = $1',
+        [uuid],
+      );
+      return Number(rows[0]?.not_before ?? 0);
     },
 
     async loginAttempt(username, network, policy) {

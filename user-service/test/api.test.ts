@@ -1,7 +1,8 @@
 // Every row of the API table, success and each failure, against a real PostgreSQL.
 import test from 'ava';
-import { issueToken } from '../src/tokens.js';
-import { call, rawRequest, TEST_VERSION, TOKEN_SECRET, useService } from './helpers.js';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { issueToken, loadTokenKeys, newTokenKeys } from '../src/tokens.js';
+import { call, rawRequest, TEST_VERSION, TOKEN_KEYS, useService } from './helpers.js';
 
 const fx = useService();
 
@@ -236,13 +237,14 @@ test('DELETE answers 401 with no token, a forged one or an expired one', async (
   const none = await call(user(name), { method: 'DELETE' });
   t.is(none.status, 401);
   t.regex(String(none.body.error), /Authorization: Bearer/);
-  const forged = issueToken(
+  const other = newTokenKeys();
+  const forged = await issueToken(
     { sub: String(created.uuid), name },
-    'another-secret-another-secret-another-secret',
+    loadTokenKeys(other.pem, other.jwks),
     3600,
   );
-  t.is((await call(user(name), { method: 'DELETE', headers: bearer(forged) })).status, 401);
-  const expired = issueToken({ sub: String(created.uuid), name }, TOKEN_SECRET, -1);
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer(forged.token) })).status, 401);
+  const { token: expired } = await issueToken({ sub: String(created.uuid), name }, TOKEN_KEYS, -1);
   const r = await call(user(name), { method: 'DELETE', headers: bearer(expired) });
   t.is(r.status, 401);
   t.regex(String(r.body.error), /invalid or expired/);
@@ -252,6 +254,86 @@ test('DELETE answers 401 with no token, a forged one or an expired one', async (
   );
   t.is((await call(user(name), { method: 'DELETE', headers: bearer('a.b.c') })).status, 401);
   t.is((await call(user(name))).status, 200, 'the user is still there');
+});
+
+test('GET /user/.well-known/jwks.json publishes the public keys; a login token verifies against them (jose)', async (t) => {
+  const name = uniqueName('jwks');
+  const created = await createUser(name);
+  const r = await call(`${fx.svc.url}/user/.well-known/jwks.json`);
+  t.is(r.status, 200);
+  t.regex(r.headers.get('content-type') ?? '', /^application\/jwk-set\+json/);
+  const keys = (r.body as { keys: Record<string, unknown>[] }).keys;
+  t.deepEqual(
+    keys.map((k) => Object.keys(k).sort()),
+    [['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']],
+    'public members only: no d',
+  );
+  const ok = await login(name);
+  t.regex(String(ok.body.expires_at), /^\d{4}-\d\d-\d\dT/);
+  const { payload, protectedHeader } = await jwtVerify(
+    String(ok.body.token),
+    createLocalJWKSet(r.body as never),
+    { issuer: 'spiffe://appmesh/usersvc', audience: 'appmesh/user' },
+  );
+  t.is(protectedHeader.kid, String(keys[0]!.kid));
+  t.is(payload.sub, String(created.uuid));
+  t.is(payload.exp! - payload.iat!, 900);
+  t.is(new Date(payload.exp! * 1000).toISOString(), String(ok.body.expires_at));
+});
+
+test('logout ends the token presented at once; other tokens of the user keep working', async (t) => {
+  const name = uniqueName('logout');
+  await createUser(name);
+  const first = String((await login(name)).body.token);
+  const second = String((await login(name)).body.token);
+  const out = await call(`${user(name)}/logout`, { method: 'POST', headers: bearer(first) });
+  t.is(out.status, 200);
+  t.like(out.body, { ok: true, username: name, scope: 'local' });
+  const again = await call(`${user(name)}/logout`, { method: 'POST', headers: bearer(first) });
+  t.is(again.status, 401);
+  t.regex(String(again.body.error), /revoked/);
+  const del = await call(user(name), { method: 'DELETE', headers: bearer(first) });
+  t.is(del.status, 401, 'a revoked token deletes nothing');
+  t.is((await call(user(name))).status, 200);
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer(second) })).status, 200);
+});
+
+test('logout with scope=global ends every token of the user; a login afterwards works at once', async (t) => {
+  const name = uniqueName('everywhere');
+  await createUser(name);
+  const tokens = [];
+  for (let i = 0; i < 3; i++) tokens.push(String((await login(name)).body.token));
+  const bad = await call(`${user(name)}/logout?scope=everything`, {
+    method: 'POST',
+    headers: bearer(tokens[0]),
+  });
+  t.is(bad.status, 400);
+  t.regex(String(bad.body.error), /scope must be local/);
+  const out = await call(`${user(name)}/logout?scope=global`, {
+    method: 'POST',
+    headers: bearer(tokens[0]),
+  });
+  t.is(out.status, 200);
+  t.like(out.body, { scope: 'global' });
+  for (const token of tokens) {
+    const r = await call(user(name), { method: 'DELETE', headers: bearer(token) });
+    t.is(r.status, 401);
+  }
+  // Within the same second as the cut-off too: the new token starts at it.
+  const fresh = String((await login(name)).body.token);
+  t.is((await call(user(name), { method: 'DELETE', headers: bearer(fresh) })).status, 200);
+});
+
+test("logout answers 401 without a token and 403 with another user's", async (t) => {
+  const a = uniqueName('la');
+  const b = uniqueName('lb');
+  await createUser(a);
+  await createUser(b);
+  t.is((await call(`${user(a)}/logout`, { method: 'POST' })).status, 401);
+  const token = String((await login(b)).body.token);
+  const r = await call(`${user(a)}/logout`, { method: 'POST', headers: bearer(token) });
+  t.is(r.status, 403);
+  t.is((await call(`${user(b)}/logout`, { method: 'POST', headers: bearer(token) })).status, 200);
 });
 
 test("DELETE answers 403 for another user's token and 404 for no such user", async (t) => {
@@ -322,10 +404,12 @@ test("GET /user/openapi.json serves the API's OpenAPI document; the name is rese
   t.regex(r.headers.get('content-type') ?? '', /^application\/json/);
   t.is(r.body.openapi, '3.1.0');
   t.deepEqual(Object.keys(r.body.paths as object).sort(), [
+    '/user/.well-known/jwks.json',
     '/user/health',
     '/user/openapi.json',
     '/user/{username}',
     '/user/{username}/login',
+    '/user/{username}/logout',
   ]);
   t.is(
     (

@@ -3,6 +3,9 @@
 // Nothing here stands in for PostgreSQL: when it cannot be reached, the tests fail.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
@@ -15,9 +18,21 @@ import type { DatabaseState } from '../src/database.js';
 import { createLogger } from '../src/logger.js';
 import type { Repository } from '../src/repository.js';
 import { buildService } from '../src/service.js';
+import { loadTokenKeys, newTokenKeys } from '../src/tokens.js';
 
-/** Made anew for each test process: no secret is written in the repository. */
-export const TOKEN_SECRET = randomBytes(32).toString('hex');
+/**
+ * A token key made anew for each test process (no secret is written in the repository), in
+ * files as an install has them: TOKEN_ENV names them; TOKEN_KEYS is what the service loads.
+ */
+const tokenDir = mkdtempSync(join(tmpdir(), 'usersvc-test-keys-'));
+const made = newTokenKeys();
+writeFileSync(join(tokenDir, 'key.pem'), made.pem, { mode: 0o600 });
+writeFileSync(join(tokenDir, 'jwks.json'), made.jwks);
+export const TOKEN_ENV = {
+  TOKEN_KEY_FILE: join(tokenDir, 'key.pem'),
+  TOKEN_JWKS_FILE: join(tokenDir, 'jwks.json'),
+};
+export const TOKEN_KEYS = loadTokenKeys(made.pem, made.jwks);
 /** The version the test service reports (an image's build sets SERVICE_VERSION). */
 export const TEST_VERSION = 'test-1.2.3';
 /** scrypt N = 2^10 keeps the suite fast; production uses 2^17. */
@@ -104,7 +119,7 @@ export async function startApp(url: string, options: StartOptions = {}): Promise
     DATABASE_URL: url,
     DB_POOL_MAX: '5',
     DB_CONNECT_TIMEOUT_MS: '1000',
-    TOKEN_SECRET,
+    ...TOKEN_ENV,
     SCRYPT_COST: String(SCRYPT_COST),
     SERVICE_VERSION: TEST_VERSION,
     ...options.env,
@@ -219,7 +234,7 @@ export async function spawnService(extraEnv: Record<string, string>): Promise<Se
       ...process.env,
       PORT: '0',
       HOST: '127.0.0.1',
-      TOKEN_SECRET,
+      ...TOKEN_ENV,
       SCRYPT_COST: String(SCRYPT_COST),
       LOG_LEVEL: 'debug',
       ...extraEnv,

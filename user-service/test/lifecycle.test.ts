@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { call, createTestDatabase, eventually, spawnService, TOKEN_SECRET } from './helpers.js';
+import { newTokenKeys } from '../src/tokens.js';
+import { call, createTestDatabase, eventually, spawnService, TOKEN_ENV } from './helpers.js';
 
-const base = { TOKEN_SECRET };
+const base = { ...TOKEN_ENV };
 
 test('config: defaults', (t) => {
   const config = loadConfig(base);
@@ -19,7 +20,7 @@ test('config: defaults', (t) => {
     port: 5000,
     dbPoolMax: 10,
     logLevel: 'info',
-    tokenTtlSeconds: 3600,
+    tokenTtlSeconds: 900,
     scryptCost: 17,
     databaseUrl: undefined,
     version: 'dev',
@@ -35,7 +36,8 @@ test('config: each invalid value is refused with a message naming its variable',
     [{ DB_POOL_MAX: '0' }, /DB_POOL_MAX/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ SCRYPT_COST: '30' }, /SCRYPT_COST must be between 10 and 20/],
-    [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET must be set/],
+    [{ TOKEN_SECRET: 'x'.repeat(64) }, /TOKEN_SECRET is no longer read: tokens are ES256/],
+    [{ TOKEN_TTL_SECONDS: '86401' }, /TOKEN_TTL_SECONDS must be between 1 and 86400/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with postgres/],
     [{ TOKEN_TTL_SECONDS: '-5' }, /TOKEN_TTL_SECONDS/],
     [{ SERVICE_VERSION: 'v1 with spaces' }, /SERVICE_VERSION must be 1 to 64/],
@@ -52,58 +54,58 @@ test('config: each invalid value is refused with a message naming its variable',
 test('an invalid configuration stops the process with exit 2 and one line naming the variable', (t) => {
   const entry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
   const result = spawnSync(process.execPath, ['--import=tsx', entry], {
-    env: { ...process.env, TOKEN_SECRET: '' },
+    env: { ...process.env, TOKEN_KEY_FILE: '' },
     encoding: 'utf8',
     timeout: 20_000,
   });
   t.is(result.status, 2);
   t.is(
     result.stderr.trim(),
-    'user-service: invalid configuration: TOKEN_SECRET must be set to at least 32 characters (shared by every replica; make up generates one)',
+    'user-service: invalid configuration: TOKEN_KEY_FILE must name a file (make up creates them in secrets/)',
   );
 });
 
-test('config: secrets from files (TOKEN_SECRET_FILE, DATABASE_PASSWORD_FILE), each problem named', (t) => {
+test('config: secrets from files (TOKEN_KEY_FILE, TOKEN_JWKS_FILE, DATABASE_PASSWORD_FILE), each problem named', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'usersvc-config-'));
   const file = (name: string, content: string) => {
     writeFileSync(join(dir, name), content, { mode: 0o600 });
     return join(dir, name);
   };
-  const token = file('token', `${'k'.repeat(64)}\n`);
+  const other = newTokenKeys();
   const password = file('password', 'p@ss/word:1');
   const config = loadConfig({
-    TOKEN_SECRET_FILE: token,
+    ...TOKEN_ENV,
     DATABASE_URL: 'postgres://usersvc@127.0.0.1:5432/users',
     DATABASE_PASSWORD_FILE: password,
   });
-  t.is(config.tokenSecret, 'k'.repeat(64), 'the trailing newline is not part of the secret');
+  t.is(config.tokenTtlSeconds, 900, 'tokens live 15 minutes unless told otherwise');
+  t.is(config.tokenKeys.jwks.keys.length, 1);
   t.is(new URL(config.databaseUrl ?? '').password, encodeURIComponent('p@ss/word:1'));
   t.is(decodeURIComponent(new URL(config.databaseUrl ?? '').password), 'p@ss/word:1');
 
   const cases: [Record<string, string>, string][] = [
     [
-      { TOKEN_SECRET_FILE: join(dir, 'missing') },
-      `TOKEN_SECRET_FILE names a file that cannot be read (ENOENT): ${join(dir, 'missing')}`,
+      { ...TOKEN_ENV, TOKEN_KEY_FILE: join(dir, 'missing') },
+      `TOKEN_KEY_FILE names a file that cannot be read (ENOENT): ${join(dir, 'missing')}`,
+    ],
+    [{ TOKEN_JWKS_FILE: TOKEN_ENV.TOKEN_JWKS_FILE }, 'TOKEN_KEY_FILE must name a file'],
+    [{ TOKEN_KEY_FILE: TOKEN_ENV.TOKEN_KEY_FILE }, 'TOKEN_JWKS_FILE must name a file'],
+    [
+      { ...TOKEN_ENV, TOKEN_KEY_FILE: file('notakey', 'x'.repeat(31)) },
+      'TOKEN_KEY_FILE holds no private key in PEM',
     ],
     [
-      { TOKEN_SECRET_FILE: file('short', 'x'.repeat(31)) },
-      'TOKEN_SECRET_FILE must name a file of at least 32 characters',
+      { ...TOKEN_ENV, TOKEN_JWKS_FILE: file('otherjwks', other.jwks) },
+      'TOKEN_JWKS_FILE does not publish the signing key',
     ],
     [
-      { TOKEN_SECRET_FILE: file('empty', '') },
-      'TOKEN_SECRET_FILE must name a file of at least 32 characters',
+      { ...TOKEN_ENV, TOKEN_SECRET_FILE: file('old', 'k'.repeat(64)) },
+      'TOKEN_SECRET_FILE is no longer read',
     ],
-    [
-      { TOKEN_SECRET_FILE: token, TOKEN_SECRET: 'y'.repeat(40) },
-      'TOKEN_SECRET and TOKEN_SECRET_FILE are both set',
-    ],
-    [
-      { TOKEN_SECRET_FILE: token, DATABASE_PASSWORD_FILE: password },
-      'DATABASE_PASSWORD needs DATABASE_URL',
-    ],
+    [{ ...TOKEN_ENV, DATABASE_PASSWORD_FILE: password }, 'DATABASE_PASSWORD needs DATABASE_URL'],
     [
       {
-        TOKEN_SECRET_FILE: token,
+        ...TOKEN_ENV,
         DATABASE_URL: 'postgres://u@h/d',
         DATABASE_PASSWORD_FILE: file('nopass', ''),
       },

@@ -15,6 +15,7 @@ import {
   type EdgeSettings,
 } from '../../scripts/lib/edge-config.js';
 import { envoyBinary } from './envoy-binary.js';
+import { newTokenKeys } from '../../user-service/src/tokens.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- Envoy config as plain data */
 type Any = Record<string, any>;
@@ -81,16 +82,18 @@ export function inlineLive(config: Any, liveRoutes: Any, liveClusters: Any[]): A
 
 /**
  * A config as its container sees it (the edge's: `edge`, with its live routes and clusters
- * inline), written into `dir` with its paths moved there: the SDS files, /run/mesh and
- * /run/edge-public.
+ * inline), written into `dir` with its paths moved there: the SDS files, /run/mesh,
+ * /run/edge-public and the token keys (a JWKS of a key of its own).
  */
 export function deployedConfig(name: string, dir: string, edge: unknown = staticEdge()): string {
   const local = (text: string) =>
     text
       .replaceAll('/etc/envoy/sds/', `${dir}/sds/`)
       .replaceAll('/run/mesh', `${dir}/mesh`)
-      .replaceAll('/run/edge-public', `${dir}/edge-public`);
+      .replaceAll('/run/edge-public', `${dir}/edge-public`)
+      .replaceAll('/etc/envoy/jwks.json', `${dir}/jwks.json`);
   for (const sub of ['sds', 'mesh', 'edge-public']) mkdirSync(`${dir}/${sub}`, { recursive: true });
+  writeFileSync(`${dir}/jwks.json`, newTokenKeys().jwks);
   for (const sds of ['identity.yaml', 'trust.yaml', 'public.yaml'])
     writeFileSync(`${dir}/sds/${sds}`, local(read(`sds/${sds}`)));
   writeFileSync(`${dir}/${name}`, local(name === 'edge.yaml' ? stringify(edge) : read(name)));

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import type { EdgeSettings } from '../../scripts/lib/edge-config.js';
+import { newTokenKeys } from '../../user-service/src/tokens.js';
 import { DEFAULT_SETTINGS, staticEdge } from './edge-static.js';
 import { envoyBinary } from './envoy-binary.js';
 
@@ -15,6 +16,8 @@ type Any = Record<string, any>;
 export interface TestEdge {
   /** http://127.0.0.1:PORT, the edge's plain listener. */
   url: string;
+  /** http://127.0.0.1:PORT, its admin interface (stats). */
+  admin: string;
   stop(): void;
 }
 
@@ -76,6 +79,8 @@ export async function startTestEdge(options: {
   upstreamPort: number;
   settings?: EdgeSettings;
   vars?: Record<string, string>;
+  /** The public keys it checks tokens against (what secrets/jwks.json holds); else a key of its own. */
+  jwks?: string;
 }): Promise<TestEdge> {
   const dir = mkdtempSync(`${tmpdir()}/test-edge-`);
   const config = edgeConfig(
@@ -83,7 +88,11 @@ export async function startTestEdge(options: {
     options.vars ?? {},
     options.upstreamPort,
   );
-  writeFileSync(`${dir}/edge.yaml`, stringify(config));
+  writeFileSync(`${dir}/jwks.json`, options.jwks ?? newTokenKeys().jwks);
+  writeFileSync(
+    `${dir}/edge.yaml`,
+    stringify(config).replaceAll('/etc/envoy/jwks.json', `${dir}/jwks.json`),
+  );
   const envoy = spawn(
     envoyBinary(),
     [
@@ -108,7 +117,11 @@ export async function startTestEdge(options: {
         await fetch(`http://${admin}/listeners?format=json`)
       ).json()) as Any;
       const port = listeners.listener_statuses[0].local_address.socket_address.port_value as number;
-      return { url: `http://127.0.0.1:${port}`, stop: () => envoy.kill() };
+      return {
+        url: `http://127.0.0.1:${port}`,
+        admin: `http://${admin}`,
+        stop: () => envoy.kill(),
+      };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -6,7 +6,7 @@ SHELL := bash
 MESHCTL := node bin/meshctl.js
 
 .PHONY: help install build typecheck lint unit checks e2e e2e-v1 doc-test e2e-swarm test ci \
-	dev dev-local images secrets rotate-certs up canary promote rollback down clean backup \
+	dev dev-local images secrets rotate-certs rotate-keys up canary promote rollback down clean backup \
 	restore check scale ps logs stats bench fuzz version swarm-up swarm-down swarm-lab \
 	swarm-lab-down kubernetes kubernetes-check kubernetes-lab-build kubernetes-lab \
 	kubernetes-lab-down kubernetes-up e2e-kubernetes
@@ -58,7 +58,10 @@ rollback: node_modules ## send nothing more to the canary and remove it
 rotate-certs: node_modules ## issue every service a new certificate on the running mesh (proxies reload them live)
 	$(MESHCTL) rotate-certs
 
-secrets: node_modules ## create the install's CA, certificates, passwords and token secret in secrets/, where missing
+rotate-keys: node_modules ## sign tokens with a new key; the old key's tokens stay valid until they expire (rolls the mesh)
+	$(MESHCTL) rotate-keys
+
+secrets: node_modules ## create the install's CA, certificates, passwords and token keys in secrets/, where missing
 	$(MESHCTL) secrets init
 
 ##@ Inspect it

@@ -9,6 +9,8 @@ export const CHECKS = {
   hardening: 'hardened: read-only root, no capabilities, no new privileges, no setuid',
   split: "usersvc: Node and Envoy as different users, the key Envoy's only",
   headers: "a client's x-envoy-*, x-forwarded-for and x-canary change nothing",
+  tokens:
+    'tokens: ES256 verified against the JWKS; forged ones refused at the edge; logout revokes',
   limits: 'per-client limits: 429 past the burst, whatever X-Forwarded-For says',
   removal: 'a replica removed under load: 0 failed',
 } as const;

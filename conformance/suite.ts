@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { ExecutionContext, TestFn } from 'ava';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { steadyLoad } from '../compose/test/helpers.js';
 import { until } from '../scripts/lib/wait.js';
 import { CHECKS, type Check } from './checks.js';
@@ -292,6 +293,47 @@ export function conformance(test: TestFn, target: Target): void {
       const reply = await httpsCall(target, 'GET', '/user/conformance-nobody', { headers: forged });
       t.is(reply.status, 404, `forged headers, read ${i + 1}: ${JSON.stringify(reply.body)}`);
     }
+  });
+
+  check('tokens', async (t) => {
+    const name = `tok${Date.now().toString(36)}`;
+    const password = 'conformance-pass';
+    t.is(
+      (await httpsCall(target, 'PUT', `/user/${name}`, { json: { fullname: 'T', password } }))
+        .status,
+      201,
+    );
+    const login = await httpsCall(target, 'POST', `/user/${name}/login`, { json: { password } });
+    const token = String(login.body.token);
+    // Anyone can check it: the published keys verify it, with the mesh's issuer and audience.
+    const jwks = (await httpsCall(target, 'GET', '/user/.well-known/jwks.json')).body;
+    const { payload } = await jwtVerify(
+      token,
+      createLocalJWKSet(jwks as unknown as JSONWebKeySet),
+      {
+        issuer: 'spiffe://appmesh/usersvc',
+        audience: 'appmesh/user',
+      },
+    );
+    t.is(payload.sub, String(login.body.uuid));
+    // A forged token (alg none, this payload) is the edge's own 401: no replica sees it.
+    const [, body] = token.split('.');
+    const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${body}.`;
+    const bearer = (value: string) => ({ headers: { authorization: `Bearer ${value}` } });
+    const forged = await httpsCall(target, 'DELETE', `/user/${name}`, bearer(none));
+    t.is(forged.status, 401);
+    t.regex(String(forged.body.detail), /^jwt_authn_access_denied/);
+    t.is((await httpsCall(target, 'DELETE', `/user/${name}`)).status, 401, 'no token');
+    // Logged out, the token is refused (by the service: it is still well signed).
+    t.is((await httpsCall(target, 'POST', `/user/${name}/logout`, bearer(token))).status, 200);
+    const revoked = await httpsCall(target, 'DELETE', `/user/${name}`, bearer(token));
+    t.is(revoked.status, 401);
+    t.regex(String(revoked.body.error), /revoked/);
+    const again = await httpsCall(target, 'POST', `/user/${name}/login`, { json: { password } });
+    t.is(
+      (await httpsCall(target, 'DELETE', `/user/${name}`, bearer(String(again.body.token)))).status,
+      200,
+    );
   });
 
   check('limits', async (t) => {

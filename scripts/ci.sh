@@ -54,6 +54,12 @@ if [ ! -x .cache/sslyze-6.3.1/bin/sslyze ]; then
   .cache/sslyze-6.3.1/bin/pip install --quiet --disable-pip-version-check "sslyze==6.3.1"
 fi
 
+phase "PyJWT, a JWT library not ours, that checks the mesh's tokens against its JWKS (PyPI, into .cache/; compose/test/trust.test.ts)"
+if [ ! -x .cache/pyjwt-2.10.1/bin/python ]; then
+  python3 -m venv .cache/pyjwt-2.10.1
+  .cache/pyjwt-2.10.1/bin/pip install --quiet --disable-pip-version-check "pyjwt[crypto]==2.10.1"
+fi
+
 phase "Go, for make bench's load generator (vegeta, built from the Go module proxy)"
 command -v go >/dev/null || { echo "Go is missing: make bench builds vegeta with it (apt-get install golang)" >&2; exit 1; }
 go version

@@ -133,6 +133,7 @@ up() {
     docker run -d --name "usermesh-usersvc-$i" \
       --label mesh.docker-run=usersvc \
       --label "mesh.revision=${USERSVC_REVISION:-}" \
+      --label "mesh.token-keys=${TOKEN_KEYS_VERSION:-}" \
       --init \
       --restart unless-stopped \
       --cap-drop ALL \
@@ -146,7 +147,8 @@ up() {
       --stop-timeout 20 \
       -e DATABASE_URL=postgres://usersvc@127.0.0.1:5432/users \
       -e DATABASE_PASSWORD_FILE=/run/secrets/usersvc_db_password \
-      -e TOKEN_SECRET_FILE=/run/secrets/usersvc_token_secret \
+      -e TOKEN_KEY_FILE=/run/secrets/usersvc_token_key \
+      -e TOKEN_JWKS_FILE=/run/secrets/token_jwks \
       -e "LOG_LEVEL=${LOG_LEVEL:-info}" \
       -e "SCRYPT_COST=${SCRYPT_COST:-17}" \
       -e "SCRYPT_CONCURRENCY=${SCRYPT_CONCURRENCY:-}" \
@@ -156,7 +158,8 @@ up() {
       -e "LOGIN_WAIT_SECONDS=${LOGIN_WAIT_SECONDS:-}" \
       -e "LOGIN_WAIT_MAX_SECONDS=${LOGIN_WAIT_MAX_SECONDS:-}" \
       -v "$ROOT/secrets/usersvc/db_password:/run/secrets/usersvc_db_password:ro" \
-      -v "$ROOT/secrets/usersvc/token_secret:/run/secrets/usersvc_token_secret:ro" \
+      -v "$ROOT/secrets/token-keys/current.pem:/run/secrets/usersvc_token_key:ro" \
+      -v "$ROOT/secrets/jwks.json:/run/secrets/token_jwks:ro" \
       -v "$ROOT/secrets/usersvc:/run/mesh:ro" \
       --health-cmd healthcheck \
       --health-interval 5s \
@@ -193,6 +196,7 @@ up() {
     docker run -d --name "usermesh-edge-$i" \
       --label mesh.docker-run=edge \
       --label "mesh.revision=${EDGE_REVISION:-}" \
+      --label "mesh.token-keys=${TOKEN_KEYS_VERSION:-}" \
       --label mesh.follows-network=true \
       --restart unless-stopped \
       --cap-drop ALL \
@@ -204,6 +208,7 @@ up() {
       -e "EDGE_TRUSTED_CIDRS=${EDGE_TRUSTED_CIDRS:-}" \
       -v "$ROOT/secrets/edge:/run/mesh:ro" \
       -v "$ROOT/secrets/edge-public:/run/edge-public:ro" \
+      -v "$ROOT/secrets/jwks.json:/etc/envoy/jwks.json:ro" \
       -v "$ROOT/.mesh/edge:/etc/envoy/live:ro" \
       -v usermesh-docker-edge-slots:/run/edge-slots \
       --network container:usermesh-edge-port \

@@ -104,17 +104,29 @@ test.serial(
       /BEGIN EC PRIVATE KEY/,
     );
     t.notThrows(() =>
-      sh(`docker exec -u 1000:1000 ${replica} test -r /run/secrets/usersvc_token_secret`),
+      sh(`docker exec -u 1000:1000 ${replica} test -r /run/secrets/usersvc_token_key`),
+    );
+    // The token signing key is the service's alone: not its sidecar's.
+    t.regex(
+      await sh(
+        `docker exec -u 101:101 ${replica} cat /run/secrets/usersvc_token_key 2>&1 >/dev/null || true`,
+      ),
+      /Permission denied/,
     );
   },
 );
 
-test.serial('no container log holds a password or the token secret', async (t) => {
+test.serial('no container log holds a password or the token signing key', async (t) => {
+  // The key's base64 body, one line of PEM at a time (any would give it away).
+  const key = readFileSync(`${root}secrets/token-keys/current.pem`, 'utf8')
+    .split('\n')
+    .filter((l) => l.length >= 32 && !l.startsWith('-----'));
   const secrets = [
-    'usersvc/token_secret',
-    'usersvc/db_password',
-    'postgres/superuser_password',
-  ].map((f) => readFileSync(`${root}secrets/${f}`, 'utf8').trim());
+    ...key,
+    ...['usersvc/db_password', 'postgres/superuser_password'].map((f) =>
+      readFileSync(`${root}secrets/${f}`, 'utf8').trim(),
+    ),
+  ];
   t.true(secrets.every((s) => s.length >= 32));
   const ids = (await sh('docker ps -q --filter label=com.docker.compose.project=usermesh'))
     .split('\n')

@@ -2,11 +2,18 @@
 // lacks the mesh's identity or holds the wrong one; no string in the repository signs a token
 // the mesh accepts; and certificates rotate on a running mesh without a failed request.
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import test from 'ava';
 import type { Report } from '../../scripts/stats/report.js';
-import { issueToken } from '../../user-service/src/tokens.js';
+import {
+  AUDIENCE,
+  ISSUER,
+  issueToken,
+  loadTokenKeys,
+  newTokenKeys,
+} from '../../user-service/src/tokens.js';
 import {
   ADMIN,
   call,
@@ -154,8 +161,15 @@ test.serial(
   },
 );
 
+/** A JWT as the mesh's tokens are, signed HS256 with `secret`: what a forger would try. */
+function forgeHs256(claims: Record<string, unknown>, kid: string, secret: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const body = `${part({ alg: 'HS256', typ: 'JWT', kid })}.${part(claims)}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
 test.serial(
-  'no string in the repository, nor an empty or short secret, signs a token the mesh accepts',
+  'no string in the repository, nor an empty or short secret, the public key, alg none or another key signs a token the mesh accepts: the edge refuses them all',
   async (t) => {
     t.is(
       (
@@ -194,23 +208,53 @@ test.serial(
       'and the old compose default',
     );
 
-    const statuses = new Map<number, number>();
-    const queue = [...candidates];
+    // The published keys: the kid a forger would name, and the public key as an HMAC secret.
+    const jwks = (await call('/user/.well-known/jwks.json')).body as { keys: { kid: string }[] };
+    const kid = jwks.keys[0]!.kid;
+    candidates.add(JSON.stringify(jwks));
+    candidates.add(JSON.stringify(jwks.keys[0]));
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub,
+      name: 'mallory',
+      iss: ISSUER,
+      aud: AUDIENCE,
+      jti: 'forged',
+      iat: now,
+      exp: now + 600,
+    };
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const other = newTokenKeys();
+    const otherKeys = loadTokenKeys(other.pem, other.jwks);
+    const tokens = [
+      ...[...candidates].map((secret) => forgeHs256(claims, kid, secret)),
+      `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`,
+      (await issueToken({ sub, name: 'mallory' }, otherKeys, 600)).token,
+      (await issueToken({ sub, name: 'mallory' }, { ...otherKeys, kid }, 600)).token,
+    ];
+
+    const statuses = new Map<string, number>();
+    const deniedBefore = await edgeStat('http.edge.jwt_authn.denied');
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        for (let secret = queue.pop(); secret !== undefined; secret = queue.pop()) {
-          const token = issueToken({ sub, name: 'mallory' }, secret, 600);
+        for (let token = tokens.pop(); token !== undefined; token = tokens.pop()) {
           const r = await fetch('http://127.0.0.1:8000/user/mallory', {
             method: 'DELETE',
             headers: { authorization: `Bearer ${token}` },
           });
-          await r.arrayBuffer();
-          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          // Who refused: the edge's jwt_authn says so in detail; a replica never saw it.
+          const body = (await r.json()) as { detail?: string };
+          const who = `${r.status} ${String(body.detail).split('{')[0]}`;
+          statuses.set(who, (statuses.get(who) ?? 0) + 1);
         }
       }),
     );
-    t.log(`${candidates.size} forged tokens: ${JSON.stringify(Object.fromEntries(statuses))}`);
-    t.deepEqual([...statuses.keys()], [401]);
+    t.log(`${candidates.size + 3} forged tokens: ${JSON.stringify(Object.fromEntries(statuses))}`);
+    t.deepEqual([...statuses.keys()], ['401 jwt_authn_access_denied']);
+    t.true(
+      (await edgeStat('http.edge.jwt_authn.denied')) - deniedBefore >= candidates.size + 3,
+      'each counted by the edge',
+    );
     t.is((await call('/user/mallory')).status, 200, 'mallory is still there');
 
     // The real token does delete: the forged ones failed for their signature, not for the route.
@@ -316,5 +360,138 @@ test.serial(
       ).status,
       201,
     );
+  },
+);
+
+/** The kid a token's header names. */
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+
+/** A token's claims as PyJWT (a JWT library not ours, ci.sh installs it) checks them against `jwks`. */
+function pyjwtDecode(token: string, jwks: unknown): Record<string, unknown> {
+  const script = `
+import json, os, jwt
+keys = jwt.PyJWKSet.from_dict(json.loads(os.environ["JWKS"]))
+token = os.environ["TOKEN"]
+key = next(k for k in keys.keys if k.key_id == jwt.get_unverified_header(token)["kid"])
+print(json.dumps(jwt.decode(token, key.key, algorithms=["ES256"], audience="appmesh/user",
+                            issuer="spiffe://appmesh/usersvc")))`;
+  return JSON.parse(
+    execFileSync(`${root}.cache/pyjwt-2.10.1/bin/python`, ['-c', script], {
+      env: { JWKS: JSON.stringify(jwks), TOKEN: token },
+      encoding: 'utf8',
+    }),
+  ) as Record<string, unknown>;
+}
+
+test.serial(
+  'logout: the token is refused by every replica at once, and by the edge-checked routes; PyJWT verifies a login token against the published JWKS',
+  async (t) => {
+    await call('/user/leaver', {
+      method: 'PUT',
+      json: { fullname: 'Leaver', password: 'leaver-pass' },
+    });
+    const login = await call('/user/leaver/login', {
+      method: 'POST',
+      json: { password: 'leaver-pass' },
+    });
+    const token = String(login.body.token);
+    const jwks = (await call('/user/.well-known/jwks.json')).body;
+    t.like(pyjwtDecode(token, jwks), { sub: login.body.uuid, name: 'leaver' });
+    const auth = { authorization: `Bearer ${token}` };
+    t.is((await call('/user/leaver/logout', { method: 'POST', headers: auth })).status, 200);
+    // Each replica in turn (the edge balances them): every one refuses it, none deletes.
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 12; i++) {
+      const r = await call('/user/leaver', { method: 'DELETE', headers: auth });
+      seen.set(`${r.status} ${String(r.body.hostname)} ${String(r.body.error)}`, 1);
+    }
+    t.log([...seen.keys()].join('\n'));
+    const replicas = await containers('usersvc');
+    t.is(seen.size, replicas.length, 'one answer per replica');
+    for (const line of seen.keys()) t.regex(line, /^401 .* the token was revoked/);
+    t.is((await call('/user/leaver')).status, 200, 'still there');
+  },
+);
+
+test.serial(
+  'make rotate-keys under steady load: 0 failed logins or token checks; old tokens stay valid, new ones name the new key',
+  async (t) => {
+    const password = 'rotor-password';
+    t.is(
+      (await call('/user/rotor', { method: 'PUT', json: { fullname: 'Rotor', password } })).status,
+      201,
+    );
+    const login = async () => call('/user/rotor/login', { method: 'POST', json: { password } });
+    const first = String((await login()).body.token);
+    const oldKid = kidOf(first);
+    // A token is checked by the edge and a replica, and found good, when DELETE of a user that
+    // does not exist answers 404 (401: refused). Tokens from logins made during the rotation
+    // join the ones checked: signed by old replicas and new, checked by old edges and new.
+    const tokens = [first];
+    const failures: string[] = [];
+    let running = true;
+    let probes = 0;
+    let logins = 0;
+    const prober = async () => {
+      while (running) {
+        const token = tokens[probes++ % tokens.length]!;
+        const r = await call('/user/no-such-rotor', {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${token}` },
+        }).catch((err: unknown) => ({ status: 0, body: { error: String(err) } }));
+        if (r.status !== 404)
+          failures.push(`check of ${kidOf(token)}: ${r.status} ${String(r.body.error)}`);
+      }
+    };
+    const loginer = async () => {
+      while (running) {
+        const started = Date.now();
+        const r = await login().catch((err: unknown) => ({
+          status: 0,
+          body: { error: String(err), token: '' },
+        }));
+        logins++;
+        if (r.status === 200) tokens.push(String(r.body.token));
+        else failures.push(`login: ${r.status} ${String(r.body.error)}`);
+        // Paced under the edge's per-client limit on hashing routes (1 a second).
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.max(0, 1200 - (Date.now() - started))),
+        );
+      }
+    };
+    const loops = [prober(), prober(), loginer()];
+    const rotated = make('rotate-keys');
+    await rotated.finally(() => (running = false));
+    await Promise.all(loops);
+    t.log(
+      `${probes} token checks and ${logins} logins during the rotation; ${failures.length} failed`,
+    );
+    t.deepEqual(failures, []);
+    t.true(probes > 50 && logins >= 3, `${probes} checks, ${logins} logins`);
+
+    const fresh = String((await login()).body.token);
+    t.not(kidOf(fresh), oldKid, 'new tokens are signed with the new key');
+    const jwks = (await call('/user/.well-known/jwks.json')).body as { keys: { kid: string }[] };
+    const kids = jwks.keys.map((k) => k.kid);
+    t.true(kids.includes(oldKid) && kids.includes(kidOf(fresh)), 'both keys published');
+    t.like(
+      pyjwtDecode(first, jwks),
+      { name: 'rotor' },
+      'the old token verifies against the new JWKS',
+    );
+    // Both keys' tokens pass the edge and a replica (404: no such user, the token was good).
+    for (const token of [first, fresh]) {
+      const r = await call('/user/no-such-rotor', {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      t.is(r.status, 404, `${kidOf(token)}: ${String(r.body.error)}`);
+    }
+    const gone = await call('/user/rotor', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${first}` },
+    });
+    t.is(gone.status, 200, "the old key's token deletes its user");
   },
 );

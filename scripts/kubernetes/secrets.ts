@@ -48,8 +48,11 @@ export function secretsManifest(dir: string): string {
     ),
     secret(dir, 'usersvc-secrets', {
       db_password: 'usersvc/db_password',
-      token_secret: 'usersvc/token_secret',
+      token_key: 'token-keys/current.pem',
+      jwks: 'jwks.json',
     }),
+    // The public keys the edge checks tokens against (jwt_authn).
+    secret(dir, 'edge-tokens', { 'jwks.json': 'jwks.json' }),
     secret(dir, 'postgres-secrets', {
       superuser_password: 'postgres/superuser_password',
       usersvc_password: 'postgres/usersvc_password',

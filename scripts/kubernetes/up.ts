@@ -9,7 +9,7 @@ import { buildImages } from '../lib/compose.js';
 import { contentTag, docker } from '../lib/docker.js';
 import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { ROOT, runShown } from '../lib/run.js';
-import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
+import { meshCa, SECRETS_DIR, tokenKeysVersion } from '../lib/secrets.js';
 import { until } from '../lib/wait.js';
 import { answering, edgeUrl, kubectl, LAB, readyReplicas, REGISTRY } from './cluster.js';
 import { secretsManifest } from './secrets.js';
@@ -33,6 +33,9 @@ export async function up({ waitSeconds = 300 } = {}): Promise<string> {
   await runShown(LAB, ['import', ...names]);
   log(`images in the cluster: ${IMAGES.map((i) => `${i}:${tags[i]}`).join(' ')}`);
 
+  await kubectl(['apply', '-f', 'kubernetes/overlays/lab/namespace.yaml']);
+  await meshCa(['init'], { toStderr: true });
+  await meshCa(['static', process.env.STATIC_CERT_DAYS || '30'], { toStderr: true });
   mkdirSync(`${DIR}/edge`, { recursive: true });
   writeEdgeFiles(`${DIR}/edge`, remoteEdgeSettingsFromEnv(process.env, EDGES));
   writeFileSync(
@@ -46,13 +49,17 @@ export async function up({ waitSeconds = 300 } = {}): Promise<string> {
       ...IMAGES.map((i) => `  - { name: ${REGISTRY}/${i}, newTag: "${tags[i]}" }`),
       'configMapGenerator:',
       '  - { name: edge-live, behavior: replace, files: [edge/routes.yaml, edge/clusters.yaml] }',
+      // The token keys the pods read at start: new keys (meshctl rotate-keys) roll them.
+      'patches:',
+      '  - target: { kind: Deployment, name: "usersvc|edge" }',
+      '    patch: |-',
+      '      - op: add',
+      '        path: /spec/template/metadata/annotations',
+      `        value: { mesh/token-keys: "${tokenKeysVersion()}" }`,
       '',
     ].join('\n'),
   );
 
-  await kubectl(['apply', '-f', 'kubernetes/overlays/lab/namespace.yaml']);
-  await meshCa(['init'], { toStderr: true });
-  await meshCa(['static', process.env.STATIC_CERT_DAYS || '30'], { toStderr: true });
   await kubectl(['apply', '-f', '-'], { input: secretsManifest(SECRETS_DIR) });
   await kubectl(['apply', '-k', DIR]);
   log('applied kubernetes/overlays/lab');

@@ -1,13 +1,15 @@
 // The install's secrets, in secrets/ (git-ignored): the mesh CA, each service's certificate,
-// the edge's HTTPS certificate, the database passwords and the token secret. The mesh CA
+// the edge's HTTPS certificate, the database passwords and the token signing keys. The mesh CA
 // (scripts/mesh-ca/) runs in a one-off container with no network, so the host needs neither
 // openssl nor root.
 //   init            create what is missing (meshctl up does this)
 //   rotate          new certificates for every service (meshctl rotate-certs)
+//   rotate-token-keys  sign tokens with the next key (meshctl rotate-keys)
 //   static DAYS     the long-lived set for Swarm and Kubernetes (secrets/static/)
 // CERT_DAYS (default 1) sets a certificate's lifetime. Every call hands the CA the edge's
 // HTTPS settings (lib/edge-tls.ts): your certificate, checked, or the names for its own.
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { composeEnv } from './compose.js';
 import { docker } from './docker.js';
 import { userCertificate } from './edge-tls.js';
@@ -17,6 +19,16 @@ import { loadSettings } from './settings.js';
 export const SECRETS_DIR = `${ROOT}secrets`;
 /** The CA's certificate, readable by anyone: what clients of the edge's HTTPS trust. */
 export const CA_FILE = `${SECRETS_DIR}/ca.pem`;
+
+/** The public keys tokens are checked against, readable by anyone (the edge mounts it). */
+export const JWKS_FILE = `${SECRETS_DIR}/jwks.json`;
+
+/**
+ * Which token keys the mesh runs with: a digest of jwks.json. The replicas and edges carry it
+ * (the mesh.token-keys label), so a rotation (meshctl rotate-keys) is a change make up rolls.
+ */
+export const tokenKeysVersion = (): string =>
+  createHash('sha256').update(readFileSync(JWKS_FILE)).digest('hex').slice(0, 12);
 
 export async function meshCa(args: string[], { toStderr = false } = {}): Promise<void> {
   const settings = loadSettings();

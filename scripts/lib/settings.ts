@@ -79,6 +79,8 @@ export const KEYS = [
   // which revision each set of containers was made from (scripts/rollout/rollout.ts)
   'USERSVC_REVISION',
   'EDGE_REVISION',
+  // which token keys they read (secrets/jwks.json's digest; lib/secrets.ts)
+  'TOKEN_KEYS_VERSION',
   'CANARY_REVISION',
   // make dev's sources
   'DEV_SOURCES',

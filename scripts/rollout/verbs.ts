@@ -41,6 +41,7 @@ import { publishedPort } from '../lib/ports.js';
 import { observing, startObservability, stopObservability } from './observe.js';
 import { retire, revisionOf, roll, scaleTo } from './rollout.js';
 import { verifyCanary, verifyMesh } from '../lib/verify.js';
+import { tokenKeysVersion } from '../lib/secrets.js';
 
 const SERVICE = 'usersvc';
 const CANARY_SERVICE = 'usersvc-canary';
@@ -98,6 +99,7 @@ export async function up(options: UpOptions = {}): Promise<void> {
     // Where compose publishes plain HTTP: EDGE_HTTP says.
     EDGE_HTTP_PUBLISH: plainHttpPublish(plainHttpFromEnv(settings), settings),
   } satisfies Settings);
+  settings.TOKEN_KEYS_VERSION = tokenKeysVersion();
   useSettings(settings);
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});
   settings.EDGE_REVISION = await revisionOf('edge', {});

@@ -67,7 +67,8 @@ function secretsVersion(): string {
   return hash([
     ...inDir(`${SECRETS_DIR}/postgres`, /_password$/),
     ...inDir(`${SECRETS_DIR}/usersvc`, /_password$/),
-    `${SECRETS_DIR}/usersvc/token_secret`,
+    `${SECRETS_DIR}/token-keys/current.pem`,
+    `${SECRETS_DIR}/jwks.json`,
     ...staticDirs.flatMap((d) => inDir(d, /\.pem$/)),
   ]);
 }

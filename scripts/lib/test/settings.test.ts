@@ -78,7 +78,13 @@ test('every variable the compose files read is a key of .env, so compose by hand
 
 test("every target passes the service exactly its settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {
   // What each target sets for itself: where the database and the secrets are, the container's role.
-  const own = ['DATABASE_URL', 'DATABASE_PASSWORD_FILE', 'TOKEN_SECRET_FILE', 'MESH_ROLE'];
+  const own = [
+    'DATABASE_URL',
+    'DATABASE_PASSWORD_FILE',
+    'TOKEN_KEY_FILE',
+    'TOKEN_JWKS_FILE',
+    'MESH_ROLE',
+  ];
   const settings = (names: string[]) => names.filter((n) => !own.includes(n)).sort();
   const file = (path: string) => readFileSync(`${root}${path}`, 'utf8');
   type Service = { services: { usersvc: { environment: Record<string, string> } } };

@@ -20,6 +20,7 @@ import * as ps from './ps.js';
 import * as restore from './restore.js';
 import * as rollback from './rollback.js';
 import * as rotateCerts from './rotate-certs.js';
+import * as rotateKeys from './rotate-keys.js';
 import * as scale from './scale.js';
 import * as secrets from './secrets.js';
 import * as stats from './stats.js';
@@ -41,6 +42,7 @@ export const COMMANDS: Command[] = [
   promote.command,
   rollback.command,
   rotateCerts.command,
+  rotateKeys.command,
   secrets.command,
   check.command,
   ps.command,

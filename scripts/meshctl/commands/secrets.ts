@@ -1,4 +1,4 @@
-// meshctl secrets: the install's CA, certificates, passwords and token secret, where missing.
+// meshctl secrets: the install's CA, certificates, passwords and token keys, where missing.
 import type { Command } from '../../lib/cli.js';
 import { UsageError } from '../../lib/errors.js';
 import { meshCa } from '../../lib/secrets.js';
@@ -7,7 +7,7 @@ export const command: Command = {
   name: 'secrets',
   group: 'change',
   summary:
-    "create the install's CA, certificates, passwords and token secret in secrets/, where missing",
+    "create the install's CA, certificates, passwords and token keys in secrets/, where missing",
   args: '[init|rotate|static DAYS]',
   arity: [0, 2],
   about: `init (the default) creates what is missing; rotate issues every service a new

@@ -316,7 +316,7 @@ test.serial(
 );
 
 test.serial(
-  '3. exec into usersvc: its own key only, a read-only root, probes that pass',
+  '3. exec into usersvc: its own keys only (the mesh key in the sidecar, the token key in the service), a read-only root, probes that pass',
   async (t) => {
     const pod = (await readyReplicas())[0]!;
     const inContainer =
@@ -331,7 +331,7 @@ test.serial(
     t.regex(certificate, /BEGIN CERTIFICATE/);
     t.regex(new X509Certificate(certificate).subjectAltName!, /^URI:spiffe:\/\/appmesh\/usersvc\b/);
     // No other service's key is in the pod, by any path: not mounted, no API token to fetch it;
-    // and the service's own container has none at all (its sidecar's container holds it).
+    // and the service's own container has no mesh key (its sidecar's container holds it).
     const findKeys =
       'find / -xdev -name "*key*.pem" 2>/dev/null; find /run -name "*key*" 2>/dev/null';
     const everyKey = lines(await sidecar('sh', '-c', findKeys));
@@ -339,7 +339,17 @@ test.serial(
     t.true(everyKey.length > 0, "the sidecar's key is found");
     for (const path of everyKey)
       t.regex(path, /^\/run\/mesh\//, `${path}: a key outside its own mount`);
-    t.deepEqual(lines(await exec('sh', '-c', findKeys)), [], "a key in the service's container");
+    // The service's container holds one key: its token signing key (the Secret volume's file
+    // and the link to it), none of the mesh's.
+    const serviceKeys = lines(await exec('sh', '-c', findKeys));
+    t.log(`key files in the service's container: ${serviceKeys.join(' ')}`);
+    t.true(serviceKeys.length > 0, 'the token signing key is there');
+    for (const path of serviceKeys)
+      t.regex(
+        path,
+        /^\/run\/secrets\/(\.\.[\w.]+\/)?usersvc_token_key$/,
+        `${path}: another key in the service's container`,
+      );
     for (const run of [exec, sidecar])
       t.regex(
         await run('ls', '/var/run/secrets/kubernetes.io/serviceaccount'),

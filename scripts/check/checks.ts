@@ -27,7 +27,7 @@ import { edgeAdmins, edgeUrl, isReady } from '../lib/edges.js';
 import { publishedPort, type EdgePortSetting } from '../lib/ports.js';
 import { ROOT } from '../lib/run.js';
 import { hostnames } from '../lib/edge-tls.js';
-import { CA_FILE, SECRETS_DIR } from '../lib/secrets.js';
+import { CA_FILE, JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { loadSettings, type Settings } from '../lib/settings.js';
 import { declaredServices, shortOf, throughTheEdge } from '../lib/verify.js';
 import type { Result } from './report.js';
@@ -233,8 +233,9 @@ const secretsModes: Check = {
       for (const name of names) {
         const path = `${dir}/${name}`;
         const stat = lstatSync(path);
-        // The CA's certificate is for clients to trust: public, and readable by them.
-        if (stat.isSymbolicLink() || path === CA_FILE) continue;
+        // The CA's certificate is for clients to trust, the token keys' public halves for
+        // anyone to verify tokens with: public, and readable by them.
+        if (stat.isSymbolicLink() || path === CA_FILE || path === JWKS_FILE) continue;
         if ((stat.mode & 0o077) !== 0)
           problems.push(
             `${path.slice(ROOT.length)} is mode ${octal(stat.mode & 0o777)}: others may read it`,

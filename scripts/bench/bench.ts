@@ -121,7 +121,8 @@ export interface Results {
   date: string;
   machine: { cores: number; cpu: string; kernel: string; docker: string };
   versions: { envoy: string; node: string; postgres: string; vegeta: string; wrk: string };
-  settings: Settings & { loadgen: string };
+  /** The host and https paths' addresses: the edge as configured (EDGE_PORT, EDGE_HTTPS_PORT). */
+  settings: Settings & { loadgen: string; hostUrl?: string; httpsUrl?: string };
   runs: Run[];
   /** The full mesh without mutual TLS, the same loads as its runs in `runs` (absent if not measured). */
   plaintext?: Run[];
@@ -149,11 +150,11 @@ export interface ScalingRun {
   perRequest: { switches: number; interrupts: number };
 }
 
-const LOADGEN = 'usermesh_bench_loadgen';
+export const LOADGEN = 'usermesh_bench_loadgen';
 const HOST_LOADGEN = 'usermesh_bench_loadgen_host';
 const LONG = 15 * 60_000; // a load run, however long it was asked to be
 
-async function one(service: string): Promise<string> {
+export async function one(service: string): Promise<string> {
   const [id] = await serviceContainers(service);
   if (!id) throw new Error(`no running ${service} container: bring the mesh up first (make up)`);
   return id;
@@ -172,7 +173,7 @@ async function recreate(override?: string): Promise<void> {
 
 // The load generator holds the edge's identity (secrets/edge, mounted as the edge mounts it),
 // to reach a sidecar directly: the sidecar lets in nothing else.
-async function startLoadgen(network: string, name = LOADGEN): Promise<void> {
+export async function startLoadgen(network: string, name = LOADGEN): Promise<void> {
   await docker(['rm', '-f', name]).catch(() => '');
   await docker([
     'run',
@@ -189,7 +190,7 @@ async function startLoadgen(network: string, name = LOADGEN): Promise<void> {
 }
 
 // Until something listens at host:port, seen from the load generator (the floor's proxies start).
-async function untilListening(url: string): Promise<void> {
+export async function untilListening(url: string): Promise<void> {
   const { hostname, port } = new URL(url);
   const deadline = Date.now() + 30_000;
   while (
@@ -208,7 +209,7 @@ async function untilListening(url: string): Promise<void> {
 const TLS = '-cert=/run/mesh/cert.pem -key=/run/mesh/key.pem -insecure';
 
 /** At a fixed rate (open loop); or, with rate 0, as fast as `workers` connections allow. */
-async function vegeta(
+export async function vegeta(
   url: string,
   rate: number,
   seconds: number,
@@ -227,7 +228,7 @@ async function vegeta(
   return { ...result, loadgenCores: Math.round((cpuSeconds / result.seconds) * 100) / 100 };
 }
 
-async function wrk(
+export async function wrk(
   url: string,
   connections: number,
   seconds: number,
@@ -316,6 +317,8 @@ export async function runBench(
       },
       settings: {
         ...settings,
+        hostUrl: PATHS.host,
+        httpsUrl: PATHS.https,
         loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)`,
       },
       runs: [],

@@ -237,7 +237,7 @@ function renderClientTls(results: Results): string[] {
   ];
   return [
     '',
-    'Client TLS: the same mesh from the host over HTTPS (8443, kept-alive TLS 1.3) next to plain HTTP (8000)',
+    `Client TLS: the same mesh from the host over HTTPS (${results.settings.httpsUrl ?? 'https://127.0.0.1:8443'}, kept-alive TLS 1.3) next to plain HTTP (${results.settings.hostUrl ?? 'http://127.0.0.1:8000'})`,
     formatTable(header, rows),
   ];
 }
@@ -389,7 +389,7 @@ export function renderResults(results: Results): string {
     `load: ${s.loadgen}; vegeta ${v.vegeta}, wrk ${v.wrk}.`,
     'paths: direct = Node on 127.0.0.1:5000, floor = two minimal Envoys (router only, no TLS) -> Node, sidecar = its Envoy on :8080',
     "(mutual TLS, as the edge), mesh = edge:8000 -> sidecar (mutual TLS) -> Node; all four from inside the replica's network namespace.",
-    "host = the mesh from the host, through the published 127.0.0.1 port (Docker's userland proxy, where the engine runs one).",
+    `host = the mesh from the host, through the published port at ${s.hostUrl ?? 'http://127.0.0.1:8000'} (Docker's userland proxy, where the engine runs one).`,
     'cpu/MB: CPU in cores over the run (1.00 = one core busy) / RSS in MB at its end (in brackets: private',
     "memory, RssAnon; the rest of RSS is the binary's pages, shared with the page cache).",
     '',

@@ -447,3 +447,11 @@ test("report: the floor and host paths, the cost split, the scaling curve's CPU 
     'a bar for each of 5 paths',
   );
 });
+
+test('the report names the edge address the bench used (EDGE_PORT), not a fixed 8000', (t) => {
+  const results = smoke();
+  results.settings.hostUrl = 'http://127.0.0.1:18000';
+  const text = renderResults(results);
+  t.regex(text, /through the published port at http:\/\/127\.0\.0\.1:18000/);
+  t.notRegex(text, /127\.0\.0\.1:8000/);
+});

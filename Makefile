@@ -7,7 +7,7 @@ MESHCTL := node bin/meshctl.js
 
 .PHONY: help install build typecheck lint unit checks e2e e2e-v1 doc-test e2e-swarm test ci \
 	dev dev-local images secrets rotate-certs rotate-keys up canary promote rollback down clean backup \
-	restore check scale ps logs stats bench fuzz version swarm-up swarm-down swarm-lab \
+	restore check scale ps logs stats bench price-list fuzz version swarm-up swarm-down swarm-lab \
 	swarm-lab-down kubernetes kubernetes-check kubernetes-lab-build kubernetes-lab \
 	kubernetes-lab-down kubernetes-up e2e-kubernetes
 
@@ -79,6 +79,9 @@ stats: node_modules ## per-replica view of the mesh from Envoy's stats (ARGS='--
 
 bench: node_modules ## what the mesh costs: direct, floor, sidecar, full mesh and host paths, scaling to 10 (ARGS=--smoke for a quick check)
 	@$(MESHCTL) bench $(ARGS)
+
+price-list: node_modules ## what each feature costs per request, beside a router-only and an mTLS-only floor (about 35 minutes; ARGS=--smoke)
+	@$(MESHCTL) bench --price-list $(ARGS)
 
 version: node_modules ## the service version this tree builds, the versions running, the engine and compose
 	@$(MESHCTL) version

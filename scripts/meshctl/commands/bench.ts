@@ -15,6 +15,15 @@ import {
   type Settings,
 } from '../../bench/bench.js';
 import { buildLoadgen } from '../../bench/loadgen.js';
+import { VARIANT_NAMES } from '../../bench/price-list.js';
+import { renderAb, renderPriceList } from '../../bench/price-report.js';
+import {
+  PRICE_FULL,
+  PRICE_SMOKE,
+  runPriceList,
+  type PriceResults,
+  type PriceSettings,
+} from '../../bench/price-run.js';
 import { renderChart, renderResults } from '../../bench/report.js';
 import { scale, up } from '../../rollout/verbs.js';
 import { prepare } from '../prepare.js';
@@ -57,6 +66,53 @@ export function benchSettings(flags: Record<string, string | boolean | undefined
   };
 }
 
+/** The price list's settings from the same flags (--rounds and --variants its own). */
+export function priceSettings(flags: Record<string, string | boolean | undefined>): PriceSettings {
+  const base = flags.smoke ? PRICE_SMOKE : PRICE_FULL;
+  const rates = numbers(flags.rates, 'rates');
+  if (rates && rates.length !== 2)
+    throw new UsageError(
+      '--rates with --price-list takes two: the latency rate, then the CPU rate',
+    );
+  const only = typeof flags.variants === 'string' ? flags.variants.split(',') : undefined;
+  for (const v of only ?? [])
+    if (!VARIANT_NAMES.includes(v))
+      throw new UsageError(`--variants: ${v} is not one of ${VARIANT_NAMES.join(', ')}`);
+  return {
+    ...base,
+    seconds: numbers(flags.seconds, 'seconds')?.[0] ?? base.seconds,
+    rounds: numbers(flags.rounds, 'rounds')?.[0] ?? base.rounds,
+    connections: numbers(flags.connections, 'connections')?.[0] ?? base.connections,
+    latencyRate: rates?.[0] ?? base.latencyRate,
+    cpuRate: rates?.[1] ?? base.cpuRate,
+    ...(only ? { only } : {}),
+  };
+}
+
+function writeResults(out: string, name: string, json: unknown, text: string): void {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(`${out}/${name}.json`, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(`${out}/${name}.txt`, `${text}\n`);
+}
+
+async function priceList(settings: PriceSettings, out: string) {
+  const results: PriceResults = await runPriceList(
+    settings,
+    (line) => console.error(`price list: ${line}`),
+    (n) => scale(n, () => undefined),
+  );
+  const text = [renderPriceList(results), ...(settings.only ? ['', renderAb(results)] : [])].join(
+    '\n',
+  );
+  const stamp = results.date.slice(0, 19).replace(/:/g, '-');
+  writeResults(out, `price-list-${stamp}`, results, text);
+  writeResults(out, 'price-list', results, text);
+  console.log(text);
+  console.log(
+    `\nwritten: ${out}/price-list.json (every number), price-list.txt, and price-list-${stamp}.*`,
+  );
+}
+
 export const command: Command = {
   name: 'bench',
   group: 'inspect',
@@ -74,26 +130,47 @@ export const command: Command = {
     { name: 'endpoints', value: 'E,E', help: `some of ${Object.keys(ENDPOINTS).join(', ')}` },
     { name: 'paths', value: 'P,P', help: `some of ${PATH_NAMES.join(', ')} (direct always)` },
     {
+      name: 'price-list',
+      help: 'what each feature costs per request: the shipped pair with one feature out at a time, beside two floors',
+    },
+    {
+      name: 'rounds',
+      value: 'N',
+      help: 'with --price-list: how many times each configuration runs',
+    },
+    {
+      name: 'variants',
+      value: 'V,V',
+      help: 'with --price-list: some configurations only, each against the shipped one (a quick A/B)',
+    },
+    {
       name: 'skip-plaintext',
       help: 'leave out the pass without mutual TLS (it recreates the mesh twice)',
     },
   ],
   about: `Lifts the edge's per-client limits (one address sends far past a client's share; the
 next meshctl up puts them back), brings the mesh up, builds the load generator, then
-measures. The full bench takes about 20 minutes.`,
+measures. The full bench takes about 20 minutes; the price list (--price-list: the edge and
+sidecar pair as shipped, then with one feature out at a time, beside two floors, in rotating
+rounds) about 35.`,
   examples: [
     'meshctl bench --smoke',
     'meshctl bench --endpoints health --rates 200,1000 --seconds 10 --replicas 1',
+    'meshctl bench --price-list',
+    'meshctl bench --price-list --variants no-access-log --rounds 5 --seconds 5',
     "make bench ARGS='--smoke'",
   ],
   async run({ flags }) {
+    // Every flag checked before anything starts.
     const settings = benchSettings(flags);
+    const price = flags['price-list'] ? priceSettings(flags) : null;
     const out = typeof flags.out === 'string' ? flags.out : 'bench-results';
     Object.assign(process.env, LIFTED_LIMITS);
     await prepare({ dev: false });
     await up();
     // Built from the offline kit's Debian where there is no registry (.images.env).
     console.error(await buildLoadgen(composeEnv()));
+    if (price) return priceList(price, out);
     const results = await runBench(
       settings,
       (line) => console.error(`bench: ${line}`),
@@ -101,11 +178,7 @@ measures. The full bench takes about 20 minutes.`,
     );
     const text = renderResults(results);
     const stamp = results.date.slice(0, 19).replace(/:/g, '-');
-    mkdirSync(out, { recursive: true });
-    for (const name of [`bench-${stamp}`, 'latest']) {
-      writeFileSync(`${out}/${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
-      writeFileSync(`${out}/${name}.txt`, `${text}\n`);
-    }
+    for (const name of [`bench-${stamp}`, 'latest']) writeResults(out, name, results, text);
     writeFileSync(`${out}/latency.svg`, renderChart(results));
     console.log(text);
     console.log(

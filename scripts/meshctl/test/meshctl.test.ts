@@ -79,6 +79,12 @@ test.serial(
       [['stats', '--interval', '0.1'], {}, /--interval must be a number of seconds, at least 0\.5/],
       [['bench', '--paths', 'direct,nowhere'], {}, /--paths: nowhere is not one of/],
       [['bench', '--rates', '10,x'], {}, /--rates takes whole numbers/],
+      [['bench', '--price-list', '--rates', '200'], {}, /--rates with --price-list takes two/],
+      [
+        ['bench', '--price-list', '--variants', 'no-such'],
+        {},
+        /--variants: no-such is not one of shipped, floor/,
+      ],
       [['restore'], {}, /which file\?/],
       [['secrets', 'burn'], {}, /init, rotate or static DAYS/],
       [['ps', '--json=1'], {}, /unknown flag --json/],

@@ -150,12 +150,12 @@ export function renderPriceList(results: PriceResults): string {
       results.variants
         .filter((v) => v.feature && sum.has(v.name))
         .map((v) => {
-          const f = sum.get(v.name)!;
+          const d = (figure: Figure) => difference(results, 'shipped', v.name, figure);
           return [
             v.feature!,
-            price(difference(results, 'shipped', v.name, 'cpuAtRate'), 1),
-            price(difference(results, 'shipped', v.name, 'cpuAtMax'), 1),
-            price(difference(results, 'shipped', v.name, 'p99'), 2),
+            price(d('cpuAtRate'), 1),
+            price(d('cpuAtMax'), 1),
+            price(d('p99'), 2),
             v.lose ?? '',
           ];
         }),

@@ -368,10 +368,8 @@ export async function runPriceList(
     }
     return results;
   } finally {
-    // PRICE_KEEP=1 (for whoever debugs a configuration that will not start): the last pair,
-    // its files and the network stay, to be asked and read; the next run removes them.
-    if (!process.env.PRICE_KEEP) await cleanUp();
-    if (!process.env.PRICE_KEEP) rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
+    rmSync(dir, { recursive: true, force: true });
     await scale(Math.max(1, before));
   }
 }

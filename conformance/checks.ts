@@ -8,6 +8,7 @@ export const CHECKS = {
   identity: "sidecars and database refuse a workload without the mesh's identity",
   hardening: 'hardened: read-only root, no capabilities, no new privileges, no setuid',
   split: "usersvc: Node and Envoy as different users, the key Envoy's only",
+  workers: 'edge: EDGE_WORKERS Envoy workers each (1 by default)',
   headers: "a client's x-envoy-*, x-forwarded-for and x-canary change nothing",
   tokens:
     'tokens: ES256 verified against the JWKS; forged ones refused at the edge; logout revokes',

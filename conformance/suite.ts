@@ -252,6 +252,17 @@ export function conformance(test: TestFn, target: Target): void {
     }
   });
 
+  // The price list's one clear saving (docs/performance.md): each edge runs EDGE_WORKERS
+  // workers, 1 unless set, on every target, whatever the machine's cores.
+  check('workers', async (t) => {
+    const edges = (await target.workloads()).filter((w) => w.service === 'edge');
+    t.true(edges.length > 0, 'an edge runs');
+    for (const w of edges) {
+      const stats = await target.exec(w, 'edge-admin GET /stats?filter=server.concurrency');
+      t.regex(stats, /^server\.concurrency: 1$/m, `${w.name}: ${stats.slice(-120)}`);
+    }
+  });
+
   check('split', async (t) => {
     const replicas = (await target.workloads()).filter((w) => w.service === 'usersvc');
     t.true(replicas.length > 0);

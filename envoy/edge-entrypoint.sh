@@ -6,6 +6,15 @@
 # requests to trace (EDGE_TRACE_PERCENT, render-edge.sh); then runs Envoy with the arguments
 # it was given.
 set -euo pipefail
+# Worker threads (EDGE_WORKERS, default 1): compose runs two edges and Kubernetes two pods, so
+# one worker each already uses two cores. One per core (Envoy's default) put four edge threads
+# on this project's 2-core machine and cost 48-84 us more CPU per request at 1000 rps, in every
+# round of the price list (docs/performance.md). More on a machine of many cores.
+workers=${EDGE_WORKERS:-1}
+if ! [[ $workers =~ ^[1-9][0-9]?$ ]]; then
+  echo "edge: EDGE_WORKERS must be a whole number from 1 to 99, got \"$workers\"" >&2
+  exit 2
+fi
 for live in /etc/envoy/live/routes.yaml /etc/envoy/live/clusters.yaml; do
   if [ ! -r "$live" ]; then
     echo "edge: no $live: make up writes the live routes and clusters into .mesh/edge/ (Swarm, Kubernetes: a config)" >&2
@@ -51,4 +60,5 @@ HOST_GATEWAY=$EDGE_ADMIN_FROM ADMIN_PORT=$admin_port METRICS_PORT=$((9103 + slot
   TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0} TRUSTED_CIDRS=${EDGE_TRUSTED_CIDRS:-} render-edge.sh < /etc/envoy/edge.yaml > /tmp/edge.yaml
 # No hot restart: its domain socket would collide between two edges in one namespace. A
 # drain (POST /drain_listeners?graceful, from the rollout) closes every connection within 5 s.
-exec envoy -c /tmp/edge.yaml --disable-hot-restart --drain-time-s 5 --drain-strategy immediate "$@"
+exec envoy -c /tmp/edge.yaml --disable-hot-restart --drain-time-s 5 --drain-strategy immediate \
+  --concurrency "$workers" "$@"

@@ -206,6 +206,7 @@ up() {
       --memory 256m \
       -e "EDGE_TRACE_PERCENT=${EDGE_TRACE_PERCENT:-0}" \
       -e "EDGE_TRUSTED_CIDRS=${EDGE_TRUSTED_CIDRS:-}" \
+      -e "EDGE_WORKERS=${EDGE_WORKERS:-1}" \
       -v "$ROOT/secrets/edge:/run/mesh:ro" \
       -v "$ROOT/secrets/edge-public:/run/edge-public:ro" \
       -v "$ROOT/secrets/jwks.json:/etc/envoy/jwks.json:ro" \

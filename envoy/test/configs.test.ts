@@ -309,6 +309,26 @@ test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observabi
   }
 });
 
+test("the edge's entrypoint checks EDGE_WORKERS before anything else: a whole number from 1 to 99, else exit 2 naming it", (t) => {
+  const run = (workers: string | undefined) =>
+    spawnSync('bash', [envoyPath('edge-entrypoint.sh')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...(workers === undefined ? {} : { EDGE_WORKERS: workers }) },
+    });
+  for (const bad of ['0', '100', 'two', '-1', '1.5', ' 1']) {
+    const r = run(bad);
+    t.is(r.status, 2, bad);
+    t.regex(r.stderr, /^edge: EDGE_WORKERS must be a whole number from 1 to 99, got "/, bad);
+  }
+  // A good one (or none: 1) passes the check, and the entrypoint goes on to look for its live
+  // files, which this host does not have.
+  for (const good of [undefined, '1', '4', '99']) {
+    const r = run(good);
+    t.is(r.status, 1, String(good));
+    t.regex(r.stderr, /no \/etc\/envoy\/live\/routes\.yaml/, String(good));
+  }
+});
+
 test("the observability proxy: its UIs let in the host's address only, its span port the proxies' identities, for POST /api/v2/spans only", (t) => {
   const dir = mkdtempSync(`${tmpdir()}/envoy-config-`);
   const file = asDeployed('observe.yaml', dir);

@@ -86,7 +86,9 @@ test('the shipped pair is the shipped configs: the same connection managers, one
     sidecarHcm(pair).http_filters.map((f: any) => f.name),
     ['envoy.filters.http.rbac', 'envoy.filters.http.health_check', 'envoy.filters.http.router'],
   );
+  // As the entrypoints start them: one sidecar worker, EDGE_WORKERS (1) at the edge.
   t.deepEqual(pair.sidecarArgs, ['--concurrency', '1']);
+  t.deepEqual(pair.edgeArgs, ['--concurrency', '1']);
 });
 
 test('each variant changes the shipped pair, and no two variants are the same configuration', (t) => {

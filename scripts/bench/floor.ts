@@ -138,7 +138,9 @@ export async function startFloor(replicas: string[], also: string[] = []): Promi
   await docker(['network', 'create', '--internal', FLOOR_NETWORK]);
   for (const c of [...replicas, ...also]) await docker(['network', 'connect', FLOOR_NETWORK, c]);
   const addresses = await Promise.all(replicas.map(address));
-  // The sidecar's worker count as the shipped sidecar's (1); the edge's as the shipped edge's (one per core).
+  // The sidecar's worker count as the shipped sidecar's (1); the edge's one per core: on 2
+  // cores as many threads as compose's two edges of EDGE_WORKERS (1) each, which the mesh
+  // path crosses (the port holder spreads connections over both).
   await Promise.all(
     replicas.map((replica, i) =>
       envoyRun(

@@ -71,6 +71,7 @@ export function shippedPair(
   liveClusters: string,
   sidecarYaml: string,
   replicaAddress: string,
+  edgeWorkers = 1,
 ): Pair {
   const edge = clone(parse(renderedEdge));
   edge.static_resources.listeners = [listener(edge, 'ingress')];
@@ -109,8 +110,13 @@ export function shippedPair(
     zipkin.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address =
       '127.0.0.1';
   }
-  // As the entrypoints start them: the sidecar with one worker, the edge with one per core.
-  return { ...p, sidecar, edgeArgs: [], sidecarArgs: ['--concurrency', '1'] };
+  // As the entrypoints start them: the sidecar with one worker, the edge with EDGE_WORKERS.
+  return {
+    ...p,
+    sidecar,
+    edgeArgs: ['--concurrency', String(edgeWorkers)],
+    sidecarArgs: ['--concurrency', '1'],
+  };
 }
 
 /** A floor pair: two Envoys that only route (floor.ts), over mutual TLS when `mtls`. */
@@ -146,6 +152,8 @@ export function floorPair(shipped: Pair, replicaAddress: string, mtls: boolean):
 export interface Probe {
   /** An admin path of the edge's or the sidecar's Envoy (stats, config_dump, ...). */
   admin(proxy: 'edge' | 'sidecar', path: string): Promise<string>;
+  /** The machine's cores (Envoy's default worker count). */
+  cores: number;
   /** What the edge wrote on stdout and stderr so far. */
   edgeLog(): Promise<string>;
   /** One HTTP/1.1 request from the load generator; the status and the headers, lower-cased. */
@@ -337,17 +345,18 @@ export const FEATURES: Feature[] = [
 
 /**
  * Settings the list also prices, not features: one change each, set rather than taken out.
- * The edge's worker count: one per core (2 here) by default.
+ * The edge's worker count: EDGE_WORKERS (1) as shipped, against Envoy's default of one per core.
  */
 export const OPTIONS: Feature[] = [
   {
-    name: 'edge-one-worker',
-    what: 'the edge with one worker thread instead of one per core',
-    lose: 'an edge on a machine of many cores uses one of them',
+    name: 'edge-worker-per-core',
+    what: "the edge with one worker thread per core (Envoy's default) instead of EDGE_WORKERS (1)",
+    lose: 'on few cores, more edge threads than cores (two edges): they take turns, at more CPU per request',
     off: (p) => {
-      p.edgeArgs = ['--concurrency', '1'];
+      p.edgeArgs = [];
     },
-    present: async (probe) => (await statCount(probe, 'edge', /server\.concurrency/)) !== 1,
+    present: async (probe) =>
+      (await statCount(probe, 'edge', /server\.concurrency/)) !== probe.cores,
   },
 ];
 

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import { containerLogs, docker, serviceContainers } from '../lib/docker.js';
-import { parseRawResponse } from '../lib/edges.js';
+import { edgeAdmin, parseRawResponse } from '../lib/edges.js';
 import { ROOT } from '../lib/run.js';
 import { JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { LOADGEN, one, startLoadgen, untilListening, vegeta, wrk, type Progress } from './bench.js';
@@ -229,10 +229,11 @@ const privateMB = async (container: string) =>
   (await readProcs(container)).find((p) => p.command === 'envoy')?.privateMB ?? 0;
 
 /** Answers a probe's questions about the running pair. */
-function probeOf(pair: Pair, edgeIp: string, replicaIp: string): Probe {
+function probeOf(pair: Pair, edgeIp: string, replicaIp: string, cores: number): Probe {
   const adminPort = (proxy: 'edge' | 'sidecar') =>
     proxy === 'edge' ? edgeAdminPort(pair) : PRICE_SIDECAR_ADMIN;
   return {
+    cores,
     async admin(proxy, path) {
       const answer = await raw(
         proxy === 'edge' ? EDGE : SIDECAR,
@@ -275,12 +276,18 @@ async function untilServing(probe: Probe, name: string): Promise<void> {
 async function measureVariant(
   v: Variant,
   round: number,
-  ctx: { replica: string; replicaIp: string; dir: string; settings: PriceSettings },
+  ctx: {
+    replica: string;
+    replicaIp: string;
+    dir: string;
+    settings: PriceSettings;
+    cores: number;
+  },
 ): Promise<{ run: PriceRun; probe: Probe }> {
   const { settings: s } = ctx;
   const edgeIp = await startPair(v.pair, ctx.replica, ctx.dir);
   const url = `http://${edgeIp}:${PRICE_EDGE_PORT}/user/health`;
-  const probe = probeOf(v.pair, edgeIp, ctx.replicaIp);
+  const probe = probeOf(v.pair, edgeIp, ctx.replicaIp, ctx.cores);
   try {
     await untilListening(url);
     await untilServing(probe, v.name);
@@ -312,6 +319,15 @@ async function machine(replica: string): Promise<PriceResults['machine'] & { env
   };
 }
 
+/** The running edge's worker count (EDGE_WORKERS, as its entrypoint gave it to Envoy). */
+async function workersOf(edge: string): Promise<number> {
+  const stats = await edgeAdmin(edge).call('/stats?filter=server.concurrency');
+  const workers = Number(/^server\.concurrency: (\d+)$/m.exec(stats)?.[1]);
+  if (!workers)
+    throw new Error(`the edge's admin did not say its worker count: ${stats.slice(0, 80)}`);
+  return workers;
+}
+
 /** Runs the list. `scale` is meshctl scale's; the replicas are put back as they were. */
 export async function runPriceList(
   settings: PriceSettings,
@@ -335,6 +351,7 @@ export async function runPriceList(
       readFileSync(`${ROOT}.mesh/edge/clusters.yaml`, 'utf8'),
       await docker(['exec', replica, 'cat', '/etc/envoy/sidecar.yaml']),
       replicaIp,
+      await workersOf(edge),
     );
     const list = variants(shipped, replicaIp).filter(
       (v) => !settings.only || v.name === 'shipped' || settings.only.includes(v.name),
@@ -355,7 +372,7 @@ export async function runPriceList(
       runs: [],
       proofs: [],
     };
-    const ctx = { replica, replicaIp, dir, settings };
+    const ctx = { replica, replicaIp, dir, settings, cores: host.cores };
     for (let round = 0; round < settings.rounds; round++) {
       for (const v of rotated(list, round)) {
         const { run, probe } = await measureVariant(v, round, ctx);

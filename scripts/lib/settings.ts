@@ -37,7 +37,7 @@ export const SERVICE_SETTINGS = [
  * docker, the swarm's stack, Kubernetes' Deployment (the same unit test keeps them so). The
  * edge validates each (envoy/render-edge.sh).
  */
-export const EDGE_SETTINGS = ['EDGE_TRACE_PERCENT', 'EDGE_TRUSTED_CIDRS'] as const;
+export const EDGE_SETTINGS = ['EDGE_TRACE_PERCENT', 'EDGE_TRUSTED_CIDRS', 'EDGE_WORKERS'] as const;
 
 /**
  * Every variable the compose files read, compose's own two, and the edge's settings meshctl

@@ -10,7 +10,7 @@
 // The floor proxies talk over a private network that only they, the replicas and the load
 // generator join (--internal, created and removed by the bench), so nothing on appmesh can reach
 // Node past its real sidecar meanwhile.
-import { docker } from '../lib/docker.js';
+import { docker, removeNetwork } from '../lib/docker.js';
 
 export const FLOOR_NETWORK = 'usermesh_bench_floor';
 export const FLOOR_EDGE = 'usermesh_bench_floor_edge';
@@ -183,14 +183,5 @@ export const floorProxies = async ({ all = false } = {}) =>
 export async function stopFloor(): Promise<void> {
   const proxies = await floorProxies({ all: true });
   if (proxies.length) await docker(['rm', '-f', ...proxies]);
-  const joined = await docker([
-    'network',
-    'inspect',
-    '-f',
-    '{{range $id, $c := .Containers}}{{$id}} {{end}}',
-    FLOOR_NETWORK,
-  ]).catch(() => '');
-  for (const c of joined.split(' ').filter(Boolean))
-    await docker(['network', 'disconnect', '-f', FLOOR_NETWORK, c]).catch(() => '');
-  await docker(['network', 'rm', FLOOR_NETWORK]).catch(() => '');
+  await removeNetwork(FLOOR_NETWORK);
 }

@@ -3,6 +3,7 @@
 // then each feature's price (the shipped pair less the pair without it, round by round, its
 // median and spread) said to be within the noise when it is no bigger than its spread, then
 // the targets.
+import { formatTable } from '../lib/table.js';
 import type { PriceResults, PriceRun } from './price-run.js';
 
 /** A figure over the rounds: its median and its spread (half of max - min; 0 for one round). */
@@ -93,16 +94,6 @@ const withSpread = (s: Spread, digits = 0) =>
     ? `${fixed(s.median, digits)} ± ${fixed(s.spread, digits)}`
     : fixed(s.median, digits);
 
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
 /** A price: the saving of taking the feature out, said to be noise when it is. */
 function price(d: Difference, digits = 0): string {
   const text = `${fixed(d.value, digits)} ±${fixed(d.noise, digits)}`;
@@ -119,7 +110,7 @@ export function renderPriceList(results: PriceResults): string {
     `GET /user/health through the edge and the sidecar; each configuration ${s.rounds} time(s), ${s.seconds} s per load, in rotating order; figures are the median ± half the range over the rounds.`,
     '',
     'The configurations',
-    table(
+    formatTable(
       [
         'configuration',
         `CPU us/request at ${s.cpuRate} rps (edge + sidecar)`,
@@ -139,7 +130,7 @@ export function renderPriceList(results: PriceResults): string {
     ),
     '',
     'The price of each feature: what taking it out saves (the shipped pair less the pair without it, round by round: median ± half the range; "noise" when within it, else how many rounds agree)',
-    table(
+    formatTable(
       [
         'feature',
         `us/request at ${s.cpuRate} rps`,
@@ -205,7 +196,7 @@ export function renderTargets(
   ];
   return [
     'Targets (the shipped pair against the mTLS floor, same run)',
-    table(
+    formatTable(
       ['target', 'here', ''],
       rows.map(([t, here, met]) => [t, here, met ? 'met' : 'missed']),
     ),

@@ -12,7 +12,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
-import { containerLogs, docker, serviceContainers } from '../lib/docker.js';
+import { containerLogs, docker, removeNetwork, serviceContainers } from '../lib/docker.js';
 import { edgeAdmin, parseRawResponse } from '../lib/edges.js';
 import { ROOT } from '../lib/run.js';
 import { JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
@@ -142,16 +142,7 @@ const stopPair = () => docker(['rm', '-f', EDGE, SIDECAR]).catch(() => '');
 async function cleanUp(): Promise<void> {
   await stopPair();
   await docker(['rm', '-f', LOADGEN]).catch(() => '');
-  const joined = await docker([
-    'network',
-    'inspect',
-    '-f',
-    '{{range $id, $c := .Containers}}{{$id}} {{end}}',
-    PRICE_NETWORK,
-  ]).catch(() => '');
-  for (const c of joined.split(' ').filter(Boolean))
-    await docker(['network', 'disconnect', '-f', PRICE_NETWORK, c]).catch(() => '');
-  await docker(['network', 'rm', PRICE_NETWORK]).catch(() => '');
+  await removeNetwork(PRICE_NETWORK);
 }
 
 /** Starts a variant's two proxies; the edge's address. Files in `dir`, rewritten per variant. */

@@ -112,3 +112,17 @@ export async function contentTag(image: string): Promise<string> {
     .trim()
     .slice(7, 19);
 }
+
+/** Removes a network if it exists, first disconnecting whoever joined it (a network in use cannot go). */
+export async function removeNetwork(name: string): Promise<void> {
+  const joined = await docker([
+    'network',
+    'inspect',
+    '-f',
+    '{{range $id, $c := .Containers}}{{$id}} {{end}}',
+    name,
+  ]).catch(() => '');
+  for (const c of joined.split(' ').filter(Boolean))
+    await docker(['network', 'disconnect', '-f', name, c]).catch(() => '');
+  await docker(['network', 'rm', name]).catch(() => '');
+}

@@ -160,10 +160,13 @@ test.serial(
     // with no certificate gets an answer from the variant's sidecar only; for the access log: the
     // variant's edge writes no line).
     t.is(results.proofs.length, names.length - 3);
+    // An extra the other way round: for HTTPS from clients, only its pair's edge made TLS
+    // handshakes on 8443.
     for (const p of results.proofs) {
-      t.true(p.inShipped, `the shipped pair has ${p.feature}`);
-      t.false(p.inVariant, `the pair without ${p.feature} lacks it`);
+      t.is(p.inShipped, !p.adds, `the shipped pair ${p.adds ? 'lacks' : 'has'} ${p.feature}`);
+      t.is(p.inVariant, !!p.adds, `the pair ${p.adds ? 'with' : 'without'} ${p.feature}`);
     }
+    t.true(results.proofs.some((p) => p.feature === 'https-clients' && p.adds));
     t.regex(printed, /The price of each feature/);
     t.regex(
       printed,

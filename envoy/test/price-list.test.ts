@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import {
   edgeHcm,
   FEATURES,
+  EXTRAS,
   OPTIONS,
   PRICE_SIDECAR_PORT,
   shippedPair,
@@ -44,9 +45,11 @@ function staticEdgeOf(pair: Pair): any {
   const edge = structuredClone(pair.edge);
   if (!pair.routes) return edge;
   const untyped = (r: any) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== '@type'));
-  const hcm = edge.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
-  delete hcm.rds;
-  hcm.route_config = untyped(pair.routes.resources[0]);
+  for (const listener of edge.static_resources.listeners) {
+    const hcm = listener.filter_chains[0].filters[0].typed_config;
+    delete hcm.rds;
+    hcm.route_config = untyped(pair.routes.resources[0]);
+  }
   delete edge.dynamic_resources;
   edge.static_resources.clusters.push(...pair.clusters.resources.map(untyped));
   return edge;
@@ -61,12 +64,17 @@ test('the shipped pair is the shipped configs: the same connection managers, one
   );
   t.deepEqual(
     pair.edge.static_resources.listeners.map((l: any) => l.name),
-    ['ingress'],
+    ['ingress', 'https'],
   );
   t.deepEqual(
     pair.sidecar.static_resources.listeners.map((l: any) => l.name),
     ['ingress'],
   );
+  // HTTPS from clients meets the same connection manager as plain HTTP.
+  const hcmOn = (name: string) =>
+    pair.edge.static_resources.listeners.find((l: any) => l.name === name).filter_chains[0]
+      .filters[0].typed_config;
+  t.deepEqual(hcmOn('https'), hcmOn('ingress'));
   t.is(
     pair.sidecar.static_resources.listeners[0].address.socket_address.port_value,
     PRICE_SIDECAR_PORT,
@@ -102,6 +110,7 @@ test('each variant changes the shipped pair, and no two variants are the same co
       'mtls-floor',
       ...FEATURES.map((f) => `no-${f.name}`),
       ...OPTIONS.map((f) => f.name),
+      ...EXTRAS.map((f) => f.name),
     ],
   );
   const seen = new Set<string>();

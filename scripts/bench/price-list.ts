@@ -25,6 +25,10 @@ export interface Pair {
   sidecar: Tree; // bootstrap
   edgeArgs: string[];
   sidecarArgs: string[];
+  /** Clients reach the edge over HTTPS (its `https` listener), not plain HTTP. */
+  https?: boolean;
+  /** Two edges on the same ports (SO_REUSEPORT), as compose runs them; one unless 2. */
+  edges?: 1 | 2;
 }
 
 // Where the price list's sidecar listens, beside the replica's own sidecar (8080, admin 9901)
@@ -32,6 +36,7 @@ export interface Pair {
 export const PRICE_SIDECAR_PORT = 8081;
 export const PRICE_SIDECAR_ADMIN = 9911;
 export const PRICE_EDGE_PORT = 8000;
+export const PRICE_EDGE_HTTPS_PORT = 8443;
 
 const clone = <T>(tree: T): T => JSON.parse(JSON.stringify(tree)) as T;
 const listener = (bootstrap: Tree, name: string): Tree =>
@@ -43,6 +48,12 @@ const hcmOf = (l: Tree): Tree =>
 /** The port of the edge's admin, as rendered (the price list's own probes ask it). */
 export const edgeAdminPort = (p: Pair): number =>
   Number(p.edge.admin.address.socket_address.port_value);
+/** A second edge's bootstrap: the first one's, its admin on the next port. */
+export function secondEdge(p: Pair): Tree {
+  const edge = clone(p.edge);
+  edge.admin.address.socket_address.port_value = edgeAdminPort(p) + 1;
+  return edge;
+}
 /** The HTTP connection manager of the edge's (or the sidecar's) ingress listener. */
 export const edgeHcm = (p: Pair): Tree => hcmOf(listener(p.edge, 'ingress'));
 export const sidecarHcm = (p: Pair): Tree => hcmOf(listener(p.sidecar, 'ingress'));
@@ -60,8 +71,8 @@ export function dropKey(tree: Tree, key: string): void {
 const usersvc = (p: Pair): Tree => p.clusters.resources.find((c: Tree) => c.name === 'usersvc');
 
 /**
- * The shipped pair, as the harness runs it: the edge's `ingress` listener only (no HTTPS, admin
- * window or metrics listener: no request of the list crosses them), routing to one address, the
+ * The shipped pair, as the harness runs it: the edge's `ingress` and `https` listeners (not its
+ * admin window or metrics listener: no request of the list crosses them), routing to one address, the
  * replica's, where the price list's sidecar listens; the sidecar's `ingress` listener only, on
  * ports of its own (the replica's own sidecar keeps 8080 and 9901 in the same namespace).
  */
@@ -74,8 +85,9 @@ export function shippedPair(
   edgeWorkers = 1,
 ): Pair {
   const edge = clone(parse(renderedEdge));
-  edge.static_resources.listeners = [listener(edge, 'ingress')];
+  edge.static_resources.listeners = [listener(edge, 'ingress'), listener(edge, 'https')];
   listener(edge, 'ingress').address.socket_address.port_value = PRICE_EDGE_PORT;
+  listener(edge, 'https').address.socket_address.port_value = PRICE_EDGE_HTTPS_PORT;
   const clusters = clone(parse(liveClusters));
   clusters.resources = clusters.resources.filter((c: Tree) => c.name === 'usersvc');
   const p = { edge, routes: clone(parse(liveRoutes)), clusters } as Pair;
@@ -154,6 +166,8 @@ export interface Probe {
   admin(proxy: 'edge' | 'sidecar', path: string): Promise<string>;
   /** The machine's cores (Envoy's default worker count). */
   cores: number;
+  /** How many of the pair's edges accepted a connection from a client so far. */
+  edgesServing(): Promise<number>;
   /** What the edge wrote on stdout and stderr so far. */
   edgeLog(): Promise<string>;
   /** One HTTP/1.1 request from the load generator; the status and the headers, lower-cased. */
@@ -244,18 +258,27 @@ export const FEATURES: Feature[] = [
     present: (probe) => configHas(probe, 'sidecar', typeUrl('health_check.v3.HealthCheck')),
   },
   {
-    name: 'request-ids-tracing',
-    what: 'an x-request-id made for every request, and the tracing configuration (0 % sampled)',
-    lose: "the id that ties a request's log lines together, and traces (make up OBSERVE=1)",
+    name: 'request-ids',
+    what: 'an x-request-id made by the edge for every request, and kept by the sidecar',
+    lose: "the id that ties a request's log lines together (edge, sidecar, Node); a trace needs it too",
     off: (p) => {
       edgeHcm(p).generate_request_id = false;
-      for (const hcm of [edgeHcm(p), sidecarHcm(p)]) delete hcm.tracing;
       delete sidecarHcm(p).preserve_external_request_id;
-      dropKey(p.routes, 'decorator');
-      dropKey(sidecarHcm(p).route_config, 'decorator');
     },
     // (The service makes an id of its own when none comes: the answer's header proves nothing.)
     present: (probe) => configHas(probe, 'edge', '"generate_request_id": true'),
+  },
+  {
+    name: 'tracing',
+    what: 'the Zipkin tracing configuration of both proxies, sampling 0 % (100 % with OBSERVE=1)',
+    lose: 'traces (make up OBSERVE=1)',
+    off: (p) => {
+      for (const hcm of [edgeHcm(p), sidecarHcm(p)]) delete hcm.tracing;
+      dropKey(p.routes, 'decorator');
+      dropKey(sidecarHcm(p).route_config, 'decorator');
+    },
+    present: (probe) =>
+      configHas(probe, 'edge', '"type.googleapis.com/envoy.config.trace.v3.ZipkinConfig"'),
   },
   {
     name: 'header-hygiene',
@@ -360,6 +383,37 @@ export const OPTIONS: Feature[] = [
   },
 ];
 
+/**
+ * Costs the list adds to the shipped pair rather than takes out: each is priced as the pair with
+ * it less the shipped pair, and proven by the pair with it having it and the shipped pair not.
+ * (`off` puts it in; `lose` says what it buys.) HTTPS from clients: the same pair, its load sent
+ * to the edge's `https` listener (vegeta speaks HTTP/2 there, as curl and browsers do; wrk
+ * HTTP/1.1), over kept-alive connections, so a handshake is rare. The second edge: the list's
+ * shipped pair has one edge, compose runs two on the same ports; both edges' CPU and memory
+ * are counted.
+ */
+export const EXTRAS: Feature[] = [
+  {
+    name: 'https-clients',
+    what: "clients over HTTPS (the edge's 8443 listener: TLS 1.3, kept-alive connections) instead of plain HTTP",
+    lose: 'what a client sends and gets is private and cannot be changed on the way',
+    off: (p) => {
+      p.https = true;
+    },
+    present: async (probe) =>
+      (await statCount(probe, 'edge', /listener\.[^:\s]*_8443\.ssl\.handshake/)) > 0,
+  },
+  {
+    name: 'second-edge',
+    what: 'a second edge on the same ports, as compose runs two (the kernel spreads connections over both)',
+    lose: 'an edge can restart, roll or crash with the other still answering: no request lost',
+    off: (p) => {
+      p.edges = 2;
+    },
+    present: async (probe) => (await probe.edgesServing()) === 2,
+  },
+];
+
 /** A configuration the list measures: the shipped pair, a floor, or the pair with one change. */
 export interface Variant {
   name: string; // shipped, floor, mtls-floor, or `no-<feature>`, or an option's name
@@ -374,6 +428,7 @@ export const VARIANT_NAMES = [
   'mtls-floor',
   ...FEATURES.map((f) => `no-${f.name}`),
   ...OPTIONS.map((f) => f.name),
+  ...EXTRAS.map((f) => f.name),
 ];
 
 /** Every variant, shipped first: the floors, then one per feature and option. */
@@ -381,6 +436,11 @@ export function variants(shipped: Pair, replicaAddress: string): Variant[] {
   const changed = (f: Feature, prefix: string): Variant => {
     const pair = clone(shipped);
     f.off(pair);
+    // The features are taken out of the plain listener's connection manager; HTTPS from clients
+    // meets the same one (in edge.yaml, one YAML anchor for both).
+    listener(pair.edge, 'https').filter_chains[0].filters = clone(
+      listener(pair.edge, 'ingress').filter_chains[0].filters,
+    );
     return { name: `${prefix}${f.name}`, pair, feature: f };
   };
   return [
@@ -389,5 +449,6 @@ export function variants(shipped: Pair, replicaAddress: string): Variant[] {
     { name: 'mtls-floor', pair: floorPair(shipped, replicaAddress, true) },
     ...FEATURES.map((f) => changed(f, 'no-')),
     ...OPTIONS.map((f) => changed(f, '')),
+    ...EXTRAS.map((f) => changed(f, '')),
   ];
 }

@@ -139,7 +139,7 @@ export function renderPriceList(results: PriceResults): string {
         'what turning it off loses',
       ],
       results.variants
-        .filter((v) => v.feature && sum.has(v.name))
+        .filter((v) => v.feature && !v.adds && sum.has(v.name))
         .map((v) => {
           const d = (figure: Figure) => difference(results, 'shipped', v.name, figure);
           return [
@@ -152,11 +152,39 @@ export function renderPriceList(results: PriceResults): string {
         }),
     ),
   ];
-  const unproven = results.proofs.filter((p) => !p.inShipped || p.inVariant !== false);
+  const extras = results.variants.filter((v) => v.adds && sum.has(v.name));
+  if (extras.length > 0)
+    out.push(
+      '',
+      'What the list adds to the shipped pair: its price (the pair with it less the shipped pair, round by round)',
+      formatTable(
+        [
+          'added',
+          `us/request at ${s.cpuRate} rps`,
+          'us/request at the highest rps',
+          `p99 ms at ${s.latencyRate} rps`,
+          'what it buys',
+        ],
+        extras.map((v) => {
+          const d = (figure: Figure) => difference(results, v.name, 'shipped', figure);
+          return [
+            v.feature!,
+            price(d('cpuAtRate'), 1),
+            price(d('cpuAtMax'), 1),
+            price(d('p99'), 2),
+            v.lose ?? '',
+          ];
+        }),
+      ),
+    );
+  // A feature: the shipped pair has it and its variant not; an extra: the other way round.
+  const unproven = results.proofs.filter((p) =>
+    p.adds ? p.inShipped || p.inVariant !== true : !p.inShipped || p.inVariant !== false,
+  );
   out.push(
     '',
     unproven.length === 0
-      ? `Checked on the running proxies: the shipped pair has each of the ${results.proofs.length} features, and each variant lacks its own.`
+      ? `Checked on the running proxies: the shipped pair has each of the ${results.proofs.filter((p) => !p.adds).length} features, and each variant lacks its own${extras.length > 0 ? '; each pair with an extra has it, and the shipped pair not' : ''}.`
       : `NOT as expected on the running proxies: ${unproven.map((p) => `${p.feature} (shipped has it: ${p.inShipped}; its variant has it: ${p.inVariant})`).join('; ')}`,
   );
   const floor = sum.get('mtls-floor');

@@ -19,12 +19,15 @@ import { JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { LOADGEN, one, startLoadgen, untilListening, vegeta, wrk, type Progress } from './bench.js';
 import { readCgroup, readProcs, type LoadResult } from './measure.js';
 import {
+  EXTRAS,
   FEATURES,
   OPTIONS,
+  PRICE_EDGE_HTTPS_PORT,
   PRICE_EDGE_PORT,
   PRICE_SIDECAR_ADMIN,
   PRICE_SIDECAR_PORT,
   edgeAdminPort,
+  secondEdge,
   shippedPair,
   variants,
   type Pair,
@@ -34,6 +37,7 @@ import {
 
 export const PRICE_NETWORK = 'usermesh_bench_price';
 const EDGE = 'usermesh_bench_price_edge';
+const EDGE2 = 'usermesh_bench_price_edge2'; // a second edge, in the first one's namespace
 const SIDECAR = 'usermesh_bench_price_sidecar';
 
 export interface PriceSettings {
@@ -87,10 +91,11 @@ export interface PriceResults {
   machine: { cores: number; cpu: string; kernel: string };
   envoy: string;
   settings: PriceSettings;
-  variants: { name: string; feature?: string; what?: string; lose?: string }[];
+  /** `adds`: an extra (price-list.ts EXTRAS), priced as the pair with it less the shipped pair. */
+  variants: { name: string; feature?: string; what?: string; lose?: string; adds?: boolean }[];
   runs: PriceRun[];
   /** Per feature, checked on the running proxies: whether the shipped pair has it, and its variant. */
-  proofs: { feature: string; inShipped: boolean; inVariant: boolean | null }[];
+  proofs: { feature: string; inShipped: boolean; inVariant: boolean | null; adds?: boolean }[];
 }
 
 /** The round's order: the list rotated by the round, so no variant always runs first or last. */
@@ -136,7 +141,7 @@ async function address(container: string): Promise<string> {
 }
 
 /** Removes the pair (whatever of it runs). */
-const stopPair = () => docker(['rm', '-f', EDGE, SIDECAR]).catch(() => '');
+const stopPair = () => docker(['rm', '-f', EDGE, EDGE2, SIDECAR]).catch(() => '');
 
 /** Removes the pair, the load generator and the private network, whoever joined it first let go. */
 async function cleanUp(): Promise<void> {
@@ -153,6 +158,9 @@ async function startPair(pair: Pair, replica: string, dir: string): Promise<stri
   const write = (name: string, tree: unknown) =>
     writeFileSync(`${dir}/${name}`, stringify(tree), { mode: 0o644 });
   write('edge.yaml', pair.edge);
+  // A second edge shares the first one's ports (SO_REUSEPORT: the kernel spreads connections
+  // over both), as compose's two edges share edge-port's; its admin on the next port.
+  write('edge2.yaml', secondEdge(pair));
   write('sidecar.yaml', pair.sidecar);
   if (pair.routes) write('live/routes.yaml', pair.routes);
   if (pair.clusters) write('live/clusters.yaml', pair.clusters);
@@ -184,40 +192,48 @@ async function startPair(pair: Pair, replica: string, dir: string): Promise<stri
     '/etc/price/sidecar.yaml',
     pair.sidecarArgs,
   );
-  await run(
-    EDGE,
-    PRICE_NETWORK,
-    [
-      `${dir}/edge.yaml:/etc/price/edge.yaml:ro`,
-      `${dir}/live:/etc/envoy/live:ro`,
-      `${SECRETS_DIR}/edge:/run/mesh:ro`,
-      `${JWKS_FILE}:/etc/envoy/jwks.json:ro`,
-    ],
-    '/etc/price/edge.yaml',
-    pair.edgeArgs,
-  );
+  const edgeMounts = [
+    `${dir}:/etc/price:ro`,
+    `${dir}/live:/etc/envoy/live:ro`,
+    `${SECRETS_DIR}/edge:/run/mesh:ro`,
+    `${SECRETS_DIR}/edge-public:/run/edge-public:ro`,
+    `${JWKS_FILE}:/etc/envoy/jwks.json:ro`,
+  ];
+  await run(EDGE, PRICE_NETWORK, edgeMounts, '/etc/price/edge.yaml', pair.edgeArgs);
+  if (pair.edges === 2)
+    await run(EDGE2, `container:${EDGE}`, edgeMounts, '/etc/price/edge2.yaml', pair.edgeArgs);
   return address(EDGE);
 }
 
-/** The pair's containers' full ids, for their cgroups. */
-const pairIds = async () =>
-  (await docker(['inspect', '-f', '{{.Id}}', EDGE, SIDECAR])).split('\n').filter(Boolean);
+const edgeNames = (pair: Pair) => (pair.edges === 2 ? [EDGE, EDGE2] : [EDGE]);
 
-/** A load, with each proxy's CPU per request over it, from their cgroups. */
-async function priced(load: () => Promise<LoadResult>, settle: number): Promise<PricedLoad> {
+/** Full container ids, for their cgroups. */
+const idsOf = async (names: string[]) =>
+  (await docker(['inspect', '-f', '{{.Id}}', ...names])).split('\n').filter(Boolean);
+
+/** A load, with each proxy's CPU per request over it (the edges' summed), from their cgroups. */
+async function priced(
+  pair: Pair,
+  load: () => Promise<LoadResult>,
+  settle: number,
+): Promise<PricedLoad> {
   await new Promise((resolve) => setTimeout(resolve, settle * 1000));
-  const [edgeId, sidecarId] = await pairIds();
-  const before = [readCgroup(edgeId!), readCgroup(sidecarId!)];
+  const groups = [await idsOf(edgeNames(pair)), await idsOf([SIDECAR])];
+  const cpu = () => groups.map((ids) => ids.reduce((sum, id) => sum + readCgroup(id).cpuMicros, 0));
+  const before = cpu();
   const result = await load();
-  const after = [readCgroup(edgeId!), readCgroup(sidecarId!)];
+  const after = cpu();
   const us = (i: number) =>
-    Math.round(((after[i]!.cpuMicros - before[i]!.cpuMicros) / Math.max(1, result.requests)) * 10) /
-    10;
+    Math.round(((after[i]! - before[i]!) / Math.max(1, result.requests)) * 10) / 10;
   return { result, edgeUs: us(0), sidecarUs: us(1) };
 }
 
-const privateMB = async (container: string) =>
-  (await readProcs(container)).find((p) => p.command === 'envoy')?.privateMB ?? 0;
+const privateMB = async (containers: string[]) => {
+  let sum = 0;
+  for (const c of containers)
+    sum += (await readProcs(c)).find((p) => p.command === 'envoy')?.privateMB ?? 0;
+  return Math.round(sum * 10) / 10;
+};
 
 /** Answers a probe's questions about the running pair. */
 function probeOf(pair: Pair, edgeIp: string, replicaIp: string, cores: number): Probe {
@@ -233,6 +249,21 @@ function probeOf(pair: Pair, edgeIp: string, replicaIp: string, cores: number): 
         httpRequest(path),
       );
       return parseRawResponse(answer).body;
+    },
+    async edgesServing() {
+      let serving = 0;
+      for (const [i, name] of edgeNames(pair).entries()) {
+        const stats = parseRawResponse(
+          await raw(
+            name,
+            '127.0.0.1',
+            edgeAdminPort(pair) + i,
+            httpRequest('/stats?filter=downstream_cx_total'),
+          ),
+        ).body;
+        if (/^listener\.0\.0\.0\.0_\d+\.downstream_cx_total: [1-9]/m.test(stats)) serving++;
+      }
+      return serving;
     },
     edgeLog: async () => {
       const logs = await docker(['logs', EDGE]).catch(() => '');
@@ -277,7 +308,9 @@ async function measureVariant(
 ): Promise<{ run: PriceRun; probe: Probe }> {
   const { settings: s } = ctx;
   const edgeIp = await startPair(v.pair, ctx.replica, ctx.dir);
-  const url = `http://${edgeIp}:${PRICE_EDGE_PORT}/user/health`;
+  const url = v.pair.https
+    ? `https://${edgeIp}:${PRICE_EDGE_HTTPS_PORT}/user/health`
+    : `http://${edgeIp}:${PRICE_EDGE_PORT}/user/health`;
   const probe = probeOf(v.pair, edgeIp, ctx.replicaIp, ctx.cores);
   try {
     await untilListening(url);
@@ -290,10 +323,11 @@ async function measureVariant(
     );
   }
   if (s.warmupSeconds > 0) await wrk(url, s.connections, s.warmupSeconds);
-  const latency = await priced(() => vegeta(url, s.latencyRate, s.seconds), s.settleSeconds);
-  const atRate = await priced(() => vegeta(url, s.cpuRate, s.seconds), s.settleSeconds);
-  const max = await priced(() => wrk(url, s.connections, s.seconds), s.settleSeconds);
-  const memoryMB = { edge: await privateMB(EDGE), sidecar: await privateMB(SIDECAR) };
+  const p = v.pair;
+  const latency = await priced(p, () => vegeta(url, s.latencyRate, s.seconds), s.settleSeconds);
+  const atRate = await priced(p, () => vegeta(url, s.cpuRate, s.seconds), s.settleSeconds);
+  const max = await priced(p, () => wrk(url, s.connections, s.seconds), s.settleSeconds);
+  const memoryMB = { edge: await privateMB(edgeNames(p)), sidecar: await privateMB([SIDECAR]) };
   return { run: { variant: v.name, round, latency, atRate, max, memoryMB }, probe };
 }
 
@@ -359,6 +393,7 @@ export async function runPriceList(
         ...(v.feature
           ? { feature: v.feature.name, what: v.feature.what, lose: v.feature.lose }
           : {}),
+        ...(v.feature && EXTRAS.includes(v.feature) ? { adds: true } : {}),
       })),
       runs: [],
       proofs: [],
@@ -382,7 +417,7 @@ export async function runPriceList(
   }
 }
 
-// The shipped pair has every feature; a variant lacks the one taken out.
+// The shipped pair has every feature; a variant lacks the one taken out (an extra: the other way).
 async function prove(
   v: Variant,
   probe: Probe,
@@ -390,8 +425,15 @@ async function prove(
   into: PriceResults['proofs'],
 ): Promise<void> {
   if (v.name === 'shipped') {
-    for (const f of [...FEATURES, ...OPTIONS].filter((f) => list.some((l) => l.feature === f)))
-      into.push({ feature: f.name, inShipped: await f.present(probe), inVariant: null });
+    for (const f of [...FEATURES, ...OPTIONS, ...EXTRAS].filter((f) =>
+      list.some((l) => l.feature === f),
+    ))
+      into.push({
+        feature: f.name,
+        inShipped: await f.present(probe),
+        inVariant: null,
+        ...(EXTRAS.includes(f) ? { adds: true } : {}),
+      });
   } else if (v.feature) {
     const entry = into.find((p) => p.feature === v.feature!.name);
     if (entry) entry.inVariant = await v.feature.present(probe);

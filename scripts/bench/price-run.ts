@@ -160,7 +160,7 @@ async function startPair(pair: Pair, replica: string, dir: string): Promise<stri
   write('edge.yaml', pair.edge);
   // A second edge shares the first one's ports (SO_REUSEPORT: the kernel spreads connections
   // over both), as compose's two edges share edge-port's; its admin on the next port.
-  write('edge2.yaml', secondEdge(pair));
+  if (pair.edges === 2) write('edge2.yaml', secondEdge(pair));
   write('sidecar.yaml', pair.sidecar);
   if (pair.routes) write('live/routes.yaml', pair.routes);
   if (pair.clusters) write('live/clusters.yaml', pair.clusters);

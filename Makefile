@@ -80,7 +80,7 @@ stats: node_modules ## per-replica view of the mesh from Envoy's stats (ARGS='--
 bench: node_modules ## what the mesh costs: direct, floor, sidecar, full mesh and host paths, scaling to 10 (ARGS=--smoke for a quick check)
 	@$(MESHCTL) bench $(ARGS)
 
-price-list: node_modules ## what each feature costs per request, beside a router-only and an mTLS-only floor (about 35 minutes; ARGS=--smoke)
+price-list: node_modules ## what each feature costs per request, beside a router-only and an mTLS-only floor (about 45 minutes; ARGS=--smoke)
 	@$(MESHCTL) bench --price-list $(ARGS)
 
 version: node_modules ## the service version this tree builds, the versions running, the engine and compose

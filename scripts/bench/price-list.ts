@@ -412,6 +412,20 @@ export const EXTRAS: Feature[] = [
     },
     present: async (probe) => (await probe.edgesServing()) === 2,
   },
+  {
+    // Compose's shape before EDGE_WORKERS: against `second-edge`, the worker count's price where
+    // it matters, two edges on the machine's cores.
+    name: 'two-edges-worker-per-core',
+    what: "two edges on the same ports, each with a worker per core (Envoy's default): compose's shape before EDGE_WORKERS",
+    lose: "as second-edge; read against it: what a worker per core costs or buys with compose's two edges",
+    off: (p) => {
+      p.edges = 2;
+      p.edgeArgs = [];
+    },
+    present: async (probe) =>
+      (await probe.edgesServing()) === 2 &&
+      (await statCount(probe, 'edge', /server\.concurrency/)) === probe.cores,
+  },
 ];
 
 /** A configuration the list measures: the shipped pair, a floor, or the pair with one change. */

@@ -3,7 +3,7 @@
 # by the mesh's one template rule (render.sh). Checks and fills in HOST_GATEWAY, the one
 # address let into the read-only admin window; ADMIN_PORT, where the admin listens on loopback
 # (default 9901); METRICS_PORT, where Prometheus scrapes it (default 9103); TRACE_PERCENT, the
-# share of requests it traces (default 0); TRUSTED_CIDRS, the networks of the proxies of yours
+# share of requests it traces (default 0: then the config has no tracer at all); TRUSTED_CIDRS, the networks of the proxies of yours
 # in front of it (comma-separated, default none). The routes and clusters, rate limits included, are live files written on the
 # host (edge-routes.yaml).
 set -euo pipefail
@@ -50,4 +50,12 @@ if [ -n "$TRUSTED_CIDRS" ]; then
   IP_DETECTION="[{name: envoy.http.original_ip_detection.xff, typed_config: {'@type': type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig, xff_trusted_cidrs: {cidrs: [$list]}}}]"
 fi
 export HOST_GATEWAY ADMIN_PORT METRICS_PORT TRACE_PERCENT USE_REMOTE_ADDRESS IP_DETECTION
-exec "$(dirname "$0")/render.sh" HOST_GATEWAY ADMIN_PORT METRICS_PORT TRACE_PERCENT USE_REMOTE_ADDRESS IP_DETECTION
+render() {
+  "$(dirname "$0")/render.sh" HOST_GATEWAY ADMIN_PORT METRICS_PORT TRACE_PERCENT USE_REMOTE_ADDRESS IP_DETECTION
+}
+# Tracing nothing, the edge carries no tracer: the block between the markers goes.
+if [[ $TRACE_PERCENT =~ ^0+(\.0+)?$ ]]; then
+  sed '/# tracing: begin$/,/# tracing: end$/d' | render
+else
+  render
+fi

@@ -157,6 +157,7 @@ up() {
       -e "LOGIN_ACCOUNT_FAILURES_ALLOWED=${LOGIN_ACCOUNT_FAILURES_ALLOWED:-}" \
       -e "LOGIN_WAIT_SECONDS=${LOGIN_WAIT_SECONDS:-}" \
       -e "LOGIN_WAIT_MAX_SECONDS=${LOGIN_WAIT_MAX_SECONDS:-}" \
+      -e "SIDECAR_TRACING=${SIDECAR_TRACING:-0}" \
       -v "$ROOT/secrets/usersvc/db_password:/run/secrets/usersvc_db_password:ro" \
       -v "$ROOT/secrets/token-keys/current.pem:/run/secrets/usersvc_token_key:ro" \
       -v "$ROOT/secrets/jwks.json:/run/secrets/token_jwks:ro" \

@@ -21,6 +21,15 @@ case "$ROLE" in
   *) echo "entrypoint: MESH_ROLE must be both, proxy or app, got \"$ROLE\"" >&2; exit 2 ;;
 esac
 
+# The sidecar carries its Zipkin tracer only while the edge traces (make up sets
+# SIDECAR_TRACING=1 when EDGE_TRACE_PERCENT is above 0, as OBSERVE=1 has it): a tracer that
+# samples nothing still makes a span per request (docs/performance.md).
+TRACING=${SIDECAR_TRACING:-0}
+case "$TRACING" in
+  0 | 1) ;;
+  *) echo "entrypoint: SIDECAR_TRACING must be 0 or 1, got \"$TRACING\"" >&2; exit 2 ;;
+esac
+
 # Started as root (compose, Swarm), the sidecar runs as uid 101 and Node as uid 1000, each with
 # no capability: the mesh's key in /run/mesh is 101's alone, so code running in Node cannot
 # read it. This script stays root to stop them. Started as another user (Kubernetes'
@@ -35,7 +44,12 @@ fi
 
 envoy_pid='' node_pid=''
 if [ "$ROLE" != app ]; then
-  "${as_proxy[@]}" envoy -c /etc/envoy/sidecar.yaml --disable-hot-restart \
+  if [ "$TRACING" = 1 ]; then
+    cp /etc/envoy/sidecar.yaml /tmp/sidecar.yaml
+  else
+    sed '/# tracing: begin$/,/# tracing: end$/d' /etc/envoy/sidecar.yaml > /tmp/sidecar.yaml
+  fi
+  "${as_proxy[@]}" envoy -c /tmp/sidecar.yaml --disable-hot-restart \
         --concurrency "${ENVOY_CONCURRENCY:-1}" --log-level "${ENVOY_LOG_LEVEL:-warn}" \
         --drain-time-s "$DRAIN_SECONDS" --drain-strategy immediate &
   envoy_pid=$!

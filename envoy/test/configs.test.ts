@@ -16,6 +16,7 @@ import {
   routesFor,
   UsageError,
   weightFrom,
+  withoutTracer,
 } from '../../scripts/lib/edge-config.js';
 import {
   DEFAULT_SETTINGS,
@@ -286,15 +287,42 @@ test('every listener open to appmesh demands a client certificate and names the 
     t.is(san(cluster(config(file), 'zipkin')), 'spiffe://appmesh/observe', `${file} zipkin`);
 });
 
-test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observability profile runs), the sidecars only what the edge traces', (t) => {
+test("without a tracer: the images' sed and the host's withoutTracer leave out the same lines, the tracer and nothing else", (t) => {
+  for (const name of ['edge.yaml', 'sidecar.yaml']) {
+    const template = read(name);
+    const bySed = spawnSync('sed', ['/# tracing: begin$/,/# tracing: end$/d', envoyPath(name)], {
+      encoding: 'utf8',
+    }).stdout;
+    t.is(withoutTracer(template), bySed, name);
+    t.not(bySed, template, `${name} has the markers`);
+    t.false(/^\s*tracing:/m.test(bySed), `${name} keeps no tracing key`);
+    const kept = (text: string) => (parse(text) as Any).static_resources.listeners.length;
+    t.is(kept(bySed.replaceAll(/\$\{\w+\}/g, '0')), kept(template.replaceAll(/\$\{\w+\}/g, '0')));
+  }
+  // And the sidecar as its entrypoint runs it by default: valid, with no tracer.
+  const sidecar = parse(withoutTracer(read('sidecar.yaml'))) as Any;
+  t.is(hcm(listener(sidecar, 'ingress')).tracing, undefined);
+});
+
+test('tracing: the edge traces TRACE_PERCENT of requests (0 unless the observability profile runs), and carries no tracer at 0; the sidecars only what the edge traces', (t) => {
   const tracing = (cfg: Any) => hcm(listener(cfg, 'ingress')).tracing;
-  t.is(tracing(config('edge.yaml')).random_sampling.value, 0);
+  // At 0 % the edge has no tracing at all (it would still make a span per request)...
+  for (const zero of ['0', '0.0']) {
+    const edge = parse(renderedEdgeWith({ TRACE_PERCENT: zero })) as Any;
+    t.is(tracing(edge), undefined, zero);
+    t.is(hcm(listener(edge, 'https')).tracing, undefined, zero);
+  }
+  t.is(tracing(config('edge.yaml')), undefined, 'the default');
+  // ... and above it, traces that share of requests, on both client listeners.
+  const traced = parse(renderedEdgeWith({ TRACE_PERCENT: '100' })) as Any;
+  t.is(tracing(traced).random_sampling.value, 100);
+  t.is(hcm(listener(traced, 'https')).tracing.random_sampling.value, 100);
   t.is(
-    tracing(parse(renderedEdgeWith({ TRACE_PERCENT: '100' })) as Any).random_sampling.value,
-    100,
+    tracing(parse(renderedEdgeWith({ TRACE_PERCENT: '0.5' })) as Any).random_sampling.value,
+    0.5,
   );
   t.is(tracing(config('sidecar.yaml')).random_sampling.value, 0);
-  for (const cfg of [config('edge.yaml'), config('sidecar.yaml')]) {
+  for (const cfg of [traced, config('sidecar.yaml')]) {
     t.is(tracing(cfg).client_sampling.value, 0, 'a client cannot ask for a trace');
     t.is(tracing(cfg).provider.typed_config.collector_cluster, 'zipkin');
   }
@@ -326,6 +354,18 @@ test("the edge's entrypoint checks EDGE_WORKERS before anything else: a whole nu
     const r = run(good);
     t.is(r.status, 1, String(good));
     t.regex(r.stderr, /no \/etc\/envoy\/live\/routes\.yaml/, String(good));
+  }
+});
+
+test("a replica's entrypoint checks SIDECAR_TRACING before it starts anything: 0 or 1, else exit 2 naming it", (t) => {
+  // (A good value would go on to start Envoy and Node: the compose suites run those.)
+  for (const bad of ['2', 'yes', 'on', ' 1', '0 ']) {
+    const r = spawnSync('bash', [envoyPath('../user-service/entrypoint.sh')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, SIDECAR_TRACING: bad },
+    });
+    t.is(r.status, 2, bad);
+    t.regex(r.stderr, /^entrypoint: SIDECAR_TRACING must be 0 or 1, got "/, bad);
   }
 });
 

@@ -17,7 +17,7 @@ import {
   type Pair,
 } from '../../scripts/bench/price-list.js';
 import { clustersFor, routesFor } from '../../scripts/lib/edge-config.js';
-import { liveFile } from '../../scripts/lib/edge-config.js';
+import { liveFile, withoutTracer } from '../../scripts/lib/edge-config.js';
 import {
   DEFAULT_SETTINGS,
   deployedConfig,
@@ -35,8 +35,10 @@ function shipped(): Pair {
     renderedEdge(),
     liveFile(routesFor(read('edge-routes.yaml'), DEFAULT_SETTINGS), 'edge-routes.yaml').text,
     liveFile(clustersFor(read('edge-clusters.yaml'), DEFAULT_SETTINGS), 'edge-clusters.yaml').text,
-    read('sidecar.yaml'),
+    // The sidecar as its entrypoint renders it by default (SIDECAR_TRACING=0).
+    withoutTracer(read('sidecar.yaml')),
     REPLICA,
+    { edge: read('edge.yaml'), sidecar: read('sidecar.yaml') },
   );
 }
 

@@ -11,6 +11,7 @@ import {
   edgeSettingsFromEnv,
   liveFile,
   routesFor,
+  withoutTracer,
   writeLiveFile,
 } from '../lib/edge-config.js';
 
@@ -46,7 +47,10 @@ export function writePlaintextOverride(root: string): string {
   const dir = mkdtempSync(`${tmpdir()}/usermesh-plaintext-`);
   const services: Record<string, { volumes: string[] }> = {};
   for (const { file, service, path } of CONFIGS) {
-    const text = `# make bench's plaintext pass: envoy/${file} without mutual TLS. Not for use.\n${stringify(withoutTls(parse(readFileSync(`${root}envoy/${file}`, 'utf8'))))}`;
+    // Parsed, the template loses its comments, the tracer's markers among them: the tracer goes
+    // here, as the entrypoints leave it out when nothing traces (make bench traces nothing).
+    const template = withoutTracer(readFileSync(`${root}envoy/${file}`, 'utf8'));
+    const text = `# make bench's plaintext pass: envoy/${file} without mutual TLS. Not for use.\n${stringify(withoutTls(parse(template)))}`;
     writeFileSync(`${dir}/${file}`, text, { mode: 0o644 });
     services[service] = { volumes: [`${dir}/${file}:${path}:ro`] };
   }

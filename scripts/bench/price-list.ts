@@ -29,6 +29,11 @@ export interface Pair {
   https?: boolean;
   /** Two edges on the same ports (SO_REUSEPORT), as compose runs them; one unless 2. */
   edges?: 1 | 2;
+  /**
+   * The tracers of the templates (envoy/edge.yaml and sidecar.yaml, sampling 0 %), which the
+   * running configs carry only while the edge traces: for the extra that puts them back.
+   */
+  tracers: { edge: Tree; sidecar: Tree };
 }
 
 // Where the price list's sidecar listens, beside the replica's own sidecar (8080, admin 9901)
@@ -82,6 +87,7 @@ export function shippedPair(
   liveClusters: string,
   sidecarYaml: string,
   replicaAddress: string,
+  templates: { edge: string; sidecar: string },
   edgeWorkers = 1,
 ): Pair {
   const edge = clone(parse(renderedEdge));
@@ -122,9 +128,16 @@ export function shippedPair(
     zipkin.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.address =
       '127.0.0.1';
   }
+  const edgeTracer = clone(hcmOf(listener(parse(templates.edge), 'ingress')).tracing);
+  edgeTracer.random_sampling.value = 0;
+  const tracers = {
+    edge: edgeTracer,
+    sidecar: clone(hcmOf(listener(parse(templates.sidecar), 'ingress')).tracing),
+  };
   // As the entrypoints start them: the sidecar with one worker, the edge with EDGE_WORKERS.
   return {
     ...p,
+    tracers,
     sidecar,
     edgeArgs: ['--concurrency', String(edgeWorkers)],
     sidecarArgs: ['--concurrency', '1'],
@@ -269,18 +282,6 @@ export const FEATURES: Feature[] = [
     present: (probe) => configHas(probe, 'edge', '"generate_request_id": true'),
   },
   {
-    name: 'tracing',
-    what: 'the Zipkin tracing configuration of both proxies, sampling 0 % (100 % with OBSERVE=1)',
-    lose: 'traces (make up OBSERVE=1)',
-    off: (p) => {
-      for (const hcm of [edgeHcm(p), sidecarHcm(p)]) delete hcm.tracing;
-      dropKey(p.routes, 'decorator');
-      dropKey(sidecarHcm(p).route_config, 'decorator');
-    },
-    present: (probe) =>
-      configHas(probe, 'edge', '"type.googleapis.com/envoy.config.trace.v3.ZipkinConfig"'),
-  },
-  {
     name: 'header-hygiene',
     what: "the edge's header and path rules: mesh-only headers removed, paths normalised, underscores refused",
     lose: 'a client can set the trace and request ids, and reach routes by other spellings of a path',
@@ -402,6 +403,17 @@ export const EXTRAS: Feature[] = [
     },
     present: async (probe) =>
       (await statCount(probe, 'edge', /listener\.[^:\s]*_8443\.ssl\.handshake/)) > 0,
+  },
+  {
+    name: 'tracers',
+    what: "both proxies' Zipkin tracers, sampling nothing: what the edge and the sidecars carried at 0 % before they left them out",
+    lose: 'nothing the mesh uses: the tracers come back with make up OBSERVE=1, which traces every request',
+    off: (p) => {
+      edgeHcm(p).tracing = clone(p.tracers.edge);
+      sidecarHcm(p).tracing = clone(p.tracers.sidecar);
+    },
+    present: (probe) =>
+      configHas(probe, 'sidecar', '"type.googleapis.com/envoy.config.trace.v3.ZipkinConfig"'),
   },
   {
     name: 'second-edge',

@@ -374,8 +374,13 @@ export async function runPriceList(
       await docker(['exec', edge, 'cat', '/tmp/edge.yaml']),
       readFileSync(`${ROOT}.mesh/edge/routes.yaml`, 'utf8'),
       readFileSync(`${ROOT}.mesh/edge/clusters.yaml`, 'utf8'),
-      await docker(['exec', replica, 'cat', '/etc/envoy/sidecar.yaml']),
+      // As its entrypoint rendered it (the image's /etc/envoy/sidecar.yaml is the template).
+      await docker(['exec', replica, 'cat', '/tmp/sidecar.yaml']),
       replicaIp,
+      {
+        edge: readFileSync(`${ROOT}envoy/edge.yaml`, 'utf8'),
+        sidecar: readFileSync(`${ROOT}envoy/sidecar.yaml`, 'utf8'),
+      },
       await workersOf(edge),
     );
     const list = variants(shipped, replicaIp).filter(

@@ -183,6 +183,14 @@ function perEdge(limits: Limits, edges: number): Record<string, number | string>
   return { ...share, EDGE_LIMIT_FILL_INTERVAL: `${edges}s` };
 }
 
+/**
+ * A template of the mesh's Envoy files without its tracer: the lines from `# tracing: begin` to
+ * `# tracing: end`, as envoy/render-edge.sh (TRACE_PERCENT 0) and user-service/entrypoint.sh
+ * (SIDECAR_TRACING=0) leave them out with sed; a unit test holds the two to the same output.
+ */
+export const withoutTracer = (template: string): string =>
+  template.replace(/^.*# tracing: begin\n[\s\S]*?^.*# tracing: end\n/m, '');
+
 /** The mesh's one template rule (envoy/render.sh applies it in the images): a value that is exactly "${NAME}" becomes the value of NAME. */
 function fill(node: unknown, values: Record<string, number | string>): unknown {
   if (Array.isArray(node)) return node.map((n) => fill(n, values));

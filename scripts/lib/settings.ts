@@ -33,6 +33,13 @@ export const SERVICE_SETTINGS = [
 ] as const;
 
 /**
+ * The sidecar's, beside the service in the same container (compose, plain docker, the swarm)
+ * or in a container of its own (Kubernetes); its entrypoint validates each
+ * (user-service/entrypoint.sh). make up derives SIDECAR_TRACING from EDGE_TRACE_PERCENT.
+ */
+export const SIDECAR_SETTINGS = ['SIDECAR_TRACING'] as const;
+
+/**
  * The edge's own settings, as every target passes them to its container: compose and plain
  * docker, the swarm's stack, Kubernetes' Deployment (the same unit test keeps them so). The
  * edge validates each (envoy/render-edge.sh).
@@ -51,6 +58,7 @@ export const KEYS = [
   'CANARY_REPLICAS',
   // the service's settings
   ...SERVICE_SETTINGS,
+  ...SIDECAR_SETTINGS,
   'CERT_DAYS',
   // the edge's and the observability profile's
   'EDGE_LOG_LEVEL',

@@ -99,6 +99,8 @@ export async function up(options: UpOptions = {}): Promise<void> {
     // Where compose publishes plain HTTP: EDGE_HTTP says.
     EDGE_HTTP_PUBLISH: plainHttpPublish(plainHttpFromEnv(settings), settings),
   } satisfies Settings);
+  // The sidecars carry a tracer only while the edge traces (user-service/entrypoint.sh).
+  settings.SIDECAR_TRACING = Number(settings.EDGE_TRACE_PERCENT) > 0 ? '1' : '0';
   settings.TOKEN_KEYS_VERSION = tokenKeysVersion();
   useSettings(settings);
   settings.USERSVC_REVISION = await revisionOf(SERVICE, {});

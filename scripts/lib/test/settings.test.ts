@@ -11,6 +11,7 @@ import {
   parseEnvFile,
   renderEnvFile,
   SERVICE_SETTINGS,
+  SIDECAR_SETTINGS,
 } from '../settings.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
@@ -76,7 +77,7 @@ test('every variable the compose files read is a key of .env, so compose by hand
   );
 });
 
-test("every target passes the service exactly its settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {
+test("every target passes the service and its sidecar exactly their settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {
   // What each target sets for itself: where the database and the secrets are, the container's role.
   const own = [
     'DATABASE_URL',
@@ -96,19 +97,41 @@ test("every target passes the service exactly its settings: compose (and so plai
       (d) =>
         d.toJS() as {
           kind: string;
-          spec: { template: { spec: { containers: { name: string; env: { name: string }[] }[] } } };
+          spec: {
+            template: {
+              spec: {
+                containers: { name: string; env: { name: string }[] }[];
+                initContainers: { name: string; env: { name: string }[] }[];
+              };
+            };
+          };
         },
     )
     .find((d) => d.kind === 'Deployment')!;
   const app = deployment.spec.template.spec.containers.find((c) => c.name === 'usersvc')!;
-  const want = [...SERVICE_SETTINGS].sort();
+  const proxy = deployment.spec.template.spec.initContainers.find((c) => c.name === 'sidecar')!;
+  // One container runs both (compose, the swarm); on Kubernetes each its own.
+  const want = [...SERVICE_SETTINGS, ...SIDECAR_SETTINGS].sort();
   t.deepEqual(settings(Object.keys(composeEnv)), want, 'compose/docker-compose.yml');
   t.deepEqual(settings(Object.keys(stackEnv)), want, 'compose/stack.yml');
-  t.deepEqual(settings(app.env.map((e) => e.name)), want, 'kubernetes/base/usersvc.yaml');
+  t.deepEqual(
+    settings(app.env.map((e) => e.name)),
+    [...SERVICE_SETTINGS].sort(),
+    'kubernetes/base/usersvc.yaml, the service',
+  );
+  t.deepEqual(
+    settings(proxy.env.map((e) => e.name)),
+    [...SIDECAR_SETTINGS].sort(),
+    'kubernetes/base/usersvc.yaml, the sidecar',
+  );
   // The service reads each of them.
   const config = file('user-service/src/config.ts');
   for (const name of SERVICE_SETTINGS)
     t.true(config.includes(`'${name}'`), `config.ts reads ${name}`);
+  // And the entrypoint reads the sidecar's.
+  const entrypoint = file('user-service/entrypoint.sh');
+  for (const name of SIDECAR_SETTINGS)
+    t.true(entrypoint.includes(`\${${name}`), `entrypoint.sh reads ${name}`);
 });
 
 test("every target passes the edge exactly its settings: compose (and so plain docker), the swarm's stack, Kubernetes", (t) => {

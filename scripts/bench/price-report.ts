@@ -100,6 +100,38 @@ function price(d: Difference, digits = 0): string {
   return d.within ? `${text} noise` : `${text} (${d.agreeing}/${d.rounds} rounds)`;
 }
 
+/**
+ * One row per variant: its price, paired round by round. A feature's is the shipped pair less
+ * the pair without it (what taking it out saves); an extra's the pair with it less the shipped.
+ */
+function priceTable(
+  results: PriceResults,
+  variants: PriceResults['variants'],
+  [first, last]: [string, string],
+): string {
+  const s = results.settings;
+  return formatTable(
+    [
+      first,
+      `us/request at ${s.cpuRate} rps`,
+      'us/request at the highest rps',
+      `p99 ms at ${s.latencyRate} rps`,
+      last,
+    ],
+    variants.map((v) => {
+      const [more, less] = v.adds ? [v.name, 'shipped'] : ['shipped', v.name];
+      const d = (figure: Figure) => difference(results, more, less, figure);
+      return [
+        v.feature!,
+        price(d('cpuAtRate'), 1),
+        price(d('cpuAtMax'), 1),
+        price(d('p99'), 2),
+        v.lose ?? '',
+      ];
+    }),
+  );
+}
+
 export function renderPriceList(results: PriceResults): string {
   const s = results.settings;
   const sum = summarise(results);
@@ -130,26 +162,10 @@ export function renderPriceList(results: PriceResults): string {
     ),
     '',
     'The price of each feature: what taking it out saves (the shipped pair less the pair without it, round by round: median ± half the range; "noise" when within it, else how many rounds agree)',
-    formatTable(
-      [
-        'feature',
-        `us/request at ${s.cpuRate} rps`,
-        'us/request at the highest rps',
-        `p99 ms at ${s.latencyRate} rps`,
-        'what turning it off loses',
-      ],
-      results.variants
-        .filter((v) => v.feature && !v.adds && sum.has(v.name))
-        .map((v) => {
-          const d = (figure: Figure) => difference(results, 'shipped', v.name, figure);
-          return [
-            v.feature!,
-            price(d('cpuAtRate'), 1),
-            price(d('cpuAtMax'), 1),
-            price(d('p99'), 2),
-            v.lose ?? '',
-          ];
-        }),
+    priceTable(
+      results,
+      results.variants.filter((v) => v.feature && !v.adds && sum.has(v.name)),
+      ['feature', 'what turning it off loses'],
     ),
   ];
   const extras = results.variants.filter((v) => v.adds && sum.has(v.name));
@@ -157,25 +173,7 @@ export function renderPriceList(results: PriceResults): string {
     out.push(
       '',
       'What the list adds to the shipped pair: its price (the pair with it less the shipped pair, round by round)',
-      formatTable(
-        [
-          'added',
-          `us/request at ${s.cpuRate} rps`,
-          'us/request at the highest rps',
-          `p99 ms at ${s.latencyRate} rps`,
-          'what it buys',
-        ],
-        extras.map((v) => {
-          const d = (figure: Figure) => difference(results, v.name, 'shipped', figure);
-          return [
-            v.feature!,
-            price(d('cpuAtRate'), 1),
-            price(d('cpuAtMax'), 1),
-            price(d('p99'), 2),
-            v.lose ?? '',
-          ];
-        }),
-      ),
+      priceTable(results, extras, ['added', 'what it buys']),
     );
   // A feature: the shipped pair has it and its variant not; an extra: the other way round.
   const unproven = results.proofs.filter((p) =>

@@ -6,6 +6,7 @@
 // operator names, is restored at all. What the dump may hold is checked too (tocPlan): only
 // the tables the service makes. Pure: make backup and make restore (verbs.ts) do the I/O.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Failure } from '../lib/errors.js';
 
 export const MAGIC = 'usermesh-backup 1';
 /** pg_dump's custom format starts so. */
@@ -24,7 +25,7 @@ export interface Header {
 }
 
 /** A file is not a backup we can restore: one line for the user. */
-export class BadBackup extends Error {}
+export class BadBackup extends Failure {}
 
 export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const hmacOf = (header: Omit<Header, 'hmac'>, key: Buffer) =>

@@ -21,7 +21,7 @@
 // with the load growing as the replicas do, is what the fixed load loses only batching?
 import { compose } from '../lib/compose.js';
 import { edgeHttpsUrl, edgeUrl } from '../lib/edges.js';
-import { composeContainers, docker, serviceContainers } from '../lib/docker.js';
+import { composeContainers, docker, engineInfo, serviceContainers } from '../lib/docker.js';
 import { FLOOR_EDGE, floorProxies, floorSidecar, startFloor, stopFloor } from './floor.js';
 import {
   addUsage,
@@ -43,8 +43,9 @@ import {
 } from './measure.js';
 import { writePlaintextOverride } from './plaintext.js';
 import { untilHealthy } from '../lib/edge-hosts.js';
-
-const root = new URL('../..', import.meta.url).pathname;
+import { ROOT } from '../lib/paths.js';
+import { PROJECT_NAME } from '../lib/settings.js';
+import { Failure } from '../lib/errors.js';
 
 export interface Settings {
   seconds: number; // each measured run
@@ -156,7 +157,7 @@ const LONG = 15 * 60_000; // a load run, however long it was asked to be
 
 export async function one(service: string): Promise<string> {
   const [id] = await serviceContainers(service);
-  if (!id) throw new Error(`no running ${service} container: bring the mesh up first (make up)`);
+  if (!id) throw new Failure(`no running ${service} container: bring the mesh up first (make up)`);
   return id;
 }
 
@@ -165,7 +166,7 @@ export async function one(service: string): Promise<string> {
 async function recreate(override?: string): Promise<void> {
   const files = ['compose/docker-compose.yml', ...(override ? [override] : [])].join(':');
   await compose(['up', '-d', '--no-build', '--scale', 'usersvc=1'], {
-    env: { COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: 'usermesh' },
+    env: { COMPOSE_FILE: files, COMPOSE_PROJECT_NAME: PROJECT_NAME },
     timeoutMs: 5 * 60_000,
   });
   await untilHealthy('usersvc', 1);
@@ -184,7 +185,7 @@ export async function startLoadgen(network: string, name = LOADGEN): Promise<voi
     '--network',
     network,
     '-v',
-    `${root}secrets/edge:/run/mesh:ro`,
+    `${ROOT}secrets/edge:/run/mesh:ro`,
     'usermesh/loadgen',
   ]);
 }
@@ -199,7 +200,7 @@ export async function untilListening(url: string): Promise<void> {
       () => false,
     ))
   ) {
-    if (Date.now() > deadline) throw new Error(`nothing listens at ${url} after 30 s`);
+    if (Date.now() > deadline) throw new Failure(`nothing listens at ${url} after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -257,7 +258,8 @@ const cgroups = (containers: string[]): Map<string, CgroupSample> =>
 
 /**
  * Runs the bench. `scale` is meshctl scale's (the replicas drained as they go, the edges
- * routing to every one before it returns): the command wires it in.
+ * routing to every one before it returns): the command wires it in. Its phases, in order:
+ * every path at every load, the full mesh without mutual TLS and with it again, the scaling.
  */
 export async function runBench(
   settings: Settings,
@@ -266,249 +268,285 @@ export async function runBench(
 ): Promise<Results> {
   const edges = await serviceContainers('edge');
   if (edges.length === 0)
-    throw new Error('no running edge container: bring the mesh up first (make up)');
+    throw new Failure('no running edge container: bring the mesh up first (make up)');
   const postgres = await one('postgres');
   const before = (await serviceContainers('usersvc')).length;
   progress(`scaling usersvc to 1 replica (it runs ${before} now; put back at the end)`);
   await scale(1);
   const [replica] = await serviceContainers('usersvc');
-  if (!replica) throw new Error('no usersvc replica after scaling to 1');
+  if (!replica) throw new Failure('no usersvc replica after scaling to 1');
+  await createBenchUser();
+  try {
+    await startLoadgen(`container:${replica}`);
+    const run: BenchRun = {
+      settings,
+      progress,
+      results: await describeRun(settings, replica, postgres),
+      mesh: { edges, replica, postgres },
+    };
+    await measurePaths(run);
+    if (settings.plaintext) await measureTlsCost(run);
+    await measureScaling(run, scale);
+    return run.results;
+  } finally {
+    await stopFloor();
+    await docker(['rm', '-f', LOADGEN, HOST_LOADGEN]).catch(() => '');
+    await scale(Math.max(1, before));
+  }
+}
 
+/** What the phases of one run share: the mesh's containers are those of the moment (the
+ * plaintext pass recreates them). */
+interface BenchRun {
+  settings: Settings;
+  progress: Progress;
+  results: Results;
+  mesh: { edges: string[]; replica: string; postgres: string };
+}
+
+async function createBenchUser(): Promise<void> {
   const put = await fetch(`${edgeUrl()}/user/benchuser`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ fullname: 'Bench User', password: 'bench-password-1' }),
   });
   if (put.status !== 201 && put.status !== 409)
-    throw new Error(`could not create the bench user: ${put.status}`);
+    throw new Failure(`could not create the bench user: ${put.status}`);
+}
 
-  try {
-    await startLoadgen(`container:${replica}`);
-    const results: Results = {
-      date: new Date().toISOString(),
-      machine: {
-        cores: Number((await docker(['exec', LOADGEN, 'nproc'])).trim()),
-        cpu: (
-          await docker([
-            'exec',
-            LOADGEN,
-            'sh',
-            '-c',
-            "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2",
-          ])
-        ).trim(),
-        kernel: (await docker(['exec', LOADGEN, 'uname', '-r'])).trim(),
-        docker: (await docker(['version', '--format', '{{.Server.Version}}'])).trim(),
-      },
-      versions: {
-        envoy:
-          /\/(\d+\.\d+\.\d+)\//.exec(await docker(['exec', replica, 'envoy', '--version']))?.[1] ??
-          'unknown',
-        node: (await docker(['exec', replica, 'node', '--version'])).trim(),
-        postgres: (
-          await docker(['exec', '-u', 'postgres', postgres, 'psql', '-tAc', 'show server_version'])
-        ).trim(),
-        vegeta:
-          /Version: (\S+)/.exec(await docker(['exec', LOADGEN, 'vegeta', '-version']))?.[1] ??
-          'unknown',
-        wrk: (
-          await docker(['exec', LOADGEN, 'sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'])
-        ).trim(),
-      },
-      settings: {
-        ...settings,
-        hostUrl: PATHS.host,
-        httpsUrl: PATHS.https,
-        loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)`,
-      },
-      runs: [],
-      scaling: [],
-    };
+/** The results' header: the machine, every program's version, the settings. */
+async function describeRun(
+  settings: Settings,
+  replica: string,
+  postgres: string,
+): Promise<Results> {
+  const inLoadgen = async (...args: string[]) => (await docker(['exec', LOADGEN, ...args])).trim();
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cores: Number(await inLoadgen('nproc')),
+      cpu: await inLoadgen('sh', '-c', "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
+      kernel: await inLoadgen('uname', '-r'),
+      docker: await engineInfo(),
+    },
+    versions: {
+      envoy:
+        /\/(\d+\.\d+\.\d+)\//.exec(await docker(['exec', replica, 'envoy', '--version']))?.[1] ??
+        'unknown',
+      node: (await docker(['exec', replica, 'node', '--version'])).trim(),
+      postgres: (
+        await docker(['exec', '-u', 'postgres', postgres, 'psql', '-tAc', 'show server_version'])
+      ).trim(),
+      vegeta: /Version: (\S+)/.exec(await inLoadgen('vegeta', '-version'))?.[1] ?? 'unknown',
+      wrk: await inLoadgen('sh', '-c', 'wrk -v 2>&1 | head -1 | cut -d" " -f2'),
+    },
+    settings: {
+      ...settings,
+      hostUrl: PATHS.host,
+      httpsUrl: PATHS.https,
+      loadgen: `vegeta attack -rate=R/s -duration=${settings.seconds}s (open loop); wrk -t1 -c${settings.connections} -d${settings.seconds}s (closed loop; on the mTLS sidecar path vegeta -rate=0 -max-workers=${settings.connections}), both in the replica's network namespace (on the host path, in the host's)`,
+    },
+    runs: [],
+    scaling: [],
+  };
+}
 
-    // CPU and RSS of the processes that matter, over one run: the containers of the moment
-    // (the plaintext pass recreates them). On the floor path, the edge and the sidecar are the
-    // floor's two proxies; on the host path, docker-proxy is sampled too.
-    // Compose's two edges each have a container (a process namespace) of their own: each is
-    // sampled, and their usage added up.
-    let mesh = { edges, replica, postgres };
-    const sample = async (path: PathName) => {
-      const floor = path === 'floor';
-      const [e, s, r, p, h] = await Promise.all([
-        Promise.all((floor ? [FLOOR_EDGE] : mesh.edges).map(readProcs)),
-        readProcs(floor ? floorSidecar(0) : mesh.replica),
-        readProcs(mesh.replica),
-        readProcs(mesh.postgres),
-        fromHost(path) ? readHostProcs() : Promise.resolve([] as ProcSample[]),
-      ]);
-      return { e, s, r, p, h };
-    };
-    const measure = async (
-      into: Run[],
-      endpoint: EndpointName,
-      path: PathName,
-      load: Run['load'],
-      go: () => Promise<LoadResult>,
-    ) => {
-      // Let the previous run's aftermath (garbage collection, closing connections) pass.
-      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
-      const a = await sample(path);
-      const counted = readSystemCounters();
-      const result = await go();
-      const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
-      const b = await sample(path);
-      const run: Run = {
+/**
+ * CPU and RSS of the processes that matter. On the floor path, the edge and the sidecar are
+ * the floor's two proxies; on the host path, docker-proxy is sampled too. Compose's two edges
+ * each have a container (a process namespace) of their own: each is sampled.
+ */
+async function sample({ mesh }: BenchRun, path: PathName) {
+  const floor = path === 'floor';
+  const [e, s, r, p, h] = await Promise.all([
+    Promise.all((floor ? [FLOOR_EDGE] : mesh.edges).map(readProcs)),
+    readProcs(floor ? floorSidecar(0) : mesh.replica),
+    readProcs(mesh.replica),
+    readProcs(mesh.postgres),
+    fromHost(path) ? readHostProcs() : Promise.resolve([] as ProcSample[]),
+  ]);
+  return { e, s, r, p, h };
+}
+
+/** One load on one path, with every process's CPU and memory over it, into `into`. */
+async function measure(
+  run: BenchRun,
+  into: Run[],
+  endpoint: EndpointName,
+  path: PathName,
+  load: Run['load'],
+  go: () => Promise<LoadResult>,
+): Promise<void> {
+  // Let the previous run's aftermath (garbage collection, closing connections) pass.
+  await new Promise((resolve) => setTimeout(resolve, run.settings.settleSeconds * 1000));
+  const a = await sample(run, path);
+  const counted = readSystemCounters();
+  const result = await go();
+  const counts = countsPerRequest(counted, readSystemCounters(), result.requests);
+  const b = await sample(run, path);
+  into.push({
+    endpoint,
+    path,
+    load,
+    result,
+    usage: {
+      // Compose's edges, added up.
+      edge: addUsage(a.e.map((before, i) => usage(before, b.e[i] ?? [], 'envoy', result.seconds))),
+      sidecar: usage(a.s, b.s, 'envoy', result.seconds),
+      node: usage(a.r, b.r, 'node', result.seconds),
+      dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
+      ...(fromHost(path) ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
+    },
+    perRequest: counts,
+  });
+  const { results } = run;
+  const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
+  const pass =
+    into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : '';
+  run.progress(
+    `${pass}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`,
+  );
+}
+
+/** Every path at every load: the fixed rates, then the highest throughput. */
+async function measurePaths(run: BenchRun): Promise<void> {
+  const { settings } = run;
+  const base: Record<PathName, string> = { ...PATHS };
+  if (settings.paths.includes('floor')) {
+    base.floor = await startFloor([run.mesh.replica]);
+    await untilListening(base.floor);
+  }
+  if (settings.paths.some(fromHost)) await startLoadgen('host', HOST_LOADGEN);
+  for (const endpoint of settings.endpoints) {
+    for (const path of settings.paths) {
+      const url = `${base[path]}${ENDPOINTS[endpoint]}`;
+      const from = fromHost(path) ? HOST_LOADGEN : LOADGEN;
+      // wrk speaks TLS but cannot show a client certificate: vegeta does, for the sidecar.
+      const most = (seconds: number) =>
+        path === 'sidecar'
+          ? vegeta(url, 0, seconds, settings.connections)
+          : wrk(url, settings.connections, seconds, from);
+      if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
+      for (const rate of settings.rates)
+        await measure(run, run.results.runs, endpoint, path, { rate }, () =>
+          vegeta(url, rate, settings.seconds, 0, from),
+        );
+      await measure(
+        run,
+        run.results.runs,
         endpoint,
         path,
-        load,
-        result,
-        usage: {
-          edge: addUsage(
-            a.e.map((before, i) => usage(before, b.e[i] ?? [], 'envoy', result.seconds)),
-          ),
-          sidecar: usage(a.s, b.s, 'envoy', result.seconds),
-          node: usage(a.r, b.r, 'node', result.seconds),
-          dbproxy: usage(a.p, b.p, 'envoy', result.seconds),
-          ...(fromHost(path) ? { hostProxy: usage(a.h, b.h, 'docker-proxy', result.seconds) } : {}),
-        },
-        perRequest: counts,
-      };
-      into.push(run);
-      const what = 'rate' in load ? `${load.rate} rps` : `max, ${load.connections} conns`;
-      progress(
-        `${into === results.plaintext ? 'plaintext ' : into === results.mtlsAgain ? 'mTLS again ' : ''}${endpoint.padEnd(6)} ${path.padEnd(7)} ${what.padEnd(16)} ${result.rps} rps, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ok ${(result.ok * 100).toFixed(1)} %`,
+        { connections: settings.connections },
+        () => most(settings.seconds),
       );
-    };
-
-    const base: Record<PathName, string> = { ...PATHS };
-    if (settings.paths.includes('floor')) {
-      base.floor = await startFloor([replica]);
-      await untilListening(base.floor);
     }
-    if (settings.paths.some(fromHost)) await startLoadgen('host', HOST_LOADGEN);
+  }
+  await stopFloor();
+  await docker(['rm', '-f', HOST_LOADGEN]).catch(() => '');
+}
+
+/**
+ * The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
+ * mTLS: a drift of the machine between passes shows, rather than passing for a cost).
+ */
+async function measureTlsCost(run: BenchRun): Promise<void> {
+  const { settings, results } = run;
+  const meshPass = async (into: Run[]) => {
+    run.mesh = {
+      edges: await serviceContainers('edge'),
+      replica: await one('usersvc'),
+      postgres: await one('postgres'),
+    };
+    await startLoadgen(`container:${run.mesh.replica}`);
     for (const endpoint of settings.endpoints) {
-      for (const path of settings.paths) {
-        const url = `${base[path]}${ENDPOINTS[endpoint]}`;
-        const from = fromHost(path) ? HOST_LOADGEN : LOADGEN;
-        // wrk speaks TLS but cannot show a client certificate: vegeta does, for the sidecar.
-        const most = (seconds: number) =>
-          path === 'sidecar'
-            ? vegeta(url, 0, seconds, settings.connections)
-            : wrk(url, settings.connections, seconds, from);
-        if (settings.warmupSeconds > 0) await most(settings.warmupSeconds);
-        for (const rate of settings.rates)
-          await measure(results.runs, endpoint, path, { rate }, () =>
-            vegeta(url, rate, settings.seconds, 0, from),
-          );
-        await measure(results.runs, endpoint, path, { connections: settings.connections }, () =>
-          most(settings.seconds),
+      const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
+      if (settings.warmupSeconds > 0) await wrk(url, settings.connections, settings.warmupSeconds);
+      for (const rate of settings.rates)
+        await measure(run, into, endpoint, 'mesh', { rate }, () =>
+          vegeta(url, rate, settings.seconds),
         );
-      }
-    }
-    await stopFloor();
-    await docker(['rm', '-f', HOST_LOADGEN]).catch(() => '');
-
-    // The full mesh's loads again without mutual TLS, then with it once more (mTLS, plaintext,
-    // mTLS: a drift of the machine between passes shows, rather than passing for a cost).
-    const meshPass = async (into: Run[]) => {
-      mesh = {
-        edges: await serviceContainers('edge'),
-        replica: await one('usersvc'),
-        postgres: await one('postgres'),
-      };
-      await startLoadgen(`container:${mesh.replica}`);
-      for (const endpoint of settings.endpoints) {
-        const url = `${PATHS.mesh}${ENDPOINTS[endpoint]}`;
-        if (settings.warmupSeconds > 0)
-          await wrk(url, settings.connections, settings.warmupSeconds);
-        for (const rate of settings.rates)
-          await measure(into, endpoint, 'mesh', { rate }, () =>
-            vegeta(url, rate, settings.seconds),
-          );
-        await measure(into, endpoint, 'mesh', { connections: settings.connections }, () =>
-          wrk(url, settings.connections, settings.seconds),
-        );
-      }
-    };
-    if (settings.plaintext) {
-      progress(
-        'the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison',
-      );
-      results.plaintext = [];
-      results.mtlsAgain = [];
-      try {
-        await recreate(writePlaintextOverride(root));
-        await meshPass(results.plaintext);
-      } finally {
-        progress('mutual TLS back on');
-        await recreate();
-      }
-      await meshPass(results.mtlsAgain);
-    }
-
-    // Scaling: a load generator of its own on appmesh, as any client of the edge would be;
-    // every container of the mesh's CPU and memory from its cgroup (the load generator's apart).
-    // Then the floor over the same replicas, from the same load generator.
-    await startLoadgen('appmesh');
-    const throughput = async (
-      url: string,
-      containers: () => Promise<string[]>,
-      connections = settings.connections,
-    ) => {
-      if (settings.warmupSeconds > 0) await wrk(url, connections, settings.warmupSeconds);
-      await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
-      const start = cgroups(await containers());
-      const counted = readSystemCounters();
-      const result = await wrk(url, connections, settings.seconds);
-      const perRequest = countsPerRequest(counted, readSystemCounters(), result.requests);
-      return {
-        result,
-        perRequest,
-        ...cgroupTotals(start, cgroups(await containers()), result.seconds),
-      };
-    };
-    for (const n of settings.replicas) {
-      await scale(n);
-      const { result, cores, memoryMB, perRequest } = await throughput(
-        `${PATHS.mesh}${ENDPOINTS.health}`,
-        meshContainers,
-      );
-      const point: Scaling = { replicas: n, result, cores, memoryMB, perRequest };
-      results.scaling.push(point);
-      progress(
-        `scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${perRequest.switches} context switches per request`,
-      );
-      if (n > 1) {
-        const connections = settings.connections * n;
-        const more = await throughput(
-          `${PATHS.mesh}${ENDPOINTS.health}`,
-          meshContainers,
-          connections,
-        );
-        point.perReplica = {
-          connections,
-          result: more.result,
-          cores: more.cores,
-          perRequest: more.perRequest,
-        };
-        progress(
-          `scaling: ${n} replica(s), ${connections} connections: ${more.result.rps} rps, p99 ${more.result.latencyMs.p99} ms, mesh ${more.cores} cores, ${more.perRequest.switches} context switches per request`,
-        );
-      }
-      if (!settings.paths.includes('floor')) continue;
-      const replicas = await serviceContainers('usersvc');
-      const url = await startFloor(replicas, [LOADGEN]);
-      await untilListening(url);
-      const floor = await throughput(`${url}${ENDPOINTS.health}`, floorContainers);
-      await stopFloor();
-      point.floor = { result: floor.result, cores: floor.cores, perRequest: floor.perRequest };
-      progress(
-        `scaling: the floor over ${n} replica(s): ${floor.result.rps} rps, p99 ${floor.result.latencyMs.p99} ms, ${floor.cores} cores, ${floor.perRequest.switches} context switches per request`,
+      await measure(run, into, endpoint, 'mesh', { connections: settings.connections }, () =>
+        wrk(url, settings.connections, settings.seconds),
       );
     }
-    return results;
+  };
+  run.progress(
+    'the full mesh without mutual TLS (plaintext configs mounted by a compose override), for comparison',
+  );
+  results.plaintext = [];
+  results.mtlsAgain = [];
+  try {
+    await recreate(writePlaintextOverride(ROOT));
+    await meshPass(results.plaintext);
   } finally {
+    run.progress('mutual TLS back on');
+    await recreate();
+  }
+  await meshPass(results.mtlsAgain);
+}
+
+/** The highest throughput at `url` over `connections`, with the CPU and memory of `containers`. */
+async function throughput(
+  settings: Settings,
+  url: string,
+  containers: () => Promise<string[]>,
+  connections = settings.connections,
+) {
+  if (settings.warmupSeconds > 0) await wrk(url, connections, settings.warmupSeconds);
+  await new Promise((resolve) => setTimeout(resolve, settings.settleSeconds * 1000));
+  const start = cgroups(await containers());
+  const counted = readSystemCounters();
+  const result = await wrk(url, connections, settings.seconds);
+  const perRequest = countsPerRequest(counted, readSystemCounters(), result.requests);
+  return {
+    result,
+    perRequest,
+    ...cgroupTotals(start, cgroups(await containers()), result.seconds),
+  };
+}
+
+/**
+ * Scaling: a load generator of its own on appmesh, as any client of the edge would be; every
+ * container of the mesh's CPU and memory from its cgroup (the load generator's apart). At each
+ * count, the load grown per replica, then the floor over the same replicas.
+ */
+async function measureScaling(run: BenchRun, scale: (n: number) => Promise<void>): Promise<void> {
+  const { settings, progress } = run;
+  const health = `${PATHS.mesh}${ENDPOINTS.health}`;
+  await startLoadgen('appmesh');
+  for (const n of settings.replicas) {
+    await scale(n);
+    const { result, cores, memoryMB, perRequest } = await throughput(
+      settings,
+      health,
+      meshContainers,
+    );
+    const point: Scaling = { replicas: n, result, cores, memoryMB, perRequest };
+    run.results.scaling.push(point);
+    progress(
+      `scaling: ${n} replica(s): ${result.rps} rps, p99 ${result.latencyMs.p99} ms, mesh ${cores} cores, ${memoryMB} MB, ${perRequest.switches} context switches per request`,
+    );
+    if (n > 1) {
+      const connections = settings.connections * n;
+      const more = await throughput(settings, health, meshContainers, connections);
+      point.perReplica = {
+        connections,
+        result: more.result,
+        cores: more.cores,
+        perRequest: more.perRequest,
+      };
+      progress(
+        `scaling: ${n} replica(s), ${connections} connections: ${more.result.rps} rps, p99 ${more.result.latencyMs.p99} ms, mesh ${more.cores} cores, ${more.perRequest.switches} context switches per request`,
+      );
+    }
+    if (!settings.paths.includes('floor')) continue;
+    const url = await startFloor(await serviceContainers('usersvc'), [LOADGEN]);
+    await untilListening(url);
+    const floor = await throughput(settings, `${url}${ENDPOINTS.health}`, floorContainers);
     await stopFloor();
-    await docker(['rm', '-f', LOADGEN, HOST_LOADGEN]).catch(() => '');
-    await scale(Math.max(1, before));
+    point.floor = { result: floor.result, cores: floor.cores, perRequest: floor.perRequest };
+    progress(
+      `scaling: the floor over ${n} replica(s): ${floor.result.rps} rps, p99 ${floor.result.latencyMs.p99} ms, ${floor.cores} cores, ${floor.perRequest.switches} context switches per request`,
+    );
   }
 }

@@ -2,9 +2,9 @@
 // module proxy at the version loadgen/go.mod pins, and Debian's wrk. Needs Go and Docker.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { docker } from '../lib/docker.js';
+import { docker, engineInfo } from '../lib/docker.js';
 import { RolloutFailed } from '../lib/errors.js';
-import { ROOT } from '../lib/run.js';
+import { ROOT } from '../lib/paths.js';
 
 const exec = promisify(execFile);
 const DIR = `${ROOT}scripts/bench/loadgen`;
@@ -22,7 +22,7 @@ async function go(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
 
 /** Builds it (the base image from `env`, the offline kit's where there is one); what it holds. */
 export async function buildLoadgen(env: NodeJS.ProcessEnv): Promise<string> {
-  const arch = (await docker(['version', '--format', '{{.Server.Arch}}'])).trim();
+  const arch = await engineInfo('Arch');
   const version = await go(['list', '-m', '-f', '{{.Version}}', 'github.com/tsenart/vegeta/v12']);
   const build = ['build', '-trimpath', '-ldflags', `-X main.Version=${version}`, '-o', 'vegeta'];
   await go([...build, 'github.com/tsenart/vegeta/v12'], {

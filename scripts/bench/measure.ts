@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { docker } from '../lib/docker.js';
+import { Failure } from '../lib/errors.js';
 
 const exec = promisify(execFile);
 
@@ -61,7 +62,7 @@ export function parseWrk(text: string): LoadResult {
     .split('\n')
     .reverse()
     .find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`wrk printed no result: ${text.trim().slice(-300)}`);
+  if (!line) throw new Failure(`wrk printed no result: ${text.trim().slice(-300)}`);
   const r = JSON.parse(line) as {
     requests: number;
     duration_us: number;
@@ -242,7 +243,7 @@ export function readCgroup(id: string): CgroupSample {
       ),
     };
   }
-  throw new Error(
+  throw new Failure(
     `no cgroup figures for container ${id} on this host: make bench runs on the Docker engine's own host`,
   );
 }

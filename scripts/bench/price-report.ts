@@ -5,6 +5,7 @@
 // the targets.
 import { formatTable } from '../lib/table.js';
 import type { PriceResults, PriceRun } from './price-run.js';
+import { Failure } from '../lib/errors.js';
 
 /** A figure over the rounds: its median and its spread (half of max - min; 0 for one round). */
 export interface Spread {
@@ -136,7 +137,7 @@ export function renderPriceList(results: PriceResults): string {
   const s = results.settings;
   const sum = summarise(results);
   const shipped = sum.get('shipped');
-  if (!shipped) throw new Error('the price list has no run of the shipped pair');
+  if (!shipped) throw new Failure('the price list has no run of the shipped pair');
   const out: string[] = [
     `The mesh's price list, ${results.date.slice(0, 10)}: ${results.machine.cores} cores (${results.machine.cpu.trim()}), kernel ${results.machine.kernel}, Envoy ${results.envoy}`,
     `GET /user/health through the edge and the sidecar; each configuration ${s.rounds} time(s), ${s.seconds} s per load, in rotating order; figures are the median ± half the range over the rounds.`,

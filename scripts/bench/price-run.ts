@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
 import { containerLogs, docker, removeNetwork, serviceContainers } from '../lib/docker.js';
 import { edgeAdmin, parseRawResponse } from '../lib/edges.js';
-import { ROOT } from '../lib/run.js';
+import { EDGE_LIVE_DIR, ROOT } from '../lib/paths.js';
 import { JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { LOADGEN, one, startLoadgen, untilListening, vegeta, wrk, type Progress } from './bench.js';
 import { readCgroup, readProcs, type LoadResult } from './measure.js';
@@ -34,6 +34,7 @@ import {
   type Probe,
   type Variant,
 } from './price-list.js';
+import { Failure } from '../lib/errors.js';
 
 export const PRICE_NETWORK = 'usermesh_bench_price';
 const EDGE = 'usermesh_bench_price_edge';
@@ -136,7 +137,7 @@ async function address(container: string): Promise<string> {
       container,
     ])
   ).trim();
-  if (!ip) throw new Error(`${container} has no address on ${PRICE_NETWORK}`);
+  if (!ip) throw new Failure(`${container} has no address on ${PRICE_NETWORK}`);
   return ip;
 }
 
@@ -290,7 +291,7 @@ function probeOf(pair: Pair, edgeIp: string, replicaIp: string, cores: number): 
 async function untilServing(probe: Probe, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while ((await probe.request('edge', '/user/health')).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`the ${name} pair does not serve after 30 s`);
+    if (Date.now() > deadline) throw new Failure(`the ${name} pair does not serve after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -318,7 +319,7 @@ async function measureVariant(
   } catch (err) {
     // Say why: an Envoy that refused its config says so in its last lines.
     const last = async (c: string) => (await containerLogs(c, 5).catch(() => '')).trim();
-    throw new Error(
+    throw new Failure(
       `${(err as Error).message}\nthe edge: ${await last(EDGE)}\nthe sidecar: ${await last(SIDECAR)}`,
     );
   }
@@ -349,7 +350,7 @@ async function workersOf(edge: string): Promise<number> {
   const stats = await edgeAdmin(edge).call('/stats?filter=server.concurrency');
   const workers = Number(/^server\.concurrency: (\d+)$/m.exec(stats)?.[1]);
   if (!workers)
-    throw new Error(`the edge's admin did not say its worker count: ${stats.slice(0, 80)}`);
+    throw new Failure(`the edge's admin did not say its worker count: ${stats.slice(0, 80)}`);
   return workers;
 }
 
@@ -360,7 +361,7 @@ export async function runPriceList(
   scale: (n: number) => Promise<void>,
 ): Promise<PriceResults> {
   const [edge] = await serviceContainers('edge');
-  if (!edge) throw new Error('no running edge container: bring the mesh up first (make up)');
+  if (!edge) throw new Failure('no running edge container: bring the mesh up first (make up)');
   const before = (await serviceContainers('usersvc')).length;
   await scale(1);
   const replica = await one('usersvc');
@@ -372,8 +373,8 @@ export async function runPriceList(
     const replicaIp = await address(replica);
     const shipped = shippedPair(
       await docker(['exec', edge, 'cat', '/tmp/edge.yaml']),
-      readFileSync(`${ROOT}.mesh/edge/routes.yaml`, 'utf8'),
-      readFileSync(`${ROOT}.mesh/edge/clusters.yaml`, 'utf8'),
+      readFileSync(`${EDGE_LIVE_DIR}/routes.yaml`, 'utf8'),
+      readFileSync(`${EDGE_LIVE_DIR}/clusters.yaml`, 'utf8'),
       // As its entrypoint rendered it (the image's /etc/envoy/sidecar.yaml is the template).
       await docker(['exec', replica, 'cat', '/tmp/sidecar.yaml']),
       replicaIp,

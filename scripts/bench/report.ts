@@ -381,8 +381,24 @@ function renderTlsCost(results: Results): string[] {
 }
 
 export function renderResults(results: Results): string {
+  return [
+    ...renderHeader(results),
+    ...renderRateTable(results),
+    ...renderMaxTable(results),
+    ...renderScaling(results),
+    ...renderWhereCpuWent(results),
+    ...renderHostPath(results),
+    ...renderClientTls(results),
+    ...renderCostSplit(results),
+    ...renderTlsCost(results),
+    ...renderTargets(results),
+  ].join('\n');
+}
+
+/** What ran where: versions, the machine, the paths, how to read a cell. */
+function renderHeader(results: Results): string[] {
   const { machine: m, versions: v, settings: s } = results;
-  const out: string[] = [
+  return [
     `make bench, ${results.date.slice(0, 16).replace('T', ' ')} UTC: Envoy ${v.envoy}, Node ${v.node}, PostgreSQL ${v.postgres}`,
     `machine: ${m.cores} cores (${m.cpu}), kernel ${m.kernel}, Docker ${m.docker}. The load generator, both Envoys, Node`,
     `and PostgreSQL all share these ${m.cores} cores: every figure includes that contention.`,
@@ -392,6 +408,13 @@ export function renderResults(results: Results): string {
     `host = the mesh from the host, through the published port at ${s.hostUrl ?? 'http://127.0.0.1:8000'} (Docker's userland proxy, where the engine runs one).`,
     'cpu/MB: CPU in cores over the run (1.00 = one core busy) / RSS in MB at its end (in brackets: private',
     "memory, RssAnon; the rest of RSS is the binary's pages, shared with the page cache).",
+  ];
+}
+
+/** Latency at a fixed rate, every path, against direct. */
+function renderRateTable(results: Results): string[] {
+  const s = results.settings;
+  const out: string[] = [
     '',
     `Latency at a fixed request rate (vegeta, open loop, ${s.seconds} s per run)`,
   ];
@@ -438,6 +461,13 @@ export function renderResults(results: Results): string {
     ),
   );
 
+  return out;
+}
+
+/** Highest throughput, every path, against direct. */
+function renderMaxTable(results: Results): string[] {
+  const s = results.settings;
+  const out: string[] = [];
   out.push(
     '',
     `Highest throughput with ${s.connections} connections (wrk -t1, closed loop, ${s.seconds} s per run)`,
@@ -484,132 +514,156 @@ export function renderResults(results: Results): string {
     ),
   );
 
-  if (results.scaling.length) {
-    const one = results.scaling[0]!.result.rps;
-    out.push(
-      '',
-      `Full mesh throughput by number of replicas (GET /user/health, wrk -t1 -c${s.connections}; ${m.cores} cores for all of them)`,
-    );
-    out.push(
-      '(mesh cpu and memory: every container of the mesh together, from their cgroups; the load generator apart.',
-      " switches and irq: the whole machine's context switches and interrupts per request, /proc/stat)",
-    );
-    out.push(
-      formatTable(
-        [
-          'replicas',
-          'rps',
-          `x ${results.scaling[0]!.replicas}`,
-          'p50 ms',
-          'p99 ms',
-          'ok %',
-          'mesh cpu',
-          'cpu us/req',
-          'memory MB',
-          'switches/req',
-          'irq/req',
-          'wrk cpu',
-        ],
-        results.scaling.map((x) => [
-          String(x.replicas),
-          x.result.rps.toFixed(0),
-          f(x.result.rps / one),
-          f(x.result.latencyMs.p50, 3),
-          f(x.result.latencyMs.p99, 3),
-          (x.result.ok * 100).toFixed(1),
-          x.cores === undefined ? '-' : f(x.cores),
-          x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
-          x.memoryMB === undefined ? '-' : String(x.memoryMB),
-          counted(x.perRequest, 'switches'),
-          counted(x.perRequest, 'interrupts'),
-          f(x.result.loadgenCores ?? 0),
-        ]),
-      ),
-    );
-    // p99 ms, ok %, cpu, cpu us/req, switches/req, irq/req: the tail of both tables below.
-    const scalingColumns = (r: ScalingRun) => [
-      f(r.result.latencyMs.p99, 3),
-      (r.result.ok * 100).toFixed(1),
-      f(r.cores),
-      ((r.cores / r.result.rps) * 1e6).toFixed(0),
-      counted(r.perRequest, 'switches'),
-      counted(r.perRequest, 'interrupts'),
-    ];
-    const grown = results.scaling.filter((x) => x.perReplica);
-    if (grown.length) {
-      out.push(
-        '',
-        `The full mesh again with ${s.connections} connections per replica (the load grows with the replicas), right after each run above:`,
-      );
-      out.push(
-        'with as many requests in flight per replica as at 1 replica, is what the fixed load lost only batching?',
-      );
-      out.push(
-        formatTable(
-          [
-            'replicas',
-            'connections',
-            'rps',
-            `x ${results.scaling[0]!.replicas}`,
-            'p99 ms',
-            'ok %',
-            'mesh cpu',
-            'cpu us/req',
-            'switches/req',
-            'irq/req',
-          ],
-          grown.map((x) => {
-            const g = x.perReplica!;
-            return [
-              String(x.replicas),
-              String(g.connections),
-              g.result.rps.toFixed(0),
-              f(g.result.rps / one),
-              ...scalingColumns(g),
-            ];
-          }),
-        ),
-      );
-    }
-    const floors = results.scaling.filter((x) => x.floor);
-    if (floors.length) {
-      const floorOne = floors[0]!.floor!.result.rps;
-      out.push(
-        '',
-        `The floor (two minimal Envoys, router only, no TLS) over the same replicas, the same load, right after each mesh run above:`,
-      );
-      out.push(
-        "does Envoy itself lose as much as the mesh when replicas are added? (cpu: the floor's proxies and the replicas, from their cgroups)",
-      );
-      out.push(
-        formatTable(
-          [
-            'replicas',
-            'floor rps',
-            `x ${floors[0]!.replicas}`,
-            'mesh x floor',
-            'p99 ms',
-            'ok %',
-            'cpu',
-            'cpu us/req',
-            'switches/req',
-            'irq/req',
-          ],
-          floors.map((x) => {
-            const fl = x.floor!;
-            return [
-              String(x.replicas),
-              fl.result.rps.toFixed(0),
-              f(fl.result.rps / floorOne),
-              f(x.result.rps / fl.result.rps),
-              ...scalingColumns(fl),
-            ];
-          }),
-        ),
-      );
-    }
-  }
+  return out;
+}
 
+/** The full mesh by number of replicas; the same with the load grown per replica; the floor's. */
+// p99 ms, ok %, cpu, cpu us/req, switches/req, irq/req: the tail of the scaling tables.
+const scalingColumns = (r: ScalingRun) => [
+  f(r.result.latencyMs.p99, 3),
+  (r.result.ok * 100).toFixed(1),
+  f(r.cores),
+  ((r.cores / r.result.rps) * 1e6).toFixed(0),
+  counted(r.perRequest, 'switches'),
+  counted(r.perRequest, 'interrupts'),
+];
+
+function renderScaling(results: Results): string[] {
+  if (!results.scaling.length) return [];
+  const { machine: m, settings: s } = results;
+  const out: string[] = [];
+  const one = results.scaling[0]!.result.rps;
+  out.push(
+    '',
+    `Full mesh throughput by number of replicas (GET /user/health, wrk -t1 -c${s.connections}; ${m.cores} cores for all of them)`,
+  );
+  out.push(
+    '(mesh cpu and memory: every container of the mesh together, from their cgroups; the load generator apart.',
+    " switches and irq: the whole machine's context switches and interrupts per request, /proc/stat)",
+  );
+  out.push(
+    formatTable(
+      [
+        'replicas',
+        'rps',
+        `x ${results.scaling[0]!.replicas}`,
+        'p50 ms',
+        'p99 ms',
+        'ok %',
+        'mesh cpu',
+        'cpu us/req',
+        'memory MB',
+        'switches/req',
+        'irq/req',
+        'wrk cpu',
+      ],
+      results.scaling.map((x) => [
+        String(x.replicas),
+        x.result.rps.toFixed(0),
+        f(x.result.rps / one),
+        f(x.result.latencyMs.p50, 3),
+        f(x.result.latencyMs.p99, 3),
+        (x.result.ok * 100).toFixed(1),
+        x.cores === undefined ? '-' : f(x.cores),
+        x.cores === undefined ? '-' : ((x.cores / x.result.rps) * 1e6).toFixed(0),
+        x.memoryMB === undefined ? '-' : String(x.memoryMB),
+        counted(x.perRequest, 'switches'),
+        counted(x.perRequest, 'interrupts'),
+        f(x.result.loadgenCores ?? 0),
+      ]),
+    ),
+  );
+  return [...out, ...renderGrownLoad(results), ...renderFloorScaling(results)];
+}
+
+/** The full mesh with the load grown per replica: was what the fixed load lost only batching? */
+function renderGrownLoad(results: Results): string[] {
+  const s = results.settings;
+  const one = results.scaling[0]?.result.rps ?? 0;
+  const out: string[] = [];
+  const grown = results.scaling.filter((x) => x.perReplica);
+  if (!grown.length) return [];
+  out.push(
+    '',
+    `The full mesh again with ${s.connections} connections per replica (the load grows with the replicas), right after each run above:`,
+  );
+  out.push(
+    'with as many requests in flight per replica as at 1 replica, is what the fixed load lost only batching?',
+  );
+  out.push(
+    formatTable(
+      [
+        'replicas',
+        'connections',
+        'rps',
+        `x ${results.scaling[0]!.replicas}`,
+        'p99 ms',
+        'ok %',
+        'mesh cpu',
+        'cpu us/req',
+        'switches/req',
+        'irq/req',
+      ],
+      grown.map((x) => {
+        const g = x.perReplica!;
+        return [
+          String(x.replicas),
+          String(g.connections),
+          g.result.rps.toFixed(0),
+          f(g.result.rps / one),
+          ...scalingColumns(g),
+        ];
+      }),
+    ),
+  );
+  return out;
+}
+
+/** The floor over the same replicas: does Envoy itself lose as much as the mesh? */
+function renderFloorScaling(results: Results): string[] {
+  const out: string[] = [];
+  const floors = results.scaling.filter((x) => x.floor);
+  if (!floors.length) return [];
+  const floorOne = floors[0]!.floor!.result.rps;
+  out.push(
+    '',
+    `The floor (two minimal Envoys, router only, no TLS) over the same replicas, the same load, right after each mesh run above:`,
+  );
+  out.push(
+    "does Envoy itself lose as much as the mesh when replicas are added? (cpu: the floor's proxies and the replicas, from their cgroups)",
+  );
+  out.push(
+    formatTable(
+      [
+        'replicas',
+        'floor rps',
+        `x ${floors[0]!.replicas}`,
+        'mesh x floor',
+        'p99 ms',
+        'ok %',
+        'cpu',
+        'cpu us/req',
+        'switches/req',
+        'irq/req',
+      ],
+      floors.map((x) => {
+        const fl = x.floor!;
+        return [
+          String(x.replicas),
+          fl.result.rps.toFixed(0),
+          f(fl.result.rps / floorOne),
+          f(x.result.rps / fl.result.rps),
+          ...scalingColumns(fl),
+        ];
+      }),
+    ),
+  );
+  return out;
+}
+
+/** Each process's share at the mesh's highest throughput, and Node's CPU per request by load. */
+function renderWhereCpuWent(results: Results): string[] {
+  const out: string[] = [];
   const meshMax = results.runs.find(
     (r) => r.endpoint === 'health' && r.path === 'mesh' && !isRate(r),
   );
@@ -639,9 +693,13 @@ export function renderResults(results: Results): string {
     );
   }
 
-  out.push(...renderHostPath(results), ...renderClientTls(results), ...renderCostSplit(results));
-  out.push(...renderTlsCost(results));
+  return out;
+}
 
+/** The targets, met or missed, with Istio's published figures beside them. */
+function renderTargets(results: Results): string[] {
+  const s = results.settings;
+  const out: string[] = [];
   const vd = verdicts(results);
   const met = (ok: boolean) => (ok ? 'met' : 'MISSED');
   out.push('', 'Targets');
@@ -693,7 +751,7 @@ export function renderResults(results: Results): string {
       `  Istio: about ${ISTIO.sidecarMBPer1000Rps} MB and ${ISTIO.sidecarCoresPer1000Rps} cores per sidecar per 1000 rps.`,
     );
   }
-  return out.join('\n');
+  return out;
 }
 
 const COLORS: Record<PathName, string> = {

@@ -10,7 +10,7 @@ import { readCanaryState } from '../lib/canary.js';
 import { otherCheckout } from '../lib/checkout.js';
 import { compose, composeCli, composeEnv } from '../lib/compose.js';
 import { inspectService, runningOf } from '../lib/containers.js';
-import { docker, PROJECT } from '../lib/docker.js';
+import { docker, engineInfo, PROJECT } from '../lib/docker.js';
 import {
   COMPOSE_EDGES,
   DEFAULT_LIMITS,
@@ -25,7 +25,7 @@ import {
 import { edgeHosts, liveVersions } from '../lib/edge-hosts.js';
 import { edgeAdmins, edgeUrl, isReady } from '../lib/edges.js';
 import { publishedPort, type EdgePortSetting } from '../lib/ports.js';
-import { ROOT } from '../lib/run.js';
+import { EDGE_LIVE_DIR, ROOT } from '../lib/paths.js';
 import { hostnames } from '../lib/edge-tls.js';
 import { CA_FILE, JWKS_FILE, SECRETS_DIR } from '../lib/secrets.js';
 import { loadSettings, type Settings } from '../lib/settings.js';
@@ -76,9 +76,7 @@ const engine: Check = {
   pre: true,
   async run() {
     try {
-      const version = (
-        await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 })
-      ).trim();
+      const version = await engineInfo('Version', { timeoutMs: 10_000 });
       return ok('engine', `Docker engine ${version} answers`);
     } catch (err) {
       return fail(
@@ -366,7 +364,7 @@ const services: Check = {
 /** The versions in the live files meshctl wrote (.mesh/edge/). */
 function writtenVersions(): { routes: string; clusters: string } | undefined {
   const read = (name: string) =>
-    (parse(readFileSync(`${ROOT}.mesh/edge/${name}`, 'utf8')) as { version_info: string })
+    (parse(readFileSync(`${EDGE_LIVE_DIR}/${name}`, 'utf8')) as { version_info: string })
       .version_info;
   try {
     return { routes: read('routes.yaml'), clusters: read('clusters.yaml') };

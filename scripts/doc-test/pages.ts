@@ -3,7 +3,7 @@
 // checks on every page without a mesh; the doc-test runs their commands.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import { ROOT } from '../lib/run.js';
+import { ROOT } from '../lib/paths.js';
 
 /** The README, the root's other pages, and every page under docs/, repository-relative. */
 export function docPages(root = ROOT): string[] {

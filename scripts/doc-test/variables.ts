@@ -2,7 +2,7 @@
 // read, and which ones docs/reference/configuration.md names: the two must be the same set.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ROOT } from '../lib/run.js';
+import { ROOT } from '../lib/paths.js';
 
 /** What every process has, or Node and the shell set: not the project's to document. */
 const STANDARD = new Set(['PATH', 'HOME', 'PWD', 'USER', 'TERM', 'CI']);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RolloutFailed } from '../lib/errors.js';
 import { httpRequest } from '../lib/http.js';
-import { ROOT } from '../lib/run.js';
+import { ROOT } from '../lib/paths.js';
 
 const exec = promisify(execFile);
 export const LAB = `${ROOT}scripts/kubernetes-lab/lab.sh`;

@@ -8,7 +8,8 @@ import { progress } from '../lib/cli.js';
 import { buildImages } from '../lib/compose.js';
 import { contentTag, docker } from '../lib/docker.js';
 import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
-import { ROOT, runShown } from '../lib/run.js';
+import { runShown } from '../lib/run.js';
+import { STATE_DIR } from '../lib/paths.js';
 import { meshCa, SECRETS_DIR, tokenKeysVersion } from '../lib/secrets.js';
 import { until } from '../lib/wait.js';
 import { answering, edgeUrl, kubectl, LAB, readyReplicas, REGISTRY } from './cluster.js';
@@ -16,7 +17,7 @@ import { secretsManifest } from './secrets.js';
 
 const IMAGES = ['usersvc', 'edge', 'postgres'];
 /** The overlay that `up` applies: the lab's, with the images' tags and the edge's files. */
-const DIR = `${ROOT}.mesh/kubernetes`;
+const DIR = `${STATE_DIR}kubernetes`;
 /** The edge Deployment's replicas (kubernetes/base/edge.yaml): each enforces its share. */
 const EDGES = 2;
 

@@ -5,9 +5,9 @@
 // build is not every client's to pick).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { ROOT } from './run.js';
+import { STATE_DIR } from './paths.js';
 
-export const CANARY_STATE = `${ROOT}.mesh/canary.json`;
+export const CANARY_STATE = `${STATE_DIR}canary.json`;
 
 export interface CanaryState {
   weight: number;

@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { docker, DockerError, PROJECT } from './docker.js';
 import { UsageError } from './errors.js';
-import { ROOT } from './run.js';
+import { ROOT } from './paths.js';
 
 const WORKING_DIR = 'com.docker.compose.project.working_dir';
 

@@ -36,7 +36,8 @@ export interface Command {
   /** a few lines: what it does, what it changes, what it waits for */
   about?: string;
   examples?: string[];
-  run(parsed: Parsed): Promise<void>;
+  /** program: the program it runs in (its commands), for a command about the others */
+  run(parsed: Parsed, program: { commands: Command[] }): Promise<void>;
 }
 
 export const GROUPS: Record<Group, string> = {
@@ -157,7 +158,8 @@ export function programHelp(commands: Command[]): string {
   }
   lines.push('', 'meshctl COMMAND --help says more (it touches nothing).');
   lines.push(
-    'Exit codes: 0 done, 1 failed (the mesh serves as before), 2 bad usage or configuration.',
+    'Exit codes: 0 done, 1 failed (the mesh serves as before), 2 bad usage or configuration;',
+    'either says why in one line on stderr (--debug adds where, for a bug report).',
   );
   return lines.join('\n');
 }

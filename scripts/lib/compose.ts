@@ -7,12 +7,13 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { DockerError } from './docker.js';
 import { DEV_FILES, ENV_FILE, MAIN_FILE, PROJECT_NAME } from './settings.js';
-import { ROOT, runShown } from './run.js';
+import { runShown } from './run.js';
+import { ROOT, STATE_DIR } from './paths.js';
 import { serviceVersion } from './version.js';
 
 const exec = promisify(execFile);
 /** make dev leaves this mark: the replicas run this checkout's sources (compose/dev.yml). */
-export const DEV_MARK = `${ROOT}.mesh/dev`;
+export const DEV_MARK = `${STATE_DIR}dev`;
 /** What `make images` (the offline kit) wrote: local stand-ins for the base images. */
 const IMAGES_FILE = `${ROOT}.images.env`;
 const BUILT = ['postgres', 'usersvc', 'edge', 'edge-port', 'mesh-ca', 'mesh-keeper'];

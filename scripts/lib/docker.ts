@@ -3,11 +3,13 @@
 // so the tools work with Compose v1 and v2 alike.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { PROJECT_NAME } from './settings.js';
+import { Failure } from './errors.js';
 
 const exec = promisify(execFile);
 
 /** A docker command failed (or docker is missing); the message is one line, for the user. */
-export class DockerError extends Error {}
+export class DockerError extends Failure {}
 
 export async function docker(
   args: string[],
@@ -27,6 +29,14 @@ export async function docker(
     const said = (e.stderr || e.message).trim().split('\n').slice(-3).join(' ');
     throw new DockerError(`docker ${args.slice(0, 3).join(' ')}: ${said}`);
   }
+}
+
+/** What the engine says of itself (`docker version`): its version, or its CPU architecture. */
+export async function engineInfo(
+  field: 'Version' | 'Arch' = 'Version',
+  options: { timeoutMs?: number } = {},
+): Promise<string> {
+  return (await docker(['version', '--format', `{{.Server.${field}}}`], options)).trim();
 }
 
 /** A docker command whose output (or input) is bytes, not text: a database dump, say. */
@@ -62,7 +72,7 @@ export async function containerLogs(id: string, lines = 5): Promise<string> {
   }
 }
 
-export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? 'usermesh';
+export const PROJECT = process.env.COMPOSE_PROJECT_NAME ?? PROJECT_NAME;
 
 /**
  * Ids of the compose project's containers: running ones, or all of them with { all: true }; of

@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import type { CanaryState } from './canary.js';
 import { UsageError } from './errors.js';
 import { publishedPort } from './ports.js';
+import { ROOT } from './paths.js';
 
 export { UsageError };
 
@@ -301,8 +302,7 @@ export function writeLiveFile(dir: string, name: string, text: string): void {
   renameSync(temporary, `${dir}/${name}`);
 }
 
-const root = new URL('../..', import.meta.url).pathname;
-const template = (name: string) => readFileSync(`${root}envoy/${name}`, 'utf8');
+const template = (name: string) => readFileSync(`${ROOT}envoy/${name}`, 'utf8');
 
 export interface Applied {
   routes: string; // the version_info of each file

@@ -7,6 +7,7 @@
 import { docker, serviceContainers } from './docker.js';
 import { httpRequest, type Answer } from './http.js';
 import { hostReach, publishedPort } from './ports.js';
+import { Failure } from './errors.js';
 
 /**
  * Where the host reaches the edge (lib/ports.ts): its plain port, or with EDGE_HTTP=redirect,
@@ -25,7 +26,7 @@ export const edgeHttpsUrl = (env: Record<string, string | undefined> = process.e
 export const EDGE_ADMIN_URL = `http://${hostReach(publishedPort(process.env, 'EDGE_ADMIN_PORT'))}`;
 
 /** An edge's admin could not be read: one line for the user. */
-export class AdminError extends Error {}
+export class AdminError extends Failure {}
 
 export interface EdgeAdmin {
   name: string; // the container's name, or the window's URL

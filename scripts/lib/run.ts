@@ -2,8 +2,7 @@
 // scripts that stay bash (the offline image kit, the swarm lab), npm, compose's own output.
 import { spawn, type StdioOptions } from 'node:child_process';
 import { RolloutFailed } from './errors.js';
-
-export const ROOT = new URL('../..', import.meta.url).pathname;
+import { ROOT } from './paths.js';
 
 /**
  * Runs `cmd` and waits for it; a RolloutFailed naming it if it exits non-zero. With toStderr,

@@ -13,7 +13,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { composeEnv } from './compose.js';
 import { docker } from './docker.js';
 import { userCertificate } from './edge-tls.js';
-import { ROOT, runShown } from './run.js';
+import { runShown } from './run.js';
+import { ROOT } from './paths.js';
 import { loadSettings } from './settings.js';
 
 export const SECRETS_DIR = `${ROOT}secrets`;

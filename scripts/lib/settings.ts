@@ -6,9 +6,9 @@
 // (LOG_LEVEL=warn make up) wins and is kept; an empty one returns to the compose file's default.
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
+import { ROOT } from './paths.js';
 
-const root = new URL('../..', import.meta.url).pathname;
-export const ENV_FILE = `${root}.env`;
+export const ENV_FILE = `${ROOT}.env`;
 
 export const PROJECT_NAME = 'usermesh';
 export const MAIN_FILE = 'compose/docker-compose.yml';

@@ -13,9 +13,7 @@ import { servingEdges, type EdgeAdmin } from '../lib/edges.js';
 import { liveVersions } from '../lib/edge-hosts.js';
 import { RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
-
-const root = new URL('../..', import.meta.url).pathname;
-export const LIVE_DIR = `${root}.mesh/edge`;
+import { EDGE_LIVE_DIR } from '../lib/paths.js';
 
 /** Writes one file and waits until every serving edge serves that version (or fails if one rejects it). */
 async function apply(
@@ -25,7 +23,7 @@ async function apply(
   edges: EdgeAdmin[],
 ): Promise<void> {
   const before = await Promise.all(edges.map(liveVersions));
-  writeLiveFile(LIVE_DIR, `${kind}.yaml`, text);
+  writeLiveFile(EDGE_LIVE_DIR, `${kind}.yaml`, text);
   await until(
     20_000,
     async () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { compose } from '../lib/compose.js';
 import { containerLogs, docker, fetchInside } from '../lib/docker.js';
-import { RolloutFailed } from '../lib/errors.js';
+import { Failure, RolloutFailed } from '../lib/errors.js';
 import { until } from '../lib/wait.js';
 import {
   inspectService,
@@ -43,7 +43,7 @@ export async function revisionOf(service: string, env: Record<string, string>): 
   const spec = config.services[service] as Record<string, unknown> & {
     labels?: Record<string, string>;
   };
-  if (!spec) throw new Error(`compose has no service ${service}`);
+  if (!spec) throw new Failure(`compose has no service ${service}`);
   delete spec.labels?.[REVISION_LABEL];
   // How many there are is not what each one is: a new count must not roll every replica.
   delete spec.scale;

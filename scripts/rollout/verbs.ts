@@ -10,7 +10,7 @@ import {
   writeCanaryState,
   type CanaryState,
 } from '../lib/canary.js';
-import { compose } from '../lib/compose.js';
+import { compose, DEV_MARK } from '../lib/compose.js';
 import { docker } from '../lib/docker.js';
 import { inspectService, runningOf } from '../lib/containers.js';
 import { count, progress } from '../lib/cli.js';
@@ -34,7 +34,8 @@ import {
   writeEdgeFiles,
   type EdgeSettings,
 } from '../lib/edge-config.js';
-import { applyEdgeConfig, applyRoutes, LIVE_DIR } from './edge.js';
+import { applyEdgeConfig, applyRoutes } from './edge.js';
+import { EDGE_LIVE_DIR } from '../lib/paths.js';
 import { ensureEdges, handOverEdges } from './edge-handover.js';
 import { edgeIsUp, untilHealthy } from '../lib/edge-hosts.js';
 import { publishedPort } from '../lib/ports.js';
@@ -93,7 +94,7 @@ export async function up(options: UpOptions = {}): Promise<void> {
   const observe = options.observe || ((await observing()) ? '1' : '0');
   Object.assign(settings, {
     USERSVC_REPLICAS: String(want),
-    COMPOSE_FILE: existsSync(`${LIVE_DIR}/../dev`) ? DEV_FILES : MAIN_FILE,
+    COMPOSE_FILE: existsSync(DEV_MARK) ? DEV_FILES : MAIN_FILE,
     // Every request traced while the observability profile runs, unless you say otherwise.
     EDGE_TRACE_PERCENT: process.env.EDGE_TRACE_PERCENT?.trim() || (observe === '1' ? '100' : '0'),
     // Where compose publishes plain HTTP: EDGE_HTTP says.
@@ -265,17 +266,11 @@ export async function promote(): Promise<void> {
   await verifyMesh({ replicas: declared(), log: checked });
 }
 
-/** make check: make up's last step alone, on the mesh as it runs now (nothing is changed). */
-export async function check(): Promise<void> {
-  settingsOfThisRun();
-  await verifyMesh({ replicas: declared(), log: (line) => console.log(`check: ${line}`) });
-}
-
 /** Only write the edge's live files (for scripts/docker-run.sh), applied live if the edge runs. */
 export async function edgeConfig(): Promise<void> {
   const applied = await applyEdgeConfig(edgeSettings(await canaryState()));
   log(
-    `the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${LIVE_DIR})`,
+    `the edge's live files: routes ${applied.routes}, clusters ${applied.clusters} (${EDGE_LIVE_DIR})`,
   );
 }
 

@@ -15,6 +15,7 @@ import {
   type Sample,
   type StatsJson,
 } from '../lib/envoy-admin.js';
+import { Failure } from '../lib/errors.js';
 
 export interface MeshAddress {
   admin: string; // the edge's read-only admin on the host (a swarm manager's; make stats reads compose's edges inside them)
@@ -72,7 +73,7 @@ export interface Snapshot {
 }
 
 /** The mesh is not there: one line for the user, not a stack trace. */
-export class MeshDown extends Error {}
+export class MeshDown extends Failure {}
 
 export async function get(url: string): Promise<string> {
   let response: Response;

@@ -78,20 +78,110 @@ export interface Report {
 }
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
 
-/** A report from `now`, with rates against `before` when given. */
-export function buildReport(now: Snapshot, before?: Snapshot): Report {
+/** The two snapshots a report compares, and how a figure is read between them. */
+interface Window {
+  now: Snapshot;
+  before?: Snapshot;
+  /** null: totals since each Envoy started; else the seconds between the two snapshots. */
+  seconds: number | null;
+  /** A counter as a total, or as a rate per second since `before`. */
+  count: (current: number, previous: number | undefined) => number;
+  /** One of the edge's counters, counted so. */
+  edgeCount: (name: string) => number;
+  /** The edge's time for a cluster's answers at quantile q, in ms: since start, or lately. */
+  edgeTimeMs: (cluster: string, q: number) => number | null;
+}
+
+function windowOf(now: Snapshot, before?: Snapshot): Window {
   const seconds = before ? (now.takenAt - before.takenAt) / 1000 : null;
-  // A counter as a total, or as a rate per second since `before`.
   const count = (current: number, previous: number | undefined) =>
     seconds === null ? current : round(Math.max(0, current - (previous ?? 0)) / seconds);
   const edgeCount = (name: string) =>
     count(now.edge.values.get(name) ?? 0, before?.edge.values.get(name));
-  const quantiles = (seconds === null ? now.edge.cumulative : now.edge.interval).get(
-    `cluster.${now.cluster}.upstream_rq_time`,
-  );
-  const ms = (v: number | null | undefined) => (v === null || v === undefined ? null : round(v, 2));
+  const edgeTimeMs = (cluster: string, q: number) =>
+    ms(
+      (seconds === null ? now.edge.cumulative : now.edge.interval)
+        .get(`cluster.${cluster}.upstream_rq_time`)
+        ?.get(q),
+    );
+  return { now, before, seconds, count, edgeCount, edgeTimeMs };
+}
 
+/** A report from `now`, with rates against `before` when given. */
+export function buildReport(now: Snapshot, before?: Snapshot): Report {
+  const w = windowOf(now, before);
+  const canaryKnown =
+    now.canaryHosts.length > 0 || now.replicas.some((r) => r.container.track === 'canary');
+  return {
+    time: new Date(now.takenAt).toISOString(),
+    windowSeconds: w.seconds === null ? null : round(w.seconds, 2),
+    edge: edgeFigures(w),
+    tracks: [
+      trackOf(w, 'stable', now.cluster),
+      ...(canaryKnown ? [trackOf(w, 'canary', `${now.cluster}_canary`)] : []),
+    ],
+    replicas: replicaRows(w),
+  };
+}
+
+/** What the edge did: its clients' answers, retries, limits, failures, time. */
+function edgeFigures({ now, edgeCount, edgeTimeMs }: Window): Report['edge'] {
+  const cluster = (name: string) => edgeCount(`cluster.${now.cluster}.${name}`);
+  return {
+    admin: now.admin,
+    cluster: now.cluster,
+    replicas: { healthy: now.hosts.filter((h) => h.healthy).length, total: now.hosts.length },
+    requests: {
+      total: edgeCount('http.edge.downstream_rq_total'),
+      '2xx': edgeCount('http.edge.downstream_rq_2xx'),
+      '4xx': edgeCount('http.edge.downstream_rq_4xx'),
+      '5xx': edgeCount('http.edge.downstream_rq_5xx'),
+    },
+    retries: cluster('upstream_rq_retry'),
+    retriesSucceeded: cluster('upstream_rq_retry_success'),
+    retriesRefused:
+      cluster('upstream_rq_retry_overflow') + cluster('upstream_rq_retry_limit_exceeded'),
+    rateLimited: {
+      hash: edgeCount('limit_hash.http_local_rate_limit.rate_limited'),
+      read: edgeCount('limit_read.http_local_rate_limit.rate_limited'),
+    },
+    connectFailures: cluster('upstream_cx_connect_fail'),
+    healthCheckFailures: cluster('health_check.failure'),
+    outlierEjections: cluster('outlier_detection.ejections_enforced_total'),
+    latencyMs: { p50: edgeTimeMs(now.cluster, 50), p99: edgeTimeMs(now.cluster, 99) },
+    certExpiresAt:
+      now.edge.values.get(
+        `cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`,
+      ) || null,
+  };
+}
+
+/** One set of replicas the edge routes to, and the versions it runs. */
+function trackOf(
+  { now, edgeCount, edgeTimeMs }: Window,
+  name: Track['track'],
+  cluster: string,
+): Track {
+  const requests = edgeCount(`cluster.${cluster}.upstream_rq_total`);
+  const failed = edgeCount(`cluster.${cluster}.upstream_rq_5xx`);
+  const running = now.replicas.filter(
+    (r) => r.container.track === name && r.container.state === 'running',
+  );
+  return {
+    track: name,
+    cluster,
+    versions: [...new Set(running.map((r) => r.container.version))].sort(),
+    replicas: running.length,
+    requests,
+    successRate: requests > 0 ? round((100 * (requests - failed)) / requests, 2) : null,
+    p99Ms: edgeTimeMs(cluster, 99),
+  };
+}
+
+/** A row per replica container, then one per address the edge lists that no container has. */
+function replicaRows({ now, before, count }: Window): ReplicaRow[] {
   // What the edge sent one host: counters from /clusters, matched by address.
   const sentTo = (host: Host) => {
     const was = before?.hosts.find((h) => h.address === host.address)?.counters;
@@ -103,7 +193,6 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
   const hostHealth = (host: Host) =>
     host.healthy ? 'healthy' : `unhealthy (${host.flags.join(', ')})`;
 
-  const allHosts = [...now.hosts, ...now.canaryHosts];
   const rows: ReplicaRow[] = now.replicas.map(({ container, sidecar }) => {
     const host = (container.track === 'canary' ? now.canaryHosts : now.hosts).find(
       (h) => h.address === container.address,
@@ -131,7 +220,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
   });
   // Hosts the edge still lists without a container: a replica that went away a moment ago.
   const addresses = new Set(now.replicas.map((r) => r.container.address));
-  for (const host of allHosts.filter((h) => !addresses.has(h.address))) {
+  for (const host of [...now.hosts, ...now.canaryHosts].filter((h) => !addresses.has(h.address))) {
     rows.push({
       name: null,
       address: host.address,
@@ -142,69 +231,7 @@ export function buildReport(now: Snapshot, before?: Snapshot): Report {
       sidecar: null,
     });
   }
-
-  const track = (name: Track['track'], cluster: string): Track => {
-    const requests = edgeCount(`cluster.${cluster}.upstream_rq_total`);
-    const failed = edgeCount(`cluster.${cluster}.upstream_rq_5xx`);
-    const running = now.replicas.filter(
-      (r) => r.container.track === name && r.container.state === 'running',
-    );
-    const p99 = (seconds === null ? now.edge.cumulative : now.edge.interval)
-      .get(`cluster.${cluster}.upstream_rq_time`)
-      ?.get(99);
-    return {
-      track: name,
-      cluster,
-      versions: [...new Set(running.map((r) => r.container.version))].sort(),
-      replicas: running.length,
-      requests,
-      successRate: requests > 0 ? round((100 * (requests - failed)) / requests, 2) : null,
-      p99Ms: ms(p99),
-    };
-  };
-  const canaryKnown =
-    now.canaryHosts.length > 0 || now.replicas.some((r) => r.container.track === 'canary');
-  const tracks = [
-    track('stable', now.cluster),
-    ...(canaryKnown ? [track('canary', `${now.cluster}_canary`)] : []),
-  ];
-
-  return {
-    time: new Date(now.takenAt).toISOString(),
-    windowSeconds: seconds === null ? null : round(seconds, 2),
-    edge: {
-      admin: now.admin,
-      cluster: now.cluster,
-      replicas: { healthy: now.hosts.filter((h) => h.healthy).length, total: now.hosts.length },
-      requests: {
-        total: edgeCount('http.edge.downstream_rq_total'),
-        '2xx': edgeCount('http.edge.downstream_rq_2xx'),
-        '4xx': edgeCount('http.edge.downstream_rq_4xx'),
-        '5xx': edgeCount('http.edge.downstream_rq_5xx'),
-      },
-      retries: edgeCount(`cluster.${now.cluster}.upstream_rq_retry`),
-      retriesSucceeded: edgeCount(`cluster.${now.cluster}.upstream_rq_retry_success`),
-      retriesRefused:
-        edgeCount(`cluster.${now.cluster}.upstream_rq_retry_overflow`) +
-        edgeCount(`cluster.${now.cluster}.upstream_rq_retry_limit_exceeded`),
-      rateLimited: {
-        hash: edgeCount('limit_hash.http_local_rate_limit.rate_limited'),
-        read: edgeCount('limit_read.http_local_rate_limit.rate_limited'),
-      },
-      connectFailures: edgeCount(`cluster.${now.cluster}.upstream_cx_connect_fail`),
-      healthCheckFailures: edgeCount(`cluster.${now.cluster}.health_check.failure`),
-      outlierEjections: edgeCount(
-        `cluster.${now.cluster}.outlier_detection.ejections_enforced_total`,
-      ),
-      latencyMs: { p50: ms(quantiles?.get(50)), p99: ms(quantiles?.get(99)) },
-      certExpiresAt:
-        now.edge.values.get(
-          `cluster.${now.cluster}.ssl.certificate.identity.expiration_unix_time_seconds`,
-        ) || null,
-    },
-    tracks,
-    replicas: rows,
-  };
+  return rows;
 }
 
 function sidecarFigures(

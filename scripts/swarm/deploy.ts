@@ -11,14 +11,14 @@ import { docker } from '../lib/docker.js';
 import { remoteEdgeSettingsFromEnv, writeEdgeFiles } from '../lib/edge-config.js';
 import { RolloutFailed, UsageError } from '../lib/errors.js';
 import { httpRequest } from '../lib/http.js';
-import { ROOT } from '../lib/run.js';
+import { ROOT, STATE_DIR } from '../lib/paths.js';
 import { meshCa, SECRETS_DIR } from '../lib/secrets.js';
 import { serviceVersion } from '../lib/version.js';
 import { until } from '../lib/wait.js';
 import { IMAGES, managerHost, managerName, STACK, sw } from './engines.js';
 import { shipImages } from './images.js';
 
-const EDGE_DIR = `${ROOT}.mesh/swarm/edge`;
+const EDGE_DIR = `${STATE_DIR}swarm/edge`;
 const log = progress('swarm-up');
 
 /** The manager's node id; refused with what to do when the engine is no manager. */
@@ -166,7 +166,39 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
     log('EDGE_HTTP=local cannot be had on a swarm (no loopback-only ports): plain HTTP redirects');
   writeEdgeFiles(EDGE_DIR, edge);
   const versions = { SECRETS_V: secretsVersion(), EDGE_CONFIG_V: hash(inDir(EDGE_DIR, /\.yaml$/)) };
+  await labelNodes(self);
+  const want = await replicasWanted(replicas);
 
+  // No registry: the nodes use the images they hold, by the tags shipImages gave them.
+  const since = new Date().toISOString().slice(0, 19);
+  await stackDeploy({
+    ...composeEnv(),
+    ...versions,
+    USERSVC_REPLICAS: String(want),
+    POSTGRES_TAG: tags.postgres!,
+    USERSVC_TAG: tags.usersvc!,
+    EDGE_TAG: tags.edge!,
+  });
+  await pinImages(tags);
+  const wait = Number(process.env.SWARM_WAIT || 300);
+  await untilConverged(
+    [
+      { service: `${STACK}_postgres`, image: `usermesh/postgres:${tags.postgres}`, replicas: 1 },
+      { service: `${STACK}_usersvc`, image: `usermesh/usersvc:${tags.usersvc}`, replicas: want },
+      { service: `${STACK}_edge`, image: `usermesh/edge:${tags.edge}`, replicas: 1 },
+    ],
+    since,
+    wait,
+  );
+  await pruneOld(versions);
+  log(
+    `the stack ${STACK} runs usersvc ${tags.usersvc} (version ${serviceVersion(ROOT)}) x${want}, edge ${tags.edge}, postgres ${tags.postgres}`,
+  );
+  await edgeAnswers(wait, edge.http!.mode);
+}
+
+/** The nodes the database and the edge run on: this manager, unless some node is labelled. */
+async function labelNodes(self: string): Promise<void> {
   for (const role of ['postgres', 'edge']) {
     if ((await sw(['node', 'ls', '-q', '--filter', `node.label=mesh.${role}=true`])).trim())
       continue;
@@ -175,6 +207,10 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
       `no node had the label mesh.${role}=true; gave it to this manager (${(await sw(['node', 'inspect', '-f', '{{.Description.Hostname}}', self])).trim()})`,
     );
   }
+}
+
+/** The replicas asked for, else as many as run now, else 2. */
+async function replicasWanted(asked: number | undefined): Promise<number> {
   const current = await sw([
     'service',
     'inspect',
@@ -185,19 +221,12 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
     (s) => Number(s.trim()),
     () => undefined,
   );
-  const want = replicas ?? current ?? 2;
+  const want = asked ?? current ?? 2;
   if (!(want >= 1)) throw new UsageError(`N must be a whole number from 1 to 999, got "${want}"`);
+  return want;
+}
 
-  const env = {
-    ...composeEnv(),
-    ...versions,
-    USERSVC_REPLICAS: String(want),
-    POSTGRES_TAG: tags.postgres!,
-    USERSVC_TAG: tags.usersvc!,
-    EDGE_TAG: tags.edge!,
-  };
-  // No registry: the nodes use the images they hold, by the tags shipImages gave them.
-  const since = new Date().toISOString().slice(0, 19);
+async function stackDeploy(env: NodeJS.ProcessEnv): Promise<void> {
   const host = managerHost() ? ['-H', managerHost()] : [];
   await docker(
     [
@@ -213,8 +242,13 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
     ],
     { env, timeoutMs: 5 * 60_000 },
   );
-  // stack deploy keeps a service's image when the file's is unchanged, even if someone ran
-  // `docker service update --image` since: this checkout's images are what should run.
+}
+
+/**
+ * stack deploy keeps a service's image when the file's is unchanged, even if someone ran
+ * `docker service update --image` since: this checkout's images are what should run.
+ */
+async function pinImages(tags: Record<string, string | undefined>): Promise<void> {
   for (const image of IMAGES) {
     const wanted = `usermesh/${image}:${tags[image]}`;
     const running = (
@@ -238,13 +272,9 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
         `${STACK}_${image}`,
       ]);
   }
+}
 
-  const services: Converging[] = [
-    { service: `${STACK}_postgres`, image: `usermesh/postgres:${tags.postgres}`, replicas: 1 },
-    { service: `${STACK}_usersvc`, image: `usermesh/usersvc:${tags.usersvc}`, replicas: want },
-    { service: `${STACK}_edge`, image: `usermesh/edge:${tags.edge}`, replicas: 1 },
-  ];
-  const wait = Number(process.env.SWARM_WAIT || 300);
+async function untilConverged(services: Converging[], since: string, wait: number): Promise<void> {
   await until(
     wait * 1000,
     async () => {
@@ -254,8 +284,10 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
     async () =>
       `the stack did not converge within ${wait}s; what runs:\n${await sw(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${STACK}`])}`,
   );
+}
 
-  // The secrets and configs of earlier versions, now unused (Swarm refuses to remove one in use).
+/** The secrets and configs of earlier versions, now unused (Swarm refuses to remove one in use). */
+async function pruneOld(versions: { SECRETS_V: string; EDGE_CONFIG_V: string }): Promise<void> {
   for (const [kind, v] of [
     ['secret', versions.SECRETS_V],
     ['config', versions.EDGE_CONFIG_V],
@@ -274,10 +306,6 @@ export async function deploy({ replicas }: { replicas?: number }): Promise<void>
       .filter((n) => n && !n.endsWith(`_${v}`));
     if (old.length) await sw([kind, 'rm', ...old]).catch(() => '');
   }
-  log(
-    `the stack ${STACK} runs usersvc ${tags.usersvc} (version ${serviceVersion(ROOT)}) x${want}, edge ${tags.edge}, postgres ${tags.postgres}`,
-  );
-  await edgeAnswers(wait, edge.http!.mode);
 }
 
 /**

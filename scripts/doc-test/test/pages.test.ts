@@ -2,7 +2,7 @@
 // line atop each page of docs/, and no relative link (or heading it names) that leads nowhere.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 import { anchors, brokenLink, docPages, purposeLine, relativeLinks, slug } from '../pages.js';
 
 const read = (page: string) => readFileSync(`${ROOT}${page}`, 'utf8');

@@ -14,7 +14,7 @@ import {
 } from '../readme.js';
 import { runCommands } from '../shell.js';
 import { docPages } from '../pages.js';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 
 const read = (page: string) => readFileSync(`${ROOT}${page}`, 'utf8');
 

@@ -2,7 +2,7 @@
 // and every one named there is read somewhere.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 import { occursInSources, variablesNamed, variablesRead } from '../variables.js';
 
 const reference = readFileSync(`${ROOT}docs/reference/configuration.md`, 'utf8');

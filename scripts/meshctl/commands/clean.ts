@@ -2,7 +2,8 @@
 import { rmSync } from 'node:fs';
 import type { Command } from '../../lib/cli.js';
 import { composeShown } from '../../lib/compose.js';
-import { ROOT } from '../../lib/run.js';
+import { STATE_DIR } from '../../lib/paths.js';
+import { ENV_FILE } from '../../lib/settings.js';
 
 export const command: Command = {
   name: 'clean',
@@ -15,7 +16,7 @@ The images and secrets/ stay, so the next meshctl up is quick.`,
     await composeShown(['down', '--volumes', '--remove-orphans', '--timeout', '20'], {
       env: { COMPOSE_PROFILES: 'canary,observe' },
     });
-    rmSync(`${ROOT}.mesh`, { recursive: true, force: true });
-    rmSync(`${ROOT}.env`, { force: true });
+    rmSync(STATE_DIR, { recursive: true, force: true });
+    rmSync(ENV_FILE, { force: true });
   },
 };

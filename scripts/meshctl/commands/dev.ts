@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { count, type Command } from '../../lib/cli.js';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 import { up } from '../../rollout/verbs.js';
 import { prepare } from '../prepare.js';
 

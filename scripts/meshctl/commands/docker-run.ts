@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '../../lib/cli.js';
 import { renderDockerRun } from '../../lib/docker-run.js';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 import { MAIN_FILE } from '../../lib/settings.js';
 
 export const print: Command = {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from '../../lib/cli.js';
 import { makeHelp, parseMakefile } from '../../lib/makefile.js';
-import { ROOT } from '../../lib/run.js';
+import { ROOT } from '../../lib/paths.js';
 
 export const command: Command = {
   name: 'make-help',

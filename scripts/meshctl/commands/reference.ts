@@ -5,9 +5,10 @@ export const command: Command = {
   name: 'reference',
   group: 'hidden',
   summary: "every command's help as one Markdown page (docs/reference/commands.md)",
-  async run() {
-    // index.ts lists this command too: read it when run, not when loaded.
-    const { COMMANDS } = await import('./index.js');
-    process.stdout.write(commandsReference(COMMANDS));
+  // The commands come from the program running it (main.ts), not from index.ts, which lists
+  // this one: no import circle.
+  run(_parsed, { commands }) {
+    process.stdout.write(commandsReference(commands));
+    return Promise.resolve();
   },
 };

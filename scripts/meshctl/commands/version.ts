@@ -1,8 +1,8 @@
 // meshctl version: what this tree builds, what runs, and the tools it runs with.
 import type { Command } from '../../lib/cli.js';
 import { compose, composeCli } from '../../lib/compose.js';
-import { docker, PROJECT } from '../../lib/docker.js';
-import { ROOT } from '../../lib/run.js';
+import { docker, engineInfo, PROJECT } from '../../lib/docker.js';
+import { ROOT } from '../../lib/paths.js';
 import { serviceVersion } from '../../lib/version.js';
 
 const or = (p: Promise<string>, fallback: string) =>
@@ -36,7 +36,7 @@ export const command: Command = {
     const versions = {
       tree: serviceVersion(ROOT),
       running: await running,
-      engine: await or(docker(['version', '--format', '{{.Server.Version}}']), 'not reachable'),
+      engine: await or(engineInfo(), 'not reachable'),
       compose: `${(await composeCli()).join(' ')} ${await or(compose(['version', '--short']), '?')}`,
       node: process.versions.node,
     };

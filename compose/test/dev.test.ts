@@ -56,7 +56,8 @@ test.serial(
       ).status,
       201,
     );
-    const app = `${sources}/app.ts`;
+    // The health route's module (the routes live in src/routes/: the reloader watches the tree).
+    const app = `${sources}/routes/meta.ts`;
     const original = readFileSync(app, 'utf8');
     const stopped = async () =>
       (await compose('logs --no-color usersvc')).split('"msg":"stopped"').length - 1;
